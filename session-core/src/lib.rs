@@ -1,0 +1,46 @@
+//! The core of the session workspace: the [`SessionStore`] contract every backend
+//! implements, the request-local [`Session`] handle the HTTP layer hands to handlers,
+//! and [`MemoryStore`] for development and tests.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use session_core::{MemoryStore, Session, SessionOptions, CookieChange};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let store = Arc::new(MemoryStore::new());
+//! let options = Arc::new(SessionOptions::default());
+//!
+//! // First request: no cookie. Put something in the session.
+//! let session = Session::new(store.clone(), options.clone(), None);
+//! session.insert("user", "ada").await?;
+//! let CookieChange::Set(cookie) = session.finish().await?.cookie else { panic!() };
+//!
+//! // Next request: the cookie brings the session back.
+//! let session = Session::new(store, options, Some(cookie));
+//! assert_eq!(session.get::<String>("user").await?.as_deref(), Some("ada"));
+//! # Ok::<(), session_core::Error>(())
+//! # }).unwrap();
+//! ```
+
+mod codec;
+mod error;
+mod id;
+mod memory;
+mod options;
+mod record;
+mod session;
+mod store;
+mod time;
+
+pub use codec::{Codec, FORMAT_JSON_V1, FORMAT_MSGPACK_V1};
+pub use error::{BoxError, Error, Result};
+pub use id::{InvalidId, SessionId, StorageKey, ID_BYTES, ID_TEXT_LEN};
+pub use memory::MemoryStore;
+pub use options::{Expiry, SaveMode, SessionOptions, TouchPolicy};
+pub use record::{Data, Record};
+pub use session::{CookieChange, Outcome, Session};
+pub use store::{Capabilities, SessionStore};
+pub use time::{Clock, ManualClock, Timestamp};
+
+/// Re-exported so stores and apps name the same value type.
+pub use serde_json::Value;

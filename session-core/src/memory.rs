@@ -1,0 +1,215 @@
+//! Beaker's memory backend: sessions in a map inside the process.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use crate::{
+    Capabilities, Clock, Codec, Error, Record, Result, SessionId, SessionStore, StorageKey,
+    Timestamp,
+};
+
+/// How many expired records `delete_expired` removes per lock acquisition, so a large
+/// sweep does not stall every request behind one long critical section.
+const SWEEP_BATCH: usize = 1024;
+
+#[derive(Clone)]
+struct Entry {
+    version: u64,
+    expires_at: Timestamp,
+    bytes: Vec<u8>,
+}
+
+/// Sessions kept in process memory. **For development and tests only**: sessions
+/// vanish on restart and are not shared between processes or machines.
+///
+/// It honours the whole contract (compare-and-set, expiry on read, `delete_expired`,
+/// `count`) and stores encoded envelopes under the id's storage key, exactly as a
+/// server store would, so it is a faithful stand-in in tests.
+pub struct MemoryStore {
+    map: Mutex<HashMap<StorageKey, Entry>>,
+    clock: Clock,
+    codec: Codec,
+    max_record_size: Option<usize>,
+}
+
+impl MemoryStore {
+    /// An empty store on the system clock.
+    pub fn new() -> Self {
+        MemoryStore {
+            map: Mutex::new(HashMap::new()),
+            clock: Clock::system(),
+            codec: Codec::default(),
+            max_record_size: None,
+        }
+    }
+
+    /// Uses `clock` for expiry decisions.
+    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
+        self.clock = clock.into();
+        self
+    }
+
+    /// Encodes records with `codec`.
+    pub fn with_codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
+    }
+
+    /// Refuses records whose encoding exceeds `limit` bytes with `TooLarge`.
+    pub fn with_max_record_size(mut self, limit: usize) -> Self {
+        self.max_record_size = Some(limit);
+        self
+    }
+
+    /// Every stored key and value as raw bytes: what a dump of a real server would show.
+    /// Used by the conformance suite to check that no raw id is stored.
+    pub fn raw_entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.lock()
+            .iter()
+            .map(|(k, e)| (k.to_hex().into_bytes(), e.bytes.clone()))
+            .collect()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<StorageKey, Entry>> {
+        // A panic while holding this lock cannot leave a half-written entry (every
+        // mutation is a single insert or remove), so a poisoned map is still sound.
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn encode(&self, record: &Record) -> Result<Entry> {
+        let bytes = self.codec.encode(record)?;
+        if let Some(limit) = self.max_record_size {
+            if bytes.len() > limit {
+                return Err(Error::TooLarge {
+                    limit,
+                    size: bytes.len(),
+                });
+            }
+        }
+        Ok(Entry {
+            version: record.version,
+            expires_at: record.expires_at,
+            bytes,
+        })
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("sessions", &self.lock().len())
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+            .with_compare_and_set(true)
+            .with_enumerate(true)
+            .with_max_record_size(self.max_record_size)
+    }
+
+    async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
+        let Ok(id) = SessionId::parse(cookie_value) else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let bytes = match self.lock().get(&id.storage_key()) {
+            Some(e) if e.expires_at > now => e.bytes.clone(),
+            _ => return Ok(None),
+        };
+        Codec::decode(id, &bytes).map(Some)
+    }
+
+    async fn create(&self, record: &Record) -> Result<String> {
+        let entry = self.encode(record)?;
+        let now = self.clock.now();
+        let mut map = self.lock();
+        match map.get(&record.id.storage_key()) {
+            // An expired leftover does not block the id; it is garbage.
+            Some(e) if e.expires_at > now => Err(Error::Collision),
+            _ => {
+                map.insert(record.id.storage_key(), entry);
+                Ok(record.id.to_string())
+            }
+        }
+    }
+
+    async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
+        let entry = self.encode(record)?;
+        let now = self.clock.now();
+        let mut map = self.lock();
+        let key = record.id.storage_key();
+        match map.get(&key) {
+            Some(e) if e.expires_at > now => {
+                if e.version != expected_version {
+                    return Err(Error::Conflict);
+                }
+            }
+            _ => return Err(Error::NotFound),
+        }
+        map.insert(key, entry);
+        Ok(record.id.to_string())
+    }
+
+    async fn touch(&self, record: &Record) -> Result<String> {
+        let now = self.clock.now();
+        let key = record.id.storage_key();
+        let mut map = self.lock();
+        let Some(entry) = map.get_mut(&key).filter(|e| e.expires_at > now) else {
+            return Err(Error::NotFound);
+        };
+        // Rewrite only the deadline and atime of what is stored, never its data, so a
+        // touch racing a save cannot roll the save back.
+        let mut stored = Codec::decode(record.id, &entry.bytes)?;
+        stored.accessed_at = record.accessed_at;
+        stored.expires_at = record.expires_at;
+        let bytes = self.codec.encode(&stored)?;
+        entry.bytes = bytes;
+        entry.expires_at = record.expires_at;
+        Ok(record.id.to_string())
+    }
+
+    async fn delete(&self, id: &SessionId) -> Result<()> {
+        self.lock().remove(&id.storage_key());
+        Ok(())
+    }
+
+    async fn delete_expired(&self) -> Result<u64> {
+        let mut removed = 0u64;
+        loop {
+            let now = self.clock.now();
+            let mut map = self.lock();
+            let batch: Vec<StorageKey> = map
+                .iter()
+                .filter(|(_, e)| e.expires_at <= now)
+                .map(|(k, _)| *k)
+                .take(SWEEP_BATCH)
+                .collect();
+            for k in &batch {
+                map.remove(k);
+            }
+            drop(map);
+            removed += batch.len() as u64;
+            if batch.len() < SWEEP_BATCH {
+                return Ok(removed);
+            }
+        }
+    }
+
+    async fn count(&self) -> Result<u64> {
+        let now = self.clock.now();
+        Ok(self.lock().values().filter(|e| e.expires_at > now).count() as u64)
+    }
+}

@@ -1,0 +1,208 @@
+//! How a session expires, when it is touched and when it is saved.
+
+use std::time::Duration;
+
+use crate::{Clock, Error, Result, Timestamp};
+
+/// Idle timeout and absolute lifetime, enforced together: a session ends at whichever
+/// deadline comes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiry {
+    idle: Option<Duration>,
+    absolute: Option<Duration>,
+}
+
+impl Expiry {
+    /// Both limits; at least one must be set and none may be zero.
+    pub fn new(idle: Option<Duration>, absolute: Option<Duration>) -> Result<Self> {
+        if idle.is_none() && absolute.is_none() {
+            return Err(Error::Config(
+                "expiry needs an idle timeout, an absolute lifetime, or both".into(),
+            ));
+        }
+        if idle.is_some_and(|d| d.is_zero()) || absolute.is_some_and(|d| d.is_zero()) {
+            return Err(Error::Config("expiry durations must be non-zero".into()));
+        }
+        Ok(Expiry { idle, absolute })
+    }
+
+    /// Ends after `idle` without access, however old the session.
+    pub fn idle(idle: Duration) -> Result<Self> {
+        Self::new(Some(idle), None)
+    }
+
+    /// Ends `absolute` after creation, however active the session.
+    pub fn absolute(absolute: Duration) -> Result<Self> {
+        Self::new(None, Some(absolute))
+    }
+
+    /// The idle timeout.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.idle
+    }
+
+    /// The absolute lifetime.
+    pub fn absolute_lifetime(&self) -> Option<Duration> {
+        self.absolute
+    }
+
+    /// The deadline of a session created at `created` and last accessed at `accessed`.
+    pub fn deadline(&self, created: Timestamp, accessed: Timestamp) -> Timestamp {
+        let idle = self.idle.map(|d| accessed.saturating_add(d));
+        let absolute = self.absolute.map(|d| created.saturating_add(d));
+        match (idle, absolute) {
+            (Some(i), Some(a)) => i.min(a),
+            (Some(t), None) | (None, Some(t)) => t,
+            (None, None) => Timestamp::MAX,
+        }
+    }
+}
+
+impl Default for Expiry {
+    /// 24 hours idle, 30 days absolute.
+    fn default() -> Self {
+        Expiry {
+            idle: Some(Duration::from_secs(24 * 3600)),
+            absolute: Some(Duration::from_secs(30 * 24 * 3600)),
+        }
+    }
+}
+
+/// When an unchanged session's deadline is extended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TouchPolicy {
+    /// On every request that uses the session.
+    Always,
+    /// Only when the data changes (TurboGears' `tg_avoid_touch`): reads cost no write.
+    OnChange,
+    /// At most once per interval, with a cheap `touch` rather than a rewrite. An idle
+    /// session then ends between `idle - interval` and `idle` after its last use.
+    Throttled(Duration),
+}
+
+impl Default for TouchPolicy {
+    /// Throttled to once a minute: idle expiry stays accurate to a minute while most
+    /// requests cost no write.
+    fn default() -> Self {
+        TouchPolicy::Throttled(Duration::from_secs(60))
+    }
+}
+
+impl TouchPolicy {
+    /// Whether a session last touched at `accessed` should be touched at `now`.
+    pub fn is_due(self, accessed: Timestamp, now: Timestamp) -> bool {
+        match self {
+            TouchPolicy::Always => true,
+            TouchPolicy::OnChange => false,
+            TouchPolicy::Throttled(d) => now.since(accessed) >= d,
+        }
+    }
+}
+
+/// When changes are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SaveMode {
+    /// Saved at the end of the request if anything changed.
+    #[default]
+    Auto,
+    /// Beaker's default: only sessions on which `save()` (or `persist()`) was called are
+    /// written; other changes are dropped at the end of the request.
+    Explicit,
+}
+
+/// Settings for the request-local [`Session`](crate::Session) handle.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// Idle timeout and absolute lifetime.
+    pub expiry: Expiry,
+    /// When unchanged sessions are touched.
+    pub touch: TouchPolicy,
+    /// When changes are written.
+    pub save_mode: SaveMode,
+    /// How many times a save that hit `Conflict` is re-applied on a fresh copy before
+    /// the error is returned.
+    pub conflict_retries: u32,
+    /// Where "now" comes from.
+    pub clock: Clock,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            expiry: Expiry::default(),
+            touch: TouchPolicy::default(),
+            save_mode: SaveMode::default(),
+            conflict_retries: 8,
+            clock: Clock::system(),
+        }
+    }
+}
+
+impl SessionOptions {
+    /// Sets the expiry.
+    pub fn with_expiry(mut self, expiry: Expiry) -> Self {
+        self.expiry = expiry;
+        self
+    }
+
+    /// Sets the touch policy.
+    pub fn with_touch(mut self, touch: TouchPolicy) -> Self {
+        self.touch = touch;
+        self
+    }
+
+    /// Sets the save mode.
+    pub fn with_save_mode(mut self, mode: SaveMode) -> Self {
+        self.save_mode = mode;
+        self
+    }
+
+    /// Sets how many conflict re-applies are tried.
+    pub fn with_conflict_retries(mut self, n: u32) -> Self {
+        self.conflict_retries = n;
+        self
+    }
+
+    /// Sets the clock.
+    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
+        self.clock = clock.into();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_is_the_earlier_limit() {
+        let e = Expiry::new(
+            Some(Duration::from_secs(10)),
+            Some(Duration::from_secs(100)),
+        )
+        .unwrap();
+        let c = Timestamp::from_millis(0);
+        assert_eq!(e.deadline(c, c).as_millis(), 10_000);
+        let late = Timestamp::from_millis(95_000);
+        assert_eq!(e.deadline(c, late).as_millis(), 100_000);
+    }
+
+    #[test]
+    fn empty_or_zero_expiry_is_config_error() {
+        assert!(matches!(Expiry::new(None, None), Err(Error::Config(_))));
+        assert!(matches!(
+            Expiry::idle(Duration::ZERO),
+            Err(Error::Config(_))
+        ));
+    }
+
+    #[test]
+    fn throttle() {
+        let p = TouchPolicy::Throttled(Duration::from_secs(5));
+        let a = Timestamp::from_millis(0);
+        assert!(!p.is_due(a, Timestamp::from_millis(4_999)));
+        assert!(p.is_due(a, Timestamp::from_millis(5_000)));
+        assert!(TouchPolicy::Always.is_due(a, a));
+        assert!(!TouchPolicy::OnChange.is_due(a, Timestamp::from_millis(1 << 40)));
+    }
+}

@@ -1,0 +1,309 @@
+//! The request-local session handle, independent of any HTTP framework.
+//!
+//! The HTTP layer builds a [`Session`] from the request's cookie value, hands it to the
+//! handler, and calls [`Session::finish`] before the response headers go out; the
+//! [`Outcome`] says what to do with the cookie.
+
+mod change;
+mod state;
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::{Error, Result, SessionId, SessionOptions, SessionStore, Timestamp};
+use change::{Change, UpdateFn};
+use state::{Phase, State};
+
+/// What the response should do with the session cookie.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CookieChange {
+    /// Leave the client's cookie as it is (or send none).
+    #[default]
+    Unchanged,
+    /// Send this cookie value. Sent after every write or touch, so a cookie with a
+    /// Max-Age can be refreshed; for server stores the value is usually unchanged.
+    Set(String),
+    /// Expire the client's cookie: the session was deleted, or the cookie named no
+    /// live session.
+    Remove,
+}
+
+/// The result of [`Session::finish`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Outcome {
+    /// What to do with the cookie.
+    pub cookie: CookieChange,
+    /// The session's deadline, for a cookie Max-Age; `None` when there is no session.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A request-local, dict-like session.
+///
+/// Cheap to clone (clones share state) and `Send + Sync`. Nothing is read from the
+/// store until a method needs the data, so a request that never touches the session
+/// costs no store operation. Values are any serde type.
+#[derive(Clone)]
+pub struct Session {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    store: Arc<dyn SessionStore>,
+    options: Arc<SessionOptions>,
+    // An async mutex: store calls are awaited while it is held, which also serialises
+    // the handle's own writes.
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").finish_non_exhaustive()
+    }
+}
+
+fn value_error(key: &str, e: serde_json::Error) -> Error {
+    Error::Value {
+        key: key.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+impl Session {
+    /// A handle for a request that sent `cookie_value` (or none).
+    pub fn new(
+        store: Arc<dyn SessionStore>,
+        options: Arc<SessionOptions>,
+        cookie_value: Option<String>,
+    ) -> Self {
+        Session {
+            shared: Arc::new(Shared {
+                store,
+                options,
+                state: Mutex::new(State::new(cookie_value)),
+            }),
+        }
+    }
+
+    /// The options this session runs with.
+    pub fn options(&self) -> &SessionOptions {
+        &self.shared.options
+    }
+
+    /// The value under `key`, converted to `T`.
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        let st = self.loaded().await?;
+        st.data
+            .get(key)
+            .map(|v| T::deserialize(v).map_err(|e| value_error(key, e)))
+            .transpose()
+    }
+
+    /// The raw value under `key`.
+    pub async fn get_value(&self, key: &str) -> Result<Option<Value>> {
+        Ok(self.loaded().await?.data.get(key).cloned())
+    }
+
+    /// Stores `value` under `key`. Storing the value already there changes nothing.
+    pub async fn insert<T: Serialize>(&self, key: &str, value: T) -> Result<()> {
+        let value = serde_json::to_value(value).map_err(|e| value_error(key, e))?;
+        let mut st = self.loaded().await?;
+        if st.data.get(key) == Some(&value) {
+            return Ok(());
+        }
+        st.data.insert(key.to_owned(), value.clone());
+        st.record_change(key, Change::Set(value));
+        Ok(())
+    }
+
+    /// Removes `key`, returning its value if it had one.
+    pub async fn remove(&self, key: &str) -> Result<Option<Value>> {
+        let mut st = self.loaded().await?;
+        let old = st.data.remove(key);
+        if old.is_some() {
+            st.record_change(key, Change::Remove);
+        }
+        Ok(old)
+    }
+
+    /// Read-modify-write of one key: `f` gets the current value (or `None`) and returns
+    /// the new one, which is also returned.
+    ///
+    /// Unlike `get` followed by `insert`, if another request saved the session in
+    /// between, `f` is re-run on that request's value when this one is saved, so
+    /// concurrent increments all count.
+    pub async fn update<T, F>(&self, key: &str, f: F) -> Result<T>
+    where
+        T: Serialize + DeserializeOwned,
+        F: Fn(Option<T>) -> T + Send + Sync + 'static,
+    {
+        let owned_key = key.to_owned();
+        let step: Arc<UpdateFn> = Arc::new(move |old: Option<&Value>| {
+            let old = old
+                .map(|v| T::deserialize(v).map_err(|e| value_error(&owned_key, e)))
+                .transpose()?;
+            serde_json::to_value(f(old)).map_err(|e| value_error(&owned_key, e))
+        });
+        let mut st = self.loaded().await?;
+        let new_value = step(st.data.get(key))?;
+        let typed = T::deserialize(&new_value).map_err(|e| value_error(key, e))?;
+        let change = match st.changes.remove(key) {
+            Some(earlier) => earlier.then_update(step, &new_value),
+            None => Change::Update(step),
+        };
+        st.data.insert(key.to_owned(), new_value);
+        st.record_change(key, change);
+        Ok(typed)
+    }
+
+    /// Whether `key` has a value.
+    pub async fn contains_key(&self, key: &str) -> Result<bool> {
+        Ok(self.loaded().await?.data.contains_key(key))
+    }
+
+    /// All keys, in order.
+    pub async fn keys(&self) -> Result<Vec<String>> {
+        Ok(self.loaded().await?.data.keys().cloned().collect())
+    }
+
+    /// Number of keys.
+    pub async fn len(&self) -> Result<usize> {
+        Ok(self.loaded().await?.data.len())
+    }
+
+    /// Whether the session holds no keys.
+    pub async fn is_empty(&self) -> Result<bool> {
+        Ok(self.loaded().await?.data.is_empty())
+    }
+
+    /// Removes every key (the session itself stays; see [`Session::invalidate`]).
+    pub async fn clear(&self) -> Result<()> {
+        let mut st = self.loaded().await?;
+        if !st.data.is_empty() || !st.changes.is_empty() {
+            st.data.clear();
+            st.changes.clear();
+            st.cleared = true;
+        }
+        Ok(())
+    }
+
+    /// The id of the stored session, `None` until the session is first written.
+    pub async fn id(&self) -> Result<Option<SessionId>> {
+        Ok(self.loaded().await?.base.as_ref().map(|b| b.id))
+    }
+
+    /// When the stored session was created.
+    pub async fn created_at(&self) -> Result<Option<Timestamp>> {
+        Ok(self.loaded().await?.base.as_ref().map(|b| b.created_at))
+    }
+
+    /// When the stored session was last written or touched.
+    pub async fn last_accessed(&self) -> Result<Option<Timestamp>> {
+        Ok(self.loaded().await?.base.as_ref().map(|b| b.accessed_at))
+    }
+
+    /// The stored session's current deadline.
+    pub async fn expires_at(&self) -> Result<Option<Timestamp>> {
+        Ok(self.loaded().await?.base.as_ref().map(|b| b.expires_at))
+    }
+
+    /// Asks for the session to be saved at the end of the request. Needed in
+    /// [`SaveMode::Explicit`](crate::SaveMode::Explicit); harmless in `Auto`. On an
+    /// unchanged session it extends the deadline.
+    pub async fn save(&self) -> Result<()> {
+        self.loaded().await?.save_requested = true;
+        Ok(())
+    }
+
+    /// Writes the session now, mid-request, whatever the save mode.
+    pub async fn persist(&self) -> Result<()> {
+        let mut st = self.loaded().await?;
+        st.save_requested = true;
+        self.flush(&mut st).await
+    }
+
+    /// Removes the stored session now and expires the cookie. Changes made later in
+    /// the same request are discarded; use [`Session::invalidate`] to start afresh.
+    pub async fn delete(&self) -> Result<()> {
+        let mut st = self.loaded().await?;
+        self.remove_stored(&mut st).await?;
+        st.phase = Phase::Deleted;
+        Ok(())
+    }
+
+    /// Removes the stored session now and continues with a fresh, empty one under a new
+    /// id (written only if something is put in it).
+    pub async fn invalidate(&self) -> Result<()> {
+        let mut st = self.loaded().await?;
+        self.remove_stored(&mut st).await?;
+        Ok(())
+    }
+
+    /// Keeps the data under a new id and deletes the old record when the session is
+    /// next written (at the latest at the end of this request). Call it after login:
+    /// it defeats session fixation.
+    pub async fn cycle_id(&self) -> Result<()> {
+        let mut st = self.loaded().await?;
+        if st.base.is_some() {
+            st.cycle = true;
+            st.save_requested = true;
+        }
+        Ok(())
+    }
+
+    /// Whether the store has been read during this request.
+    pub async fn is_loaded(&self) -> bool {
+        self.shared.state.lock().await.phase != Phase::Unloaded
+    }
+
+    /// Whether there are unwritten changes.
+    pub async fn is_modified(&self) -> bool {
+        self.shared.state.lock().await.is_dirty()
+    }
+
+    /// Ends the request: writes or touches as the save mode and touch policy say, and
+    /// reports what to do with the cookie. Call it once, before the response headers
+    /// are sent.
+    ///
+    /// A session found deleted or expired while saving (a concurrent logout) is not
+    /// an error here: the outcome removes the cookie.
+    pub async fn finish(&self) -> Result<Outcome> {
+        let mut st = self.shared.state.lock().await;
+        if st.phase == Phase::Ready && st.is_dirty() && !st.write_wanted(&self.shared.options) {
+            tracing::debug!("explicit save mode: dropping unsaved session changes");
+        }
+        match self.flush(&mut st).await {
+            Ok(()) => {}
+            Err(Error::NotFound) => {
+                tracing::info!("session vanished while being saved (deleted or expired)");
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(Outcome {
+            cookie: std::mem::take(&mut st.cookie),
+            expires_at: st.base.as_ref().map(|b| b.expires_at),
+        })
+    }
+
+    async fn loaded(&self) -> Result<tokio::sync::MutexGuard<'_, State>> {
+        let mut st = self.shared.state.lock().await;
+        if st.phase == Phase::Unloaded {
+            st.load(&*self.shared.store, &self.shared.options).await?;
+        }
+        Ok(st)
+    }
+
+    async fn remove_stored(&self, st: &mut State) -> Result<()> {
+        st.delete_stored(&*self.shared.store).await
+    }
+
+    async fn flush(&self, st: &mut State) -> Result<()> {
+        st.flush(&*self.shared.store, &self.shared.options).await
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,347 @@
+//! The mutable state behind a [`Session`](super::Session) and the store traffic it
+//! drives: load, create, save with conflict replay, touch, delete.
+
+use std::collections::BTreeMap;
+
+use crate::{
+    Data, Error, Record, Result, SaveMode, SessionId, SessionOptions, SessionStore, Timestamp,
+};
+
+use super::change::Change;
+use super::CookieChange;
+
+/// How many fresh ids `create` tries before giving up. With 256-bit ids a second
+/// attempt already means a broken random source or store.
+const CREATE_ATTEMPTS: u32 = 4;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Nothing has been read yet.
+    Unloaded,
+    /// Loaded (or known to be new).
+    Ready,
+    /// Deleted in this request; nothing more is written.
+    Deleted,
+}
+
+/// The stored record this session is based on, minus its data.
+pub(crate) struct Base {
+    pub(crate) id: SessionId,
+    pub(crate) created_at: Timestamp,
+    pub(crate) accessed_at: Timestamp,
+    pub(crate) expires_at: Timestamp,
+    pub(crate) version: u64,
+    /// The cookie value naming this record, used to reload it after a conflict.
+    pub(crate) cookie: String,
+}
+
+impl Base {
+    fn of(record: &Record, cookie: String) -> Self {
+        Base {
+            id: record.id,
+            created_at: record.created_at,
+            accessed_at: record.accessed_at,
+            expires_at: record.expires_at,
+            version: record.version,
+            cookie,
+        }
+    }
+}
+
+pub(crate) struct State {
+    incoming: Option<String>,
+    pub(crate) phase: Phase,
+    pub(crate) base: Option<Base>,
+    pub(crate) data: Data,
+    pub(crate) changes: BTreeMap<String, Change>,
+    pub(crate) cleared: bool,
+    pub(crate) cycle: bool,
+    pub(crate) save_requested: bool,
+    /// Written or touched already in this request: no second touch.
+    synced: bool,
+    pub(crate) cookie: CookieChange,
+}
+
+impl State {
+    pub(crate) fn new(incoming: Option<String>) -> Self {
+        State {
+            incoming,
+            phase: Phase::Unloaded,
+            base: None,
+            data: Data::new(),
+            changes: BTreeMap::new(),
+            cleared: false,
+            cycle: false,
+            save_requested: false,
+            synced: false,
+            cookie: CookieChange::Unchanged,
+        }
+    }
+
+    pub(crate) fn is_dirty(&self) -> bool {
+        !self.changes.is_empty() || self.cleared || self.cycle
+    }
+
+    pub(crate) fn write_wanted(&self, options: &SessionOptions) -> bool {
+        self.is_dirty() && (options.save_mode == SaveMode::Auto || self.save_requested)
+    }
+
+    pub(crate) fn record_change(&mut self, key: &str, change: Change) {
+        if self.phase == Phase::Deleted {
+            return;
+        }
+        self.changes.insert(key.to_owned(), change);
+    }
+
+    fn forget_changes(&mut self) {
+        self.changes.clear();
+        self.cleared = false;
+        self.cycle = false;
+    }
+
+    /// The first read: the incoming cookie's record, or a new empty session. An unknown,
+    /// expired or corrupt session is never adopted; its cookie is expired.
+    pub(crate) async fn load(
+        &mut self,
+        store: &dyn SessionStore,
+        options: &SessionOptions,
+    ) -> Result<()> {
+        if let Some(value) = self.incoming.as_deref() {
+            match store.load(value).await {
+                Ok(Some(record)) if !record.is_expired(options.clock.now()) => {
+                    self.base = Some(Base::of(&record, value.to_owned()));
+                    self.data = record.data;
+                }
+                Ok(_) => self.cookie = CookieChange::Remove,
+                Err(Error::Corrupt(why)) => {
+                    tracing::warn!(%why, "stored session does not decode; starting a new one");
+                    self.cookie = CookieChange::Remove;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.phase = Phase::Ready;
+        Ok(())
+    }
+
+    /// Brings the store up to date with this session, as mode and policy say.
+    pub(crate) async fn flush(
+        &mut self,
+        store: &dyn SessionStore,
+        options: &SessionOptions,
+    ) -> Result<()> {
+        if self.phase != Phase::Ready {
+            return Ok(());
+        }
+        let now = options.clock.now();
+        if self.write_wanted(options) {
+            self.write(store, options, now).await?;
+        } else if let Some(base) = &self.base {
+            let due = self.save_requested || options.touch.is_due(base.accessed_at, now);
+            if due && !self.synced {
+                self.touch(store, options, now).await?;
+            }
+        }
+        self.save_requested = false;
+        Ok(())
+    }
+
+    async fn write(
+        &mut self,
+        store: &dyn SessionStore,
+        options: &SessionOptions,
+        now: Timestamp,
+    ) -> Result<()> {
+        match self.base.as_ref() {
+            None if self.data.is_empty() => {
+                // Never persist an empty, never-written session, and send no cookie.
+                self.forget_changes();
+                Ok(())
+            }
+            None => self.create(store, options, now, now).await,
+            Some(base) if self.cycle => {
+                let (old, created) = (base.id, base.created_at);
+                self.create(store, options, now, created).await?;
+                match store.delete(&old).await {
+                    Ok(()) | Err(Error::Unsupported(_)) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+            Some(_) => self.save(store, options, now).await,
+        }
+    }
+
+    /// Writes the current data as a new record under a fresh id.
+    async fn create(
+        &mut self,
+        store: &dyn SessionStore,
+        options: &SessionOptions,
+        now: Timestamp,
+        created_at: Timestamp,
+    ) -> Result<()> {
+        let expires_at = options.expiry.deadline(created_at, now);
+        let mut record = Record {
+            id: SessionId::generate(),
+            data: std::mem::take(&mut self.data),
+            created_at,
+            accessed_at: now,
+            expires_at,
+            version: 1,
+        };
+        let mut attempt = 1;
+        let result = loop {
+            match store.create(&record).await {
+                Err(Error::Collision) if attempt < CREATE_ATTEMPTS => {
+                    tracing::warn!("session id collision; retrying with a new id");
+                    attempt += 1;
+                    record.id = SessionId::generate();
+                }
+                other => break other,
+            }
+        };
+        self.data = std::mem::take(&mut record.data);
+        let cookie = result?;
+        self.base = Some(Base::of(&record, cookie.clone()));
+        self.cookie = CookieChange::Set(cookie);
+        self.forget_changes();
+        self.synced = true;
+        Ok(())
+    }
+
+    /// Saves over the base version; on `Conflict`, reloads and replays this request's
+    /// changes, a bounded number of times.
+    async fn save(
+        &mut self,
+        store: &dyn SessionStore,
+        options: &SessionOptions,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut replays = 0;
+        loop {
+            let Some(base) = self.base.as_ref() else {
+                return Err(Error::NotFound);
+            };
+            let mut record = Record {
+                id: base.id,
+                data: std::mem::take(&mut self.data),
+                created_at: base.created_at,
+                accessed_at: now,
+                expires_at: options.expiry.deadline(base.created_at, now),
+                version: base.version + 1,
+            };
+            let result = store.save(&record, base.version).await;
+            self.data = std::mem::take(&mut record.data);
+            match result {
+                Ok(cookie) => {
+                    self.base = Some(Base::of(&record, cookie.clone()));
+                    self.cookie = CookieChange::Set(cookie);
+                    self.forget_changes();
+                    self.synced = true;
+                    return Ok(());
+                }
+                Err(Error::Conflict) if replays < options.conflict_retries => {
+                    replays += 1;
+                    tracing::debug!(replays, "session save conflicted; replaying changes");
+                    self.rebase(store, options).await?;
+                }
+                Err(Error::NotFound) => {
+                    self.gone();
+                    return Err(Error::NotFound);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Replaces base and data with the stored record, then re-applies this request's
+    /// changes on top.
+    async fn rebase(&mut self, store: &dyn SessionStore, options: &SessionOptions) -> Result<()> {
+        let cookie = match self.base.as_ref() {
+            Some(b) => b.cookie.clone(),
+            None => return Err(Error::NotFound),
+        };
+        let fresh = match store.load(&cookie).await? {
+            Some(r) if !r.is_expired(options.clock.now()) => r,
+            _ => {
+                self.gone();
+                return Err(Error::NotFound);
+            }
+        };
+        self.base = Some(Base::of(&fresh, cookie));
+        self.data = fresh.data;
+        if self.cleared {
+            self.data.clear();
+        }
+        for (key, change) in &self.changes {
+            change.apply(key, &mut self.data)?;
+        }
+        Ok(())
+    }
+
+    async fn touch(
+        &mut self,
+        store: &dyn SessionStore,
+        options: &SessionOptions,
+        now: Timestamp,
+    ) -> Result<()> {
+        let Some(base) = self.base.as_ref() else {
+            return Ok(());
+        };
+        let mut record = Record {
+            id: base.id,
+            data: std::mem::take(&mut self.data),
+            created_at: base.created_at,
+            accessed_at: now,
+            expires_at: options.expiry.deadline(base.created_at, now),
+            version: base.version,
+        };
+        let result = store.touch(&record).await;
+        self.data = std::mem::take(&mut record.data);
+        match result {
+            Ok(cookie) => {
+                self.base = Some(Base::of(&record, cookie.clone()));
+                self.cookie = CookieChange::Set(cookie);
+                self.synced = true;
+                Ok(())
+            }
+            Err(Error::NotFound) => {
+                self.gone();
+                Err(Error::NotFound)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes the stored record (if any) and leaves an empty, new session behind.
+    pub(crate) async fn delete_stored(&mut self, store: &dyn SessionStore) -> Result<()> {
+        if let Some(base) = self.base.as_ref() {
+            match store.delete(&base.id).await {
+                // Without server-side revoke, expiring the cookie is all there is.
+                Ok(()) | Err(Error::Unsupported(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let had_cookie = self.base.is_some() || self.incoming.is_some();
+        self.reset();
+        if had_cookie {
+            self.cookie = CookieChange::Remove;
+        }
+        Ok(())
+    }
+
+    /// The stored session disappeared under us (a logout elsewhere, or expiry): stop
+    /// writing, drop the data, expire the cookie. Never re-create it.
+    fn gone(&mut self) {
+        self.reset();
+        self.phase = Phase::Deleted;
+        self.cookie = CookieChange::Remove;
+    }
+
+    fn reset(&mut self) {
+        self.base = None;
+        self.data.clear();
+        self.forget_changes();
+        self.save_requested = false;
+        self.cookie = CookieChange::Unchanged;
+    }
+}

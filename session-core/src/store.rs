@@ -1,0 +1,182 @@
+//! The store contract every backend implements.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::{Record, Result, SessionId};
+
+/// What a store can and cannot do (contract rule 10). The conformance suite reads it:
+/// a missing capability is checked to answer [`Error::Unsupported`](crate::Error),
+/// never skipped.
+///
+/// Build one with [`Capabilities::new`] and the `with_*` methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// `save` rejects a stale expected version with `Conflict`. Without it the store is
+    /// last-writer-wins (but still never resurrects).
+    pub compare_and_set: bool,
+    /// `count` and `delete_expired` work.
+    pub enumerate: bool,
+    /// Records live on the server, so `delete` revokes a session everywhere. The cookie
+    /// store lacks this: a sealed cookie stays valid until it expires.
+    pub revoke: bool,
+    /// The server drops expired records by itself (Redis `PXAT`, memcached exptime).
+    pub native_ttl: bool,
+    /// The store may drop live records under memory pressure (a cache).
+    pub may_evict: bool,
+    /// The largest encoded record the store accepts, in bytes.
+    pub max_record_size: Option<usize>,
+}
+
+impl Capabilities {
+    /// A server store with no optional capability; add them with the `with_*` methods.
+    pub const fn new() -> Self {
+        Capabilities {
+            compare_and_set: false,
+            enumerate: false,
+            revoke: true,
+            native_ttl: false,
+            may_evict: false,
+            max_record_size: None,
+        }
+    }
+
+    /// Sets [`Capabilities::compare_and_set`].
+    pub const fn with_compare_and_set(mut self, yes: bool) -> Self {
+        self.compare_and_set = yes;
+        self
+    }
+
+    /// Sets [`Capabilities::enumerate`].
+    pub const fn with_enumerate(mut self, yes: bool) -> Self {
+        self.enumerate = yes;
+        self
+    }
+
+    /// Sets [`Capabilities::revoke`].
+    pub const fn with_revoke(mut self, yes: bool) -> Self {
+        self.revoke = yes;
+        self
+    }
+
+    /// Sets [`Capabilities::native_ttl`].
+    pub const fn with_native_ttl(mut self, yes: bool) -> Self {
+        self.native_ttl = yes;
+        self
+    }
+
+    /// Sets [`Capabilities::may_evict`].
+    pub const fn with_may_evict(mut self, yes: bool) -> Self {
+        self.may_evict = yes;
+        self
+    }
+
+    /// Sets [`Capabilities::max_record_size`].
+    pub const fn with_max_record_size(mut self, limit: Option<usize>) -> Self {
+        self.max_record_size = limit;
+        self
+    }
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A place sessions live: server-side (files, SQL, Redis, memcached, memory) or
+/// client-side (the sealed cookie). One trait serves both (contract rule 1): the store
+/// turns the cookie value a client sent into a record, and a written record into the
+/// cookie value to send back. For server stores that value is the session id's text;
+/// for the cookie store it is the sealed record.
+///
+/// # Contract
+///
+/// 2. `load` answers `Ok(None)` for a missing, expired, malformed or tampered value;
+///    `Err` only for real failures, including stored bytes that no longer decode
+///    ([`Error::Corrupt`](crate::Error::Corrupt)).
+/// 3. `create` is an atomic insert-if-absent: [`Error::Collision`](crate::Error::Collision)
+///    on an existing id, and nothing is overwritten.
+/// 4. `save` and `touch` never resurrect: a deleted or expired record gives
+///    [`Error::NotFound`](crate::Error::NotFound).
+/// 5. With [`Capabilities::compare_and_set`], `save` checks `expected_version` against
+///    the stored version and answers [`Error::Conflict`](crate::Error::Conflict) when it
+///    is stale.
+/// 6. Expiry is enforced on every read, against the store's [`Clock`](crate::Clock).
+/// 7. Ids are validated before any I/O; server stores key by
+///    [`SessionId::storage_key`] and never store the raw id.
+/// 8. Records are written with a [`Codec`](crate::Codec) envelope.
+///
+/// Run `session-conformance`'s suite against an implementation to check all of this.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// What this store can do.
+    fn capabilities(&self) -> Capabilities;
+
+    /// The record behind a cookie value, if it is valid, present and unexpired.
+    async fn load(&self, cookie_value: &str) -> Result<Option<Record>>;
+
+    /// Inserts a new record if its id is free; returns the cookie value to send.
+    async fn create(&self, record: &Record) -> Result<String>;
+
+    /// Replaces the stored record with `record` (whose `version` is the new one) if the
+    /// stored version is `expected_version`; returns the cookie value to send.
+    async fn save(&self, record: &Record, expected_version: u64) -> Result<String>;
+
+    /// Extends a live record's deadline: writes `record.accessed_at` and
+    /// `record.expires_at` without touching its data or version. Returns the cookie
+    /// value to send (unchanged for server stores, re-sealed for the cookie store).
+    async fn touch(&self, record: &Record) -> Result<String>;
+
+    /// Removes a record. Deleting a missing record is not an error (idempotent).
+    /// Stores without [`Capabilities::revoke`] answer `Unsupported`.
+    async fn delete(&self, id: &SessionId) -> Result<()>;
+
+    /// Removes expired records in bounded batches; returns how many went.
+    /// Stores without [`Capabilities::enumerate`] answer `Unsupported`.
+    async fn delete_expired(&self) -> Result<u64> {
+        Err(crate::Error::Unsupported("delete_expired"))
+    }
+
+    /// The number of live (unexpired) records.
+    /// Stores without [`Capabilities::enumerate`] answer `Unsupported`.
+    async fn count(&self) -> Result<u64> {
+        Err(crate::Error::Unsupported("count"))
+    }
+}
+
+macro_rules! forward_store {
+    ($($ptr:ty),*) => {$(
+        #[async_trait]
+        impl<S: SessionStore + ?Sized> SessionStore for $ptr {
+            fn capabilities(&self) -> Capabilities {
+                (**self).capabilities()
+            }
+            async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
+                (**self).load(cookie_value).await
+            }
+            async fn create(&self, record: &Record) -> Result<String> {
+                (**self).create(record).await
+            }
+            async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
+                (**self).save(record, expected_version).await
+            }
+            async fn touch(&self, record: &Record) -> Result<String> {
+                (**self).touch(record).await
+            }
+            async fn delete(&self, id: &SessionId) -> Result<()> {
+                (**self).delete(id).await
+            }
+            async fn delete_expired(&self) -> Result<u64> {
+                (**self).delete_expired().await
+            }
+            async fn count(&self) -> Result<u64> {
+                (**self).count().await
+            }
+        }
+    )*};
+}
+
+forward_store!(Arc<S>, Box<S>);
