@@ -1,0 +1,64 @@
+//! No raw session id is ever stored (contract rule 7).
+
+use serde_json::json;
+
+use super::util::{data, record_at, TTL};
+use crate::{CaseResult, Check, Harness};
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Server stores: no raw key or value holds the id, as text or as bytes. The fixture
+/// must offer a raw dump. Client-side stores: the sealed cookie does not show the id.
+pub async fn no_raw_id_stored(h: &Harness) -> CaseResult {
+    let c = Check::new("no_raw_id_stored");
+    let fx = h.fixture().await;
+    let records: Vec<_> = (0..5)
+        .map(|i| record_at(h.clock().now(), TTL, data([("i", json!(i))])))
+        .collect();
+    let mut cookies = Vec::new();
+    for r in &records {
+        cookies.push(c.ok("create", fx.store().create(r).await)?);
+    }
+    if !fx.caps().revoke {
+        for (r, cookie) in records.iter().zip(&cookies) {
+            let text = r.id.to_string();
+            c.that(
+                "sealed cookie hides the id",
+                !cookie.contains(&text),
+                "id not visible",
+                cookie,
+            )?;
+        }
+        return Ok(());
+    }
+    let Some(entries) = fx.raw_entries().await else {
+        return Err(c.fail(
+            "raw dump",
+            "a server store's fixture provides Fixture::with_raw_dump",
+            "no raw dump hook",
+        ));
+    };
+    c.that(
+        "raw dump shows the records",
+        entries.len() >= records.len(),
+        "at least 5 entries",
+        entries.len(),
+    )?;
+    for r in &records {
+        let text = r.id.to_string();
+        for (key, value) in &entries {
+            for (what, bytes) in [("key", key), ("value", value)] {
+                let found = contains(bytes, text.as_bytes()) || contains(bytes, r.id.as_bytes());
+                c.that(
+                    &format!("raw {what} free of the id"),
+                    !found,
+                    "no raw id",
+                    String::from_utf8_lossy(bytes),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}

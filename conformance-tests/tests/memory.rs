@@ -1,0 +1,32 @@
+//! `MemoryStore` against the whole suite: once without a size limit, once with one, so
+//! both sides of the `TooLarge` gate run.
+
+use std::sync::Arc;
+
+use session_conformance::{suite, Fixture};
+use session_core::MemoryStore;
+
+fn fixture(store: MemoryStore) -> Fixture {
+    let store = Arc::new(store);
+    let view = store.clone();
+    Fixture::new(store).with_raw_dump(move || {
+        let view = view.clone();
+        async move { view.raw_entries() }
+    })
+}
+
+suite!(
+    memory,
+    fixture = |clock| async move { fixture(MemoryStore::new().with_clock(clock)) }
+);
+
+suite!(
+    memory_limited,
+    fixture = |clock| async move {
+        fixture(
+            MemoryStore::new()
+                .with_clock(clock)
+                .with_max_record_size(16 * 1024),
+        )
+    }
+);
