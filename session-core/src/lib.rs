@@ -44,3 +44,8 @@ pub use time::{Clock, ManualClock, Timestamp};
 
 /// Re-exported so stores and apps name the same value type.
 pub use serde_json::Value;
+
+/// Keeps the README's example compiling and passing.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
