@@ -31,12 +31,17 @@ async fn main() -> Result<(), session_core::Error> {
     let session = Session::new(store.clone(), options.clone(), jar.0.clone());
     session.insert("logged_in", true).await?;
     jar.apply(session.finish().await?.cookie);
-    println!("logged in; cookie holds a {}-character id", jar.0.as_deref().map_or(0, str::len));
+    println!(
+        "logged in; cookie holds a {}-character id",
+        jar.0.as_deref().map_or(0, str::len)
+    );
 
     // GET /counter, three times
     for _ in 0..3 {
         let session = Session::new(store.clone(), options.clone(), jar.0.clone());
-        let n = session.update("counter", |n: Option<u64>| n.unwrap_or(0) + 1).await?;
+        let n = session
+            .update("counter", |n: Option<u64>| n.unwrap_or(0) + 1)
+            .await?;
         jar.apply(session.finish().await?.cookie);
         println!("counter = {n}");
     }

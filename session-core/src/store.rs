@@ -28,6 +28,10 @@ pub struct Capabilities {
     pub may_evict: bool,
     /// The largest encoded record the store accepts, in bytes.
     pub max_record_size: Option<usize>,
+    /// The cookie value is the record itself, sealed and authenticated by the store
+    /// (the cookie store). The HTTP layer then does not sign it again, which would only
+    /// spend bytes of the browser's 4 KiB cookie budget.
+    pub self_sealed: bool,
 }
 
 impl Capabilities {
@@ -40,6 +44,7 @@ impl Capabilities {
             native_ttl: false,
             may_evict: false,
             max_record_size: None,
+            self_sealed: false,
         }
     }
 
@@ -70,6 +75,12 @@ impl Capabilities {
     /// Sets [`Capabilities::may_evict`].
     pub const fn with_may_evict(mut self, yes: bool) -> Self {
         self.may_evict = yes;
+        self
+    }
+
+    /// Sets [`Capabilities::self_sealed`].
+    pub const fn with_self_sealed(mut self, yes: bool) -> Self {
+        self.self_sealed = yes;
         self
     }
 

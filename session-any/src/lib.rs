@@ -1,0 +1,26 @@
+//! Swap session backends by configuration.
+//!
+//! [`AnyStore::open`] takes a URL and returns the store it names; [`SessionConfig`]
+//! (from TOML or the environment) adds the session options and builds a ready
+//! [`SessionLayer`](session_tower::SessionLayer). Each backend sits behind a cargo
+//! feature; a scheme whose feature is off is a [`Config`](session_core::Error::Config)
+//! error that names the feature.
+//!
+//! | URL | backend | feature |
+//! |---|---|---|
+//! | `memory://` | in-process `MemoryStore` (development only) | always |
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! use session_any::AnyStore;
+//! let store = AnyStore::open("memory://").await?;
+//! assert!(AnyStore::open("gopher://x").await.is_err());
+//! # Ok::<(), session_core::Error>(()) }).unwrap();
+//! ```
+
+mod config;
+mod store;
+mod url;
+
+pub use config::{SaveModeSetting, SessionConfig, TouchSetting, SECRET_ENV};
+pub use store::AnyStore;

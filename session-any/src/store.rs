@@ -1,0 +1,74 @@
+//! `AnyStore`: whichever backend the URL chose, behind the one trait.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use session_core::{Capabilities, Clock, Record, Result, SessionId, SessionStore};
+
+/// A store chosen at run time. Cheap to clone; implements [`SessionStore`] by
+/// delegating to the backend.
+#[derive(Clone)]
+pub struct AnyStore {
+    inner: Arc<dyn SessionStore>,
+    scheme: String,
+}
+
+impl std::fmt::Debug for AnyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnyStore")
+            .field("scheme", &self.scheme)
+            .finish()
+    }
+}
+
+impl AnyStore {
+    /// Opens the store `url` names, on the system clock.
+    pub async fn open(url: &str) -> Result<Self> {
+        Self::open_with_clock(url, Clock::system()).await
+    }
+
+    /// Opens the store `url` names, deciding expiry with `clock` (tests).
+    pub async fn open_with_clock(url: &str, clock: Clock) -> Result<Self> {
+        let inner = crate::url::open(url, clock).await?;
+        let scheme = crate::url::parse(url)?.scheme().to_owned();
+        Ok(AnyStore { inner, scheme })
+    }
+
+    /// The URL scheme that chose the backend.
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// The backend as a shared trait object.
+    pub fn into_inner(self) -> Arc<dyn SessionStore> {
+        self.inner
+    }
+}
+
+#[async_trait]
+impl SessionStore for AnyStore {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
+        self.inner.load(cookie_value).await
+    }
+    async fn create(&self, record: &Record) -> Result<String> {
+        self.inner.create(record).await
+    }
+    async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
+        self.inner.save(record, expected_version).await
+    }
+    async fn touch(&self, record: &Record) -> Result<String> {
+        self.inner.touch(record).await
+    }
+    async fn delete(&self, id: &SessionId) -> Result<()> {
+        self.inner.delete(id).await
+    }
+    async fn delete_expired(&self) -> Result<u64> {
+        self.inner.delete_expired().await
+    }
+    async fn count(&self) -> Result<u64> {
+        self.inner.count().await
+    }
+}

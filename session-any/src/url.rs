@@ -1,0 +1,93 @@
+//! Turning a backend URL into a store.
+
+use std::sync::Arc;
+
+use session_core::{Clock, Error, MemoryStore, Result, SessionStore};
+use url::Url;
+
+/// Every scheme the workspace knows, with the cargo feature that compiles it in.
+/// A scheme whose feature is off gets an error naming the feature.
+pub(crate) const SCHEMES: &[(&str, &str)] = &[
+    ("memory", "(always on)"),
+    ("file", "file"),
+    ("shelf", "file"),
+    ("sqlite", "sql"),
+    ("postgres", "sql"),
+    ("postgresql", "sql"),
+    ("mysql", "sql"),
+    ("mariadb", "sql"),
+    ("redis", "redis"),
+    ("rediss", "redis"),
+    ("redis+cluster", "redis"),
+    ("memcache", "memcache"),
+    ("cookie", "cookie"),
+];
+
+pub(crate) fn parse(url: &str) -> Result<Url> {
+    Url::parse(url).map_err(|e| {
+        Error::Config(format!(
+            "session store URL {:?} does not parse: {e}",
+            redact(url)
+        ))
+    })
+}
+
+/// The URL without its password, for error messages and logs.
+pub(crate) fn redact(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => "<unparseable URL>".into(),
+    }
+}
+
+/// Opens the store `url` names, on `clock`.
+pub(crate) async fn open(url: &str, clock: Clock) -> Result<Arc<dyn SessionStore>> {
+    let parsed = parse(url)?;
+    let scheme = parsed.scheme();
+    match scheme {
+        "memory" => {
+            reject_path(&parsed)?;
+            let mut store = MemoryStore::new().with_clock(clock);
+            if let Some(limit) = query_usize(&parsed, "max_record_size")? {
+                store = store.with_max_record_size(limit);
+            }
+            Ok(Arc::new(store))
+        }
+        other => match SCHEMES.iter().find(|(s, _)| *s == other) {
+            Some((_, feature)) => Err(Error::Config(format!(
+                "session store scheme `{other}://` is not compiled in: enable the `{feature}` feature of session-any"
+            ))),
+            None => Err(Error::Config(format!(
+                "unknown session store scheme `{other}://`; known: {}",
+                SCHEMES.iter().map(|(s, _)| format!("{s}://")).collect::<Vec<_>>().join(", ")
+            ))),
+        },
+    }
+}
+
+fn reject_path(url: &Url) -> Result<()> {
+    if url.host_str().is_some_and(|h| !h.is_empty()) || !matches!(url.path(), "" | "/") {
+        return Err(Error::Config(format!(
+            "`{}://` takes no host or path",
+            url.scheme()
+        )));
+    }
+    Ok(())
+}
+
+/// A numeric query parameter, if present.
+pub(crate) fn query_usize(url: &Url, key: &str) -> Result<Option<usize>> {
+    match url.query_pairs().find(|(k, _)| k == key) {
+        None => Ok(None),
+        Some((_, v)) => v.parse().map(Some).map_err(|_| {
+            Error::Config(format!(
+                "query parameter `{key}` must be a number, got {v:?}"
+            ))
+        }),
+    }
+}

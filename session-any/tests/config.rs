@@ -1,0 +1,164 @@
+//! URL selection and configuration parsing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code
+
+use std::time::Duration;
+
+use session_any::{AnyStore, SessionConfig};
+use session_core::{Error, SaveMode, SessionStore, TouchPolicy};
+
+fn config_error(result: Result<impl std::fmt::Debug, Error>) -> String {
+    match result {
+        Err(Error::Config(msg)) => msg,
+        other => panic!("expected a Config error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn memory_url_opens_a_working_store() {
+    let store = AnyStore::open("memory://").await.unwrap();
+    assert_eq!(store.scheme(), "memory");
+    assert!(store.capabilities().compare_and_set);
+    let limited = AnyStore::open("memory://?max_record_size=100")
+        .await
+        .unwrap();
+    assert_eq!(limited.capabilities().max_record_size, Some(100));
+}
+
+#[tokio::test]
+async fn bad_urls_are_config_errors_that_name_the_problem() {
+    let msg = config_error(AnyStore::open("gopher://host/").await);
+    assert!(
+        msg.contains("unknown session store scheme `gopher://`"),
+        "{msg}"
+    );
+    let msg = config_error(AnyStore::open("not a url").await);
+    assert!(msg.contains("does not parse"), "{msg}");
+    let msg = config_error(AnyStore::open("memory:///some/path").await);
+    assert!(msg.contains("takes no host or path"), "{msg}");
+    let msg = config_error(AnyStore::open("memory://?max_record_size=lots").await);
+    assert!(msg.contains("max_record_size"), "{msg}");
+}
+
+#[tokio::test]
+async fn disabled_backends_name_their_feature() {
+    let msg = config_error(AnyStore::open("postgres://user:hunter2@db/app").await);
+    assert!(msg.contains("enable the `sql` feature"), "{msg}");
+    assert!(
+        !msg.contains("hunter2"),
+        "passwords never reach messages: {msg}"
+    );
+}
+
+#[test]
+fn toml_configuration() {
+    let cfg = SessionConfig::from_toml(
+        r#"
+        url = "memory://"
+        idle_timeout = "30m"
+        absolute_lifetime = "7days"
+        touch = "throttled:5m"
+        save_mode = "explicit"
+        save_on_server_error = true
+        [cookie]
+        name = "sid"
+        secure = false
+        same_site = "strict"
+        persistent = false
+        "#,
+    )
+    .unwrap();
+    assert_eq!(cfg.idle_timeout, Some(Duration::from_secs(1800)));
+    assert_eq!(cfg.absolute_lifetime, Some(Duration::from_secs(7 * 86400)));
+    let opts = cfg.options().unwrap();
+    assert_eq!(opts.touch, TouchPolicy::Throttled(Duration::from_secs(300)));
+    assert_eq!(opts.save_mode, SaveMode::Explicit);
+    assert_eq!(cfg.cookie.name, "sid");
+    assert!(!cfg.cookie.persistent);
+}
+
+#[test]
+fn toml_mistakes_are_reported() {
+    for (text, needle) in [
+        ("urll = \"memory://\"", "unknown field"),
+        ("touch = \"sometimes\"", "touch must be"),
+        ("save_mode = \"lazy\"", "save_mode must be"),
+        ("idle_timeout = \"soon\"", "idle_timeout"),
+        ("[cookie]\ncolour = \"blue\"", "unknown field"),
+    ] {
+        let msg = config_error(SessionConfig::from_toml(text));
+        assert!(msg.contains(needle), "{text:?}: {msg}");
+    }
+}
+
+#[test]
+fn no_expiry_at_all_is_rejected() {
+    let cfg = SessionConfig::from_toml("").unwrap();
+    let cfg = SessionConfig {
+        idle_timeout: None,
+        absolute_lifetime: None,
+        ..cfg
+    };
+    config_error(cfg.options());
+}
+
+#[test]
+fn environment_overrides() {
+    let env = |k: &str| match k {
+        "SESSION_URL" => Some("memory://".to_owned()),
+        "SESSION_IDLE_TIMEOUT" => Some("10m".to_owned()),
+        "SESSION_TOUCH" => Some("always".to_owned()),
+        "SESSION_COOKIE_NAME" => Some("app_session".to_owned()),
+        "SESSION_COOKIE_SECURE" => Some("false".to_owned()),
+        _ => None,
+    };
+    let cfg = SessionConfig::default().with_env_overrides(env).unwrap();
+    assert_eq!(cfg.idle_timeout, Some(Duration::from_secs(600)));
+    assert_eq!(cfg.options().unwrap().touch, TouchPolicy::Always);
+    assert_eq!(cfg.cookie.name, "app_session");
+    assert!(!cfg.cookie.secure);
+    let bad = SessionConfig::default()
+        .with_env_overrides(|k| (k == "SESSION_COOKIE_SECURE").then(|| "maybe".into()));
+    config_error(bad);
+}
+
+#[test]
+fn secrets_are_checked_and_redacted() {
+    let cfg = SessionConfig {
+        secrets: vec!["short".into()],
+        ..SessionConfig::default()
+    };
+    config_error(cfg.signing_keys());
+    let cfg = SessionConfig {
+        secrets: vec!["a-long-enough-secret-for-signing-cookies".into()],
+        ..SessionConfig::default()
+    };
+    assert!(cfg.signing_keys().is_ok());
+    assert!(!format!("{cfg:?}").contains("a-long-enough"));
+}
+
+#[tokio::test]
+async fn any_store_delegates_every_operation() {
+    use session_core::{Record, SessionId};
+    let store = AnyStore::open("memory://").await.unwrap();
+    let now = session_core::Clock::system().now();
+    let r = Record::new(
+        SessionId::generate(),
+        Default::default(),
+        now,
+        now.saturating_add(Duration::from_secs(60)),
+    );
+    let cookie = store.create(&r).await.unwrap();
+    assert_eq!(store.load(&cookie).await.unwrap(), Some(r.clone()));
+    let r2 = Record {
+        version: 2,
+        ..r.clone()
+    };
+    store.save(&r2, 1).await.unwrap();
+    assert!(matches!(store.save(&r2, 1).await, Err(Error::Conflict)));
+    store.touch(&r2).await.unwrap();
+    assert_eq!(store.count().await.unwrap(), 1);
+    assert_eq!(store.delete_expired().await.unwrap(), 0);
+    store.delete(&r.id).await.unwrap();
+    assert_eq!(store.load(&cookie).await.unwrap(), None);
+}

@@ -1,0 +1,60 @@
+//! The demo app: web.py's session example (log in, log out) plus a per-session counter,
+//! as an axum router over any session backend.
+//!
+//! - `GET /` says whether you are logged in, with a link to log in or out;
+//! - `GET /login` marks the session logged in (under a fresh id) and redirects to `/`;
+//! - `GET /logout` ends the session and redirects to `/`;
+//! - `GET /counter` increments a per-session counter and returns it as plain text.
+
+use axum::response::{Html, Redirect};
+use axum::routing::get;
+use axum::Router;
+use session_tower::{Session, SessionError, SessionLayer};
+
+const LOGGED_IN: &str = "logged_in";
+const COUNTER: &str = "counter";
+
+/// The demo's routes behind `layer`.
+pub fn app(layer: SessionLayer) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/login", get(login))
+        .route("/logout", get(logout))
+        .route("/counter", get(counter))
+        .layer(layer)
+}
+
+fn page(body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>session demo</title></head>\
+         <body>{body}</body></html>\n"
+    ))
+}
+
+async fn index(session: Session) -> Result<Html<String>, SessionError> {
+    let logged_in = session.get::<bool>(LOGGED_IN).await?.unwrap_or(false);
+    Ok(if logged_in {
+        page("<h1>You are logged in</h1><a id=\"logout\" href=\"/logout\">Logout</a>")
+    } else {
+        page("<h1>You are not logged in.</h1><a id=\"login\" href=\"/login\">Login now</a>")
+    })
+}
+
+async fn login(session: Session) -> Result<Redirect, SessionError> {
+    session.insert(LOGGED_IN, true).await?;
+    // A new id at the privilege change defeats session fixation.
+    session.cycle_id().await?;
+    Ok(Redirect::to("/"))
+}
+
+async fn logout(session: Session) -> Result<Redirect, SessionError> {
+    session.delete().await?;
+    Ok(Redirect::to("/"))
+}
+
+async fn counter(session: Session) -> Result<String, SessionError> {
+    let n = session
+        .update(COUNTER, |n: Option<u64>| n.unwrap_or(0) + 1)
+        .await?;
+    Ok(n.to_string())
+}

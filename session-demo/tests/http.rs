@@ -1,0 +1,220 @@
+//! The demo over real HTTP with a real client and cookie jar, for every backend in the
+//! matrix. Each backend adds itself to `backends()`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use reqwest::cookie::{CookieStore as _, Jar};
+use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::redirect::Policy;
+use session_any::SessionConfig;
+
+/// A backend under test: its URL, and whether a replayed cookie can be revoked.
+struct Backend {
+    name: &'static str,
+    url: String,
+    revocable: bool,
+    compare_and_set: bool,
+    _guard: Option<Box<dyn std::any::Any + Send>>,
+}
+
+fn backends() -> Vec<Backend> {
+    vec![Backend {
+        name: "memory",
+        url: "memory://".into(),
+        revocable: true,
+        compare_and_set: true,
+        _guard: None,
+    }]
+}
+
+async fn serve(url: &str) -> SocketAddr {
+    let mut config = SessionConfig::for_url(url);
+    config.cookie.secure = false;
+    config.secrets = vec!["demo-test-secret-demo-test-secret-0123".into()];
+    let layer = config.layer().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, session_demo::app(layer))
+            .await
+            .unwrap()
+    });
+    addr
+}
+
+struct Browser {
+    base: String,
+    jar: Arc<Jar>,
+    client: reqwest::Client,
+}
+
+impl Browser {
+    fn new(addr: SocketAddr) -> Self {
+        let jar = Arc::new(Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .build()
+            .unwrap();
+        Browser {
+            base: format!("http://{addr}"),
+            jar,
+            client,
+        }
+    }
+
+    async fn get(&self, path: &str) -> String {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+        res.text().await.unwrap()
+    }
+
+    /// The `Cookie` header the jar would send.
+    fn cookie(&self) -> Option<String> {
+        let url = self.base.parse().unwrap();
+        self.jar
+            .cookies(&url)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+}
+
+/// One request with exactly this cookie, no jar, no redirects.
+async fn raw_get(addr: SocketAddr, path: &str, cookie: &str) -> (String, Option<String>) {
+    let client = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let res = client
+        .get(format!("http://{addr}{path}"))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    let set = res
+        .headers()
+        .get(SET_COOKIE)
+        .map(|v| v.to_str().unwrap().to_owned());
+    (res.text().await.unwrap(), set)
+}
+
+const IN: &str = "You are logged in";
+const OUT: &str = "You are not logged in";
+
+#[tokio::test]
+async fn login_logout_and_replay() {
+    for b in backends() {
+        let addr = serve(&b.url).await;
+        let browser = Browser::new(addr);
+        assert!(browser.get("/").await.contains(OUT), "{}", b.name);
+        assert!(
+            browser.get("/login").await.contains(IN),
+            "{}: login redirects to a logged-in page",
+            b.name
+        );
+        assert!(browser.get("/").await.contains(IN), "{}", b.name);
+        let old = browser.cookie().expect("a session cookie");
+        assert!(browser.get("/logout").await.contains(OUT), "{}", b.name);
+        assert!(browser.get("/").await.contains(OUT), "{}", b.name);
+        assert_eq!(
+            browser.cookie(),
+            None,
+            "{}: logout removed the cookie",
+            b.name
+        );
+        let (page, _) = raw_get(addr, "/", &old).await;
+        if b.revocable {
+            assert!(
+                page.contains(OUT),
+                "{}: replayed cookie must be logged out",
+                b.name
+            );
+        } else {
+            // Documented: a sealed cookie stays valid until it expires.
+            assert!(page.contains(IN), "{}", b.name);
+        }
+    }
+}
+
+#[tokio::test]
+async fn tampered_cookie_gets_a_fresh_session() {
+    for b in backends() {
+        let addr = serve(&b.url).await;
+        let browser = Browser::new(addr);
+        browser.get("/login").await;
+        let good = browser.cookie().unwrap();
+        let mut bytes = good.clone().into_bytes();
+        let mid = bytes.len() / 2 + 4;
+        bytes[mid] = if bytes[mid] == b'a' { b'b' } else { b'a' };
+        let tampered = String::from_utf8(bytes).unwrap();
+        let (page, _) = raw_get(addr, "/", &tampered).await;
+        assert!(
+            page.contains(OUT),
+            "{}: tampered cookie is not logged in",
+            b.name
+        );
+        let (count, set) = raw_get(addr, "/counter", &tampered).await;
+        assert_eq!(count, "1", "{}: a fresh session", b.name);
+        let fresh = set.expect("fresh session cookie");
+        assert!(!fresh.starts_with(&good), "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn hundred_counter_requests_count_to_hundred() {
+    for b in backends() {
+        let browser = Browser::new(serve(&b.url).await);
+        for i in 1..=100 {
+            assert_eq!(browser.get("/counter").await, i.to_string(), "{}", b.name);
+        }
+    }
+}
+
+#[tokio::test]
+async fn login_cycles_the_id() {
+    for b in backends() {
+        let addr = serve(&b.url).await;
+        let browser = Browser::new(addr);
+        browser.get("/counter").await;
+        let before = browser.cookie().unwrap();
+        browser.get("/login").await;
+        let after = browser.cookie().unwrap();
+        assert_ne!(before, after, "{}: login issues a new cookie", b.name);
+        assert_eq!(
+            browser.get("/counter").await,
+            "2",
+            "{}: data kept across the new id",
+            b.name
+        );
+        let (count, _) = raw_get(addr, "/counter", &before).await;
+        if b.revocable {
+            assert_eq!(count, "1", "{}: the pre-login id no longer loads", b.name);
+        }
+    }
+}
+
+#[tokio::test]
+async fn concurrent_counters_end_exact() {
+    for b in backends().into_iter().filter(|b| b.compare_and_set) {
+        let addr = serve(&b.url).await;
+        let browser = Browser::new(addr);
+        browser.get("/login").await;
+        let cookie = browser.cookie().unwrap();
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let cookie = cookie.clone();
+                tokio::spawn(async move { raw_get(addr, "/counter", &cookie).await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(browser.get("/counter").await, "21", "{}", b.name);
+    }
+}

@@ -1,0 +1,69 @@
+//! The axum extractor and the error response for handlers.
+
+use std::ops::Deref;
+
+use axum::extract::FromRequestParts;
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::StatusCode;
+
+/// The request's session, as an axum extractor. Dereferences to
+/// [`session_core::Session`], so every session method is available.
+///
+/// Needs [`SessionLayer`](crate::SessionLayer) on the router; without it extraction
+/// fails with a 500 that says so.
+#[derive(Clone, Debug)]
+pub struct Session(pub session_core::Session);
+
+impl Deref for Session {
+    type Target = session_core::Session;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Session {
+    type Rejection = (StatusCode, &'static str);
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<session_core::Session>()
+            .cloned()
+            .map(Session)
+            .ok_or((
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "no session: add session_tower::SessionLayer to the router",
+            ))
+    }
+}
+
+/// A session error as a handler's error type: `?` on any session call, and the client
+/// gets a 500 while the cause goes to the log.
+#[derive(Debug)]
+pub struct SessionError(pub session_core::Error);
+
+impl From<session_core::Error> for SessionError {
+    fn from(e: session_core::Error) -> Self {
+        SessionError(e)
+    }
+}
+
+impl std::fmt::Display for SessionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SessionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+impl IntoResponse for SessionError {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self.0, "session operation failed in a handler");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    }
+}

@@ -1,0 +1,356 @@
+//! The tower `Layer` and `Service` that give every request a lazy session and turn the
+//! session's outcome into `Set-Cookie` before the response leaves.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use cookie::{Cookie, SameSite as CookieSameSite};
+use futures::future::BoxFuture;
+use http::header::{COOKIE, SET_COOKIE, VARY};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use session_core::{
+    CookieChange, Error, Outcome, Result, Session, SessionOptions, SessionStore, Timestamp,
+};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::signing::{SigningKeys, Verified};
+use crate::{CookieConfig, SameSite};
+
+/// The most a browser keeps for one cookie, name and attributes included (RFC 6265
+/// section 6.1 minimum, and what every major browser enforces).
+pub const MAX_COOKIE_BYTES: usize = 4096;
+
+/// Turns a store error into the response the client gets. The default answers an
+/// empty `500 Internal Server Error`: sessions fail closed.
+pub type ErrorHook = Arc<dyn Fn(&Error) -> Response<String> + Send + Sync>;
+
+/// A tower layer that attaches a [`Session`] to every request.
+///
+/// Handlers find the session in the request extensions (`session_core::Session`) or,
+/// with axum, through the [`Session`](crate::Session) extractor. The session is saved
+/// (or touched, or deleted) before the response headers are returned, so the cookie is
+/// always in the response that follows a change.
+#[derive(Clone)]
+pub struct SessionLayer {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    store: Arc<dyn SessionStore>,
+    options: Arc<SessionOptions>,
+    cookie: CookieConfig,
+    /// `None` for stores that seal their own values.
+    keys: Option<SigningKeys>,
+    save_on_server_error: bool,
+    on_error: ErrorHook,
+}
+
+impl std::fmt::Debug for SessionLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionLayer")
+            .field("cookie", &self.shared.cookie)
+            .field("options", &self.shared.options)
+            .field("signed", &self.shared.keys.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn default_error_response(_: &Error) -> Response<String> {
+    let mut res = Response::new(String::new());
+    *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    res
+}
+
+impl SessionLayer {
+    /// Sessions in `store`, with cookies signed by `keys` (ignored for stores that seal
+    /// their own cookie values), default options and cookie attributes.
+    pub fn new<S: SessionStore>(store: S, keys: SigningKeys) -> Self {
+        Self::from_arc(Arc::new(store), keys)
+    }
+
+    /// Like [`SessionLayer::new`] for a store that is already shared.
+    pub fn from_arc(store: Arc<dyn SessionStore>, keys: SigningKeys) -> Self {
+        let keys = (!store.capabilities().self_sealed).then_some(keys);
+        SessionLayer {
+            shared: Arc::new(Shared {
+                store,
+                options: Arc::new(SessionOptions::default()),
+                cookie: CookieConfig::default(),
+                keys,
+                save_on_server_error: false,
+                on_error: Arc::new(default_error_response),
+            }),
+        }
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Shared)) -> Self {
+        match Arc::get_mut(&mut self.shared) {
+            Some(shared) => f(shared),
+            None => {
+                let old = &self.shared;
+                let mut copy = Shared {
+                    store: old.store.clone(),
+                    options: old.options.clone(),
+                    cookie: old.cookie.clone(),
+                    keys: old.keys.clone(),
+                    save_on_server_error: old.save_on_server_error,
+                    on_error: old.on_error.clone(),
+                };
+                f(&mut copy);
+                self.shared = Arc::new(copy);
+            }
+        }
+        self
+    }
+
+    /// Session options: expiry, touch policy, save mode, clock.
+    pub fn with_options(self, options: SessionOptions) -> Self {
+        self.edit(|s| s.options = Arc::new(options))
+    }
+
+    /// Cookie name and attributes; rejects ones that cannot be sent.
+    pub fn with_cookie(self, cookie: CookieConfig) -> Result<Self> {
+        cookie.validate()?;
+        Ok(self.edit(|s| s.cookie = cookie))
+    }
+
+    /// Whether a session changed by a request that ends in a 5xx response is still
+    /// saved. Off by default: a failed request should not half-apply.
+    pub fn save_on_server_error(self, yes: bool) -> Self {
+        self.edit(|s| s.save_on_server_error = yes)
+    }
+
+    /// The response sent when the store fails at the end of a request.
+    pub fn on_error<F>(self, hook: F) -> Self
+    where
+        F: Fn(&Error) -> Response<String> + Send + Sync + 'static,
+    {
+        self.edit(|s| s.on_error = Arc::new(hook))
+    }
+
+    /// The store behind this layer.
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.shared.store
+    }
+}
+
+impl<S> Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// The service [`SessionLayer`] wraps around an inner service.
+#[derive(Clone)]
+pub struct SessionService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> std::fmt::Debug for SessionService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionService").finish_non_exhaustive()
+    }
+}
+
+/// The session cookie a request carried, after signature checks.
+#[derive(Default)]
+struct Incoming {
+    value: Option<String>,
+    /// Signed with an older key: re-sign on this response.
+    rotated: bool,
+}
+
+impl Shared {
+    fn read_cookie(&self, headers: &HeaderMap) -> Incoming {
+        let name = self.cookie.name.as_str();
+        let candidates = headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|h| h.to_str().ok())
+            .flat_map(Cookie::split_parse)
+            .filter_map(|c| c.ok())
+            .filter(|c| c.name() == name);
+        for c in candidates {
+            let raw = c.value();
+            let verified = match &self.keys {
+                Some(keys) => keys.verify(name, raw),
+                None => Some(Verified::Current(raw.to_owned())),
+            };
+            match verified {
+                Some(Verified::Current(v)) => {
+                    return Incoming {
+                        value: Some(v),
+                        rotated: false,
+                    }
+                }
+                Some(Verified::Rotated(v)) => {
+                    return Incoming {
+                        value: Some(v),
+                        rotated: true,
+                    }
+                }
+                None => {
+                    tracing::debug!("ignoring a session cookie whose signature does not verify")
+                }
+            }
+        }
+        Incoming::default()
+    }
+
+    fn set_cookie(&self, value: &str, expires_at: Option<Timestamp>) -> Result<HeaderValue> {
+        let value = match &self.keys {
+            Some(keys) => keys.sign(&self.cookie.name, value),
+            None => value.to_owned(),
+        };
+        let mut c = self.base_cookie(value);
+        if self.cookie.persistent {
+            if let Some(deadline) = expires_at {
+                let secs = deadline.since(self.options.clock.now()).as_secs();
+                c.set_max_age(cookie::time::Duration::seconds(
+                    i64::try_from(secs).unwrap_or(i64::MAX),
+                ));
+            }
+        }
+        self.header(c)
+    }
+
+    fn removal_cookie(&self) -> Result<HeaderValue> {
+        let mut c = self.base_cookie(String::new());
+        c.make_removal();
+        self.header(c)
+    }
+
+    fn base_cookie(&self, value: String) -> Cookie<'static> {
+        let cfg = &self.cookie;
+        let mut c = Cookie::new(cfg.name.clone(), value);
+        c.set_path(cfg.path.clone());
+        if let Some(domain) = &cfg.domain {
+            c.set_domain(domain.clone());
+        }
+        c.set_secure(cfg.secure);
+        c.set_http_only(cfg.http_only);
+        c.set_same_site(match cfg.same_site {
+            SameSite::Strict => CookieSameSite::Strict,
+            SameSite::Lax => CookieSameSite::Lax,
+            SameSite::None => CookieSameSite::None,
+        });
+        c
+    }
+
+    fn header(&self, c: Cookie<'static>) -> Result<HeaderValue> {
+        let text = c.to_string();
+        // A browser silently drops a larger cookie; refuse loudly instead.
+        if text.len() > MAX_COOKIE_BYTES {
+            return Err(Error::TooLarge {
+                limit: MAX_COOKIE_BYTES,
+                size: text.len(),
+            });
+        }
+        HeaderValue::from_str(&text)
+            .map_err(|e| Error::Config(format!("cookie does not fit in a header: {e}")))
+    }
+
+    /// The `Set-Cookie` header this outcome calls for, if any.
+    fn cookie_header(&self, outcome: &Outcome, incoming: &Incoming) -> Result<Option<HeaderValue>> {
+        match &outcome.cookie {
+            CookieChange::Set(v) => {
+                let same = incoming.value.as_deref() == Some(v.as_str());
+                // Re-send an unchanged value only to refresh Max-Age or a signature.
+                if same && !incoming.rotated && !self.cookie.persistent {
+                    return Ok(None);
+                }
+                self.set_cookie(v, outcome.expires_at).map(Some)
+            }
+            CookieChange::Remove => self.removal_cookie().map(Some),
+            CookieChange::Unchanged => {
+                match (&incoming.value, incoming.rotated, outcome.expires_at) {
+                    (Some(v), true, Some(deadline)) => self.set_cookie(v, Some(deadline)).map(Some),
+                    _ => Ok(None),
+                }
+            }
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: From<String> + Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, std::result::Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::result::Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        // The clone that was polled ready is the one that must be called.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            let incoming = shared.read_cookie(req.headers());
+            let session = Session::new(
+                shared.store.clone(),
+                shared.options.clone(),
+                incoming.value.clone(),
+            );
+            req.extensions_mut().insert(session.clone());
+            let mut res = inner.call(req).await?;
+
+            if res.status().is_server_error() && !shared.save_on_server_error {
+                return Ok(res);
+            }
+            if incoming.rotated {
+                // Loads the session so a re-signed cookie keeps its Max-Age. Only during
+                // a key rotation, once per client.
+                if let Err(e) = session.expires_at().await {
+                    return Ok(fail(&shared, &e));
+                }
+            }
+            let header = match session.finish().await {
+                Ok(outcome) => shared.cookie_header(&outcome, &incoming),
+                Err(e) => Err(e),
+            };
+            match header {
+                Ok(Some(value)) => {
+                    let headers = res.headers_mut();
+                    headers.append(SET_COOKIE, value);
+                    add_vary_cookie(headers);
+                    Ok(res)
+                }
+                Ok(None) => Ok(res),
+                Err(e) => Ok(fail(&shared, &e)),
+            }
+        })
+    }
+}
+
+fn fail<B: From<String>>(shared: &Shared, error: &Error) -> Response<B> {
+    tracing::error!(%error, "session store failed; answering with the error response");
+    (shared.on_error)(error).map(B::from)
+}
+
+fn add_vary_cookie(headers: &mut HeaderMap) {
+    let already = headers
+        .get_all(VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.trim().eq_ignore_ascii_case("cookie") || v.trim() == "*");
+    if !already {
+        headers.append(VARY, HeaderValue::from_static("Cookie"));
+    }
+}

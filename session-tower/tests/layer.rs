@@ -1,0 +1,398 @@
+//! The layer wired to a router, driven request by request.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use http_body_util::BodyExt;
+use session_conformance::CountingStore;
+use session_core::{
+    Capabilities, Error, MemoryStore, Record, SaveMode, SessionId, SessionOptions, SessionStore,
+};
+use session_tower::{CookieConfig, Session, SessionError, SessionLayer, SigningKeys};
+use tower::ServiceExt;
+
+const KEY_A: &[u8; 32] = b"0123456789abcdef0123456789abcdef";
+const KEY_B: &[u8; 32] = b"fedcba9876543210fedcba9876543210";
+
+async fn login(s: Session) -> Result<&'static str, SessionError> {
+    s.insert("user", "ada").await?;
+    Ok("ok")
+}
+
+async fn whoami(s: Session) -> Result<String, SessionError> {
+    Ok(s.get::<String>("user")
+        .await?
+        .unwrap_or_else(|| "anonymous".into()))
+}
+
+async fn logout(s: Session) -> Result<&'static str, SessionError> {
+    s.delete().await?;
+    Ok("bye")
+}
+
+async fn counter(s: Session) -> Result<String, SessionError> {
+    Ok(s.update("n", |n: Option<u64>| n.unwrap_or(0) + 1)
+        .await?
+        .to_string())
+}
+
+async fn cycle(s: Session) -> Result<&'static str, SessionError> {
+    s.cycle_id().await?;
+    Ok("cycled")
+}
+
+async fn boom(s: Session) -> Result<(StatusCode, &'static str), SessionError> {
+    s.insert("half", "done").await?;
+    Ok((StatusCode::INTERNAL_SERVER_ERROR, "boom"))
+}
+
+async fn untouched() -> &'static str {
+    "static"
+}
+
+fn app(layer: SessionLayer) -> Router {
+    Router::new()
+        .route("/login", get(login))
+        .route("/whoami", get(whoami))
+        .route("/logout", get(logout))
+        .route("/counter", get(counter))
+        .route("/cycle", get(cycle))
+        .route("/boom", get(boom))
+        .route("/static", get(untouched))
+        .layer(layer)
+}
+
+fn keys(k: &[&[u8; 32]]) -> SigningKeys {
+    SigningKeys::new(k.iter().map(|k| k.to_vec())).unwrap()
+}
+
+struct Reply {
+    status: StatusCode,
+    set_cookie: Vec<String>,
+    vary: Option<String>,
+    body: String,
+}
+
+impl Reply {
+    /// `name=value` of the session cookie that was set, if any.
+    fn cookie(&self) -> Option<String> {
+        self.set_cookie
+            .iter()
+            .map(|c| c.split(';').next().unwrap().to_owned())
+            .find(|kv| kv.starts_with("session=") && kv.len() > "session=".len())
+    }
+}
+
+async fn send(app: &Router, path: &str, cookie: Option<&str>) -> Reply {
+    let mut req = Request::get(path);
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    let res = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let set_cookie = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let vary = res
+        .headers()
+        .get(header::VARY)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body =
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    Reply {
+        status,
+        set_cookie,
+        vary,
+        body,
+    }
+}
+
+#[tokio::test]
+async fn untouched_requests_cost_no_store_operation() {
+    let store = Arc::new(CountingStore::new(MemoryStore::new()));
+    let app = app(SessionLayer::from_arc(store.clone(), keys(&[KEY_A])));
+    let cookie = send(&app, "/login", None).await.cookie().unwrap();
+    let before = store.counts();
+    for c in [None, Some(cookie.as_str()), Some("session=garbage")] {
+        let r = send(&app, "/static", c).await;
+        assert_eq!(r.body, "static");
+        assert!(r.set_cookie.is_empty());
+    }
+    assert_eq!(store.counts(), before);
+}
+
+#[tokio::test]
+async fn login_sets_a_signed_cookie_with_attributes() {
+    let app = app(SessionLayer::new(MemoryStore::new(), keys(&[KEY_A])));
+    let r = send(&app, "/login", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.set_cookie.len(), 1);
+    let header = &r.set_cookie[0];
+    for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age="] {
+        assert!(header.contains(attr), "{attr} missing from {header}");
+    }
+    assert_eq!(r.vary.as_deref(), Some("Cookie"));
+    let value = r.cookie().unwrap();
+    let (id, sig) = value["session=".len()..].rsplit_once('.').unwrap();
+    assert!(SessionId::parse(id).is_ok());
+    assert_eq!(sig.len(), 43);
+    assert_eq!(send(&app, "/whoami", Some(&value)).await.body, "ada");
+}
+
+#[tokio::test]
+async fn tampered_cookie_gets_a_fresh_session() {
+    let app = app(SessionLayer::new(MemoryStore::new(), keys(&[KEY_A])));
+    let good = send(&app, "/login", None).await.cookie().unwrap();
+    let mut bytes = good.clone().into_bytes();
+    let last = bytes.len() - 1;
+    bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(bytes).unwrap();
+    // Someone else's valid id under a forged signature is not accepted either.
+    let (id, _) = good["session=".len()..].rsplit_once('.').unwrap();
+    let forged = format!("session={id}.{}", "A".repeat(43));
+    for bad in [
+        tampered,
+        forged,
+        "session=".into(),
+        format!("session={}", "x".repeat(10_000)),
+    ] {
+        assert_eq!(send(&app, "/whoami", Some(&bad)).await.body, "anonymous");
+        let fresh = send(&app, "/login", Some(&bad)).await.cookie().unwrap();
+        assert_ne!(fresh, good);
+    }
+}
+
+#[tokio::test]
+async fn rotated_key_is_accepted_and_resigned() {
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    let old = app(SessionLayer::from_arc(store.clone(), keys(&[KEY_A])));
+    let new = app(SessionLayer::from_arc(store.clone(), keys(&[KEY_B, KEY_A])));
+    let b_only = app(SessionLayer::from_arc(store, keys(&[KEY_B])));
+    let cookie = send(&old, "/login", None).await.cookie().unwrap();
+    assert_eq!(
+        send(&b_only, "/whoami", Some(&cookie)).await.body,
+        "anonymous"
+    );
+
+    let r = send(&new, "/whoami", Some(&cookie)).await;
+    assert_eq!(r.body, "ada");
+    let resigned = r.cookie().expect("re-signed with the newest key");
+    assert_ne!(resigned, cookie);
+    assert!(
+        r.set_cookie[0].contains("Max-Age="),
+        "re-signed cookie keeps its Max-Age"
+    );
+    assert_eq!(send(&b_only, "/whoami", Some(&resigned)).await.body, "ada");
+}
+
+#[tokio::test]
+async fn logout_expires_the_cookie_and_the_old_one_is_dead() {
+    let app = app(SessionLayer::new(MemoryStore::new(), keys(&[KEY_A])));
+    let cookie = send(&app, "/login", None).await.cookie().unwrap();
+    let r = send(&app, "/logout", Some(&cookie)).await;
+    assert_eq!(r.set_cookie.len(), 1);
+    assert!(
+        r.set_cookie[0].starts_with("session=;"),
+        "{}",
+        r.set_cookie[0]
+    );
+    assert!(r.set_cookie[0].contains("Max-Age=0"));
+    assert_eq!(send(&app, "/whoami", Some(&cookie)).await.body, "anonymous");
+}
+
+#[tokio::test]
+async fn cycle_id_issues_a_new_cookie_and_kills_the_old() {
+    let app = app(SessionLayer::new(MemoryStore::new(), keys(&[KEY_A])));
+    let old = send(&app, "/login", None).await.cookie().unwrap();
+    let new = send(&app, "/cycle", Some(&old)).await.cookie().unwrap();
+    assert_ne!(old, new);
+    assert_eq!(send(&app, "/whoami", Some(&new)).await.body, "ada");
+    assert_eq!(send(&app, "/whoami", Some(&old)).await.body, "anonymous");
+}
+
+#[tokio::test]
+async fn server_errors_do_not_save_unless_configured() {
+    let store = Arc::new(MemoryStore::new());
+    let plain = app(SessionLayer::from_arc(store.clone(), keys(&[KEY_A])));
+    let r = send(&plain, "/boom", None).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(r.set_cookie.is_empty());
+    assert_eq!(store.count().await.unwrap(), 0);
+
+    let saving =
+        app(SessionLayer::from_arc(store.clone(), keys(&[KEY_A])).save_on_server_error(true));
+    let r = send(&saving, "/boom", None).await;
+    assert!(r.cookie().is_some());
+    assert_eq!(store.count().await.unwrap(), 1);
+}
+
+/// Every operation fails, as a store whose server is down.
+struct DownStore;
+
+#[async_trait]
+impl SessionStore for DownStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+    }
+    async fn load(&self, _: &str) -> session_core::Result<Option<Record>> {
+        Err(Error::backend("connection refused"))
+    }
+    async fn create(&self, _: &Record) -> session_core::Result<String> {
+        Err(Error::backend("connection refused"))
+    }
+    async fn save(&self, _: &Record, _: u64) -> session_core::Result<String> {
+        Err(Error::backend("connection refused"))
+    }
+    async fn touch(&self, _: &Record) -> session_core::Result<String> {
+        Err(Error::backend("connection refused"))
+    }
+    async fn delete(&self, _: &SessionId) -> session_core::Result<()> {
+        Err(Error::backend("connection refused"))
+    }
+}
+
+#[tokio::test]
+async fn store_failures_fail_closed_with_a_hook() {
+    let app_default = app(SessionLayer::new(DownStore, keys(&[KEY_A])));
+    // The write at the end of the request fails: the layer's error response.
+    let r = send(&app_default, "/login", None).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(r.set_cookie.is_empty());
+    // The read inside the handler fails: the handler's SessionError.
+    let signed = keys(&[KEY_A]).sign("session", &SessionId::generate().to_string());
+    let r = send(&app_default, "/whoami", Some(&format!("session={signed}"))).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+
+    let hooked = app(SessionLayer::new(DownStore, keys(&[KEY_A])).on_error(|e| {
+        let mut res = http::Response::new(format!("sessions unavailable: {e}"));
+        *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        res
+    }));
+    let r = send(&hooked, "/login", None).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.body.starts_with("sessions unavailable"));
+}
+
+#[tokio::test]
+async fn explicit_mode_saves_only_on_request() {
+    async fn set_unsaved(s: Session) -> Result<&'static str, SessionError> {
+        s.insert("user", "ada").await?;
+        Ok("unsaved")
+    }
+    async fn set_saved(s: Session) -> Result<&'static str, SessionError> {
+        s.insert("user", "ada").await?;
+        s.save().await?;
+        Ok("saved")
+    }
+    let store = Arc::new(MemoryStore::new());
+    let layer = SessionLayer::from_arc(store.clone(), keys(&[KEY_A]))
+        .with_options(SessionOptions::default().with_save_mode(SaveMode::Explicit));
+    let app = Router::new()
+        .route("/unsaved", get(set_unsaved))
+        .route("/saved", get(set_saved))
+        .layer(layer);
+    assert!(send(&app, "/unsaved", None).await.set_cookie.is_empty());
+    assert_eq!(store.count().await.unwrap(), 0);
+    assert!(send(&app, "/saved", None).await.cookie().is_some());
+    assert_eq!(store.count().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_counters_on_one_session_all_count() {
+    let app = app(SessionLayer::new(MemoryStore::new(), keys(&[KEY_A])));
+    let cookie = send(&app, "/login", None).await.cookie().unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let app = app.clone();
+            let cookie = cookie.clone();
+            tokio::spawn(async move { send(&app, "/counter", Some(&cookie)).await.status })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(send(&app, "/counter", Some(&cookie)).await.body, "21");
+}
+
+#[tokio::test]
+async fn browser_session_cookie_has_no_max_age() {
+    let layer = SessionLayer::new(MemoryStore::new(), keys(&[KEY_A]))
+        .with_cookie(
+            CookieConfig::default()
+                .with_persistent(false)
+                .with_name("sid")
+                .with_secure(false),
+        )
+        .unwrap();
+    let r = send(&app(layer), "/login", None).await;
+    assert!(r.set_cookie[0].starts_with("sid="));
+    assert!(!r.set_cookie[0].contains("Max-Age"));
+    assert!(!r.set_cookie[0].contains("Secure"));
+}
+
+#[tokio::test]
+async fn invalid_cookie_config_is_a_config_error() {
+    let layer = || SessionLayer::new(MemoryStore::new(), keys(&[KEY_A]));
+    for bad in [
+        CookieConfig::default().with_name("bad name"),
+        CookieConfig::default().with_name(""),
+        CookieConfig::default().with_path("/a;b"),
+        CookieConfig::default()
+            .with_same_site(session_tower::SameSite::None)
+            .with_secure(false),
+    ] {
+        assert!(matches!(layer().with_cookie(bad), Err(Error::Config(_))));
+    }
+}
+
+/// A store whose values are sealed by itself: the layer passes them through unsigned.
+struct SelfSealed(MemoryStore);
+
+#[async_trait]
+impl SessionStore for SelfSealed {
+    fn capabilities(&self) -> Capabilities {
+        self.0.capabilities().with_self_sealed(true)
+    }
+    async fn load(&self, v: &str) -> session_core::Result<Option<Record>> {
+        self.0.load(v).await
+    }
+    async fn create(&self, r: &Record) -> session_core::Result<String> {
+        self.0.create(r).await
+    }
+    async fn save(&self, r: &Record, v: u64) -> session_core::Result<String> {
+        self.0.save(r, v).await
+    }
+    async fn touch(&self, r: &Record) -> session_core::Result<String> {
+        self.0.touch(r).await
+    }
+    async fn delete(&self, id: &SessionId) -> session_core::Result<()> {
+        self.0.delete(id).await
+    }
+}
+
+#[tokio::test]
+async fn self_sealed_values_are_not_signed_again() {
+    let app = app(SessionLayer::new(
+        SelfSealed(MemoryStore::new()),
+        keys(&[KEY_A]),
+    ));
+    let cookie = send(&app, "/login", None).await.cookie().unwrap();
+    assert!(
+        SessionId::parse(&cookie["session=".len()..]).is_ok(),
+        "{cookie}"
+    );
+    assert_eq!(send(&app, "/whoami", Some(&cookie)).await.body, "ada");
+}
