@@ -24,3 +24,8 @@ mod url;
 
 pub use config::{SaveModeSetting, SessionConfig, TouchSetting, SECRET_ENV};
 pub use store::AnyStore;
+
+/// Keeps the README's example compiling and passing.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -41,3 +41,8 @@ pub use cookie_config::{CookieConfig, SameSite};
 pub use extract::{Session, SessionError};
 pub use layer::{ErrorHook, SessionLayer, SessionService, MAX_COOKIE_BYTES};
 pub use signing::{SigningKeys, Verified, MIN_SECRET_LEN};
+
+/// Keeps the README's example compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
