@@ -88,6 +88,9 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
     }
+    fn needs_refresh(&self, cookie_value: &str) -> bool {
+        self.inner.needs_refresh(cookie_value)
+    }
     async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
         bump(&self.load);
         self.inner.load(cookie_value).await

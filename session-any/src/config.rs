@@ -53,6 +53,9 @@ pub struct SessionConfig {
     pub cookie: CookieConfig,
     /// Signing secrets, newest first. Prefer the `SESSION_SECRET` environment variable.
     pub secrets: Vec<String>,
+    /// Sealing secrets for `cookie://`, newest first. Prefer the
+    /// `SESSION_COOKIE_SECRET` environment variable.
+    pub cookie_secrets: Vec<String>,
 }
 
 impl fmt::Debug for SessionConfig {
@@ -84,6 +87,7 @@ impl Default for SessionConfig {
             save_on_server_error: false,
             cookie: CookieConfig::default(),
             secrets: Vec::new(),
+            cookie_secrets: Vec::new(),
         }
     }
 }
@@ -214,9 +218,15 @@ impl SessionConfig {
         }
     }
 
-    /// Opens the configured store.
+    /// Opens the configured store (the cookie store binds its values to the configured
+    /// cookie name).
     pub async fn store(&self) -> Result<AnyStore> {
-        AnyStore::open(&self.url).await
+        let ctx = crate::url::OpenContext {
+            clock: session_core::Clock::system(),
+            cookie_name: Some(self.cookie.name.clone()),
+            cookie_secrets: self.cookie_secrets.clone(),
+        };
+        AnyStore::open_in(&self.url, ctx).await
     }
 
     /// A ready [`SessionLayer`]: store, options, cookie attributes and signing keys.

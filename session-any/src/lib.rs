@@ -9,6 +9,7 @@
 //! | URL | backend | feature |
 //! |---|---|---|
 //! | `memory://` | in-process `MemoryStore` (development only) | always |
+//! | `cookie://[?secret_env=VAR]` | `CookieStore`, secrets from `SESSION_COOKIE_SECRET` | `cookie` |
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -18,10 +19,13 @@
 //! # Ok::<(), session_core::Error>(()) }).unwrap();
 //! ```
 
+mod backends;
 mod config;
 mod store;
 mod url;
 
+#[cfg(feature = "cookie")]
+pub use backends::COOKIE_SECRET_ENV;
 pub use config::{SaveModeSetting, SessionConfig, TouchSetting, SECRET_ENV};
 pub use store::AnyStore;
 

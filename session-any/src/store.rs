@@ -5,6 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use session_core::{Capabilities, Clock, Record, Result, SessionId, SessionStore};
 
+use crate::url::OpenContext;
+
 /// A store chosen at run time. Cheap to clone; implements [`SessionStore`] by
 /// delegating to the backend.
 #[derive(Clone)]
@@ -29,7 +31,18 @@ impl AnyStore {
 
     /// Opens the store `url` names, deciding expiry with `clock` (tests).
     pub async fn open_with_clock(url: &str, clock: Clock) -> Result<Self> {
-        let inner = crate::url::open(url, clock).await?;
+        Self::open_in(
+            url,
+            OpenContext {
+                clock,
+                ..OpenContext::default()
+            },
+        )
+        .await
+    }
+
+    pub(crate) async fn open_in(url: &str, ctx: OpenContext) -> Result<Self> {
+        let inner = crate::url::open(url, ctx).await?;
         let scheme = crate::url::parse(url)?.scheme().to_owned();
         Ok(AnyStore { inner, scheme })
     }
@@ -49,6 +62,9 @@ impl AnyStore {
 impl SessionStore for AnyStore {
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
+    }
+    fn needs_refresh(&self, cookie_value: &str) -> bool {
+        self.inner.needs_refresh(cookie_value)
     }
     async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
         self.inner.load(cookie_value).await

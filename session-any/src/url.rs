@@ -45,18 +45,33 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
-/// Opens the store `url` names, on `clock`.
-pub(crate) async fn open(url: &str, clock: Clock) -> Result<Arc<dyn SessionStore>> {
+/// What a store needs besides its URL.
+#[derive(Clone, Default)]
+pub(crate) struct OpenContext {
+    pub(crate) clock: Clock,
+    /// The HTTP cookie's name: the cookie store binds its values to it.
+    pub(crate) cookie_name: Option<String>,
+    /// Secrets for the cookie store, newest first; else from the environment.
+    pub(crate) cookie_secrets: Vec<String>,
+}
+
+/// Opens the store `url` names.
+pub(crate) async fn open(url: &str, ctx: OpenContext) -> Result<Arc<dyn SessionStore>> {
     let parsed = parse(url)?;
     let scheme = parsed.scheme();
     match scheme {
         "memory" => {
             reject_path(&parsed)?;
-            let mut store = MemoryStore::new().with_clock(clock);
+            let mut store = MemoryStore::new().with_clock(ctx.clock);
             if let Some(limit) = query_usize(&parsed, "max_record_size")? {
                 store = store.with_max_record_size(limit);
             }
             Ok(Arc::new(store))
+        }
+        #[cfg(feature = "cookie")]
+        "cookie" => {
+            reject_path(&parsed)?;
+            crate::backends::cookie(&parsed, ctx).map(|s| Arc::new(s) as Arc<dyn SessionStore>)
         }
         other => match SCHEMES.iter().find(|(s, _)| *s == other) {
             Some((_, feature)) => Err(Error::Config(format!(
@@ -70,7 +85,7 @@ pub(crate) async fn open(url: &str, clock: Clock) -> Result<Arc<dyn SessionStore
     }
 }
 
-fn reject_path(url: &Url) -> Result<()> {
+pub(crate) fn reject_path(url: &Url) -> Result<()> {
     if url.host_str().is_some_and(|h| !h.is_empty()) || !matches!(url.path(), "" | "/") {
         return Err(Error::Config(format!(
             "`{}://` takes no host or path",
@@ -78,6 +93,14 @@ fn reject_path(url: &Url) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// A text query parameter, if present.
+#[allow(dead_code)] // used by feature-gated backends
+pub(crate) fn query(url: &Url, key: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// A numeric query parameter, if present.

@@ -162,3 +162,19 @@ async fn any_store_delegates_every_operation() {
     store.delete(&r.id).await.unwrap();
     assert_eq!(store.load(&cookie).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn cookie_url_needs_a_valid_secret() {
+    let msg = config_error(AnyStore::open("cookie://?secret_env=SESSION_ANY_TEST_UNSET_VAR").await);
+    assert!(msg.contains("SESSION_ANY_TEST_UNSET_VAR"), "{msg}");
+
+    let mut cfg = SessionConfig::for_url("cookie://");
+    cfg.cookie.name = "sid".into();
+    cfg.cookie_secrets = vec!["short".into()];
+    config_error(cfg.store().await);
+    cfg.cookie_secrets = vec!["a-cookie-sealing-secret-of-32-bytes-or-more".into()];
+    let store = cfg.store().await.unwrap();
+    let caps = store.capabilities();
+    assert!(caps.self_sealed && !caps.revoke);
+    assert!(!format!("{cfg:?}").contains("a-cookie-sealing"));
+}

@@ -141,6 +141,14 @@ pub trait SessionStore: Send + Sync + 'static {
     /// value to send (unchanged for server stores, re-sealed for the cookie store).
     async fn touch(&self, record: &Record) -> Result<String>;
 
+    /// Whether a cookie value that loaded fine should be rewritten on this response even
+    /// if nothing changed, e.g. because it was sealed with a retired key. The session
+    /// handle then touches the session at the end of the request whatever its touch
+    /// policy. Server stores keep the default `false`.
+    fn needs_refresh(&self, _cookie_value: &str) -> bool {
+        false
+    }
+
     /// Removes a record. Deleting a missing record is not an error (idempotent).
     /// Stores without [`Capabilities::revoke`] answer `Unsupported`.
     async fn delete(&self, id: &SessionId) -> Result<()>;
@@ -164,6 +172,9 @@ macro_rules! forward_store {
         impl<S: SessionStore + ?Sized> SessionStore for $ptr {
             fn capabilities(&self) -> Capabilities {
                 (**self).capabilities()
+            }
+            fn needs_refresh(&self, cookie_value: &str) -> bool {
+                (**self).needs_refresh(cookie_value)
             }
             async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
                 (**self).load(cookie_value).await

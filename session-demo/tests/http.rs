@@ -21,19 +21,29 @@ struct Backend {
 }
 
 fn backends() -> Vec<Backend> {
-    vec![Backend {
-        name: "memory",
-        url: "memory://".into(),
-        revocable: true,
-        compare_and_set: true,
-        _guard: None,
-    }]
+    vec![
+        Backend {
+            name: "memory",
+            url: "memory://".into(),
+            revocable: true,
+            compare_and_set: true,
+            _guard: None,
+        },
+        Backend {
+            name: "cookie",
+            url: "cookie://".into(),
+            revocable: false,
+            compare_and_set: false,
+            _guard: None,
+        },
+    ]
 }
 
 async fn serve(url: &str) -> SocketAddr {
     let mut config = SessionConfig::for_url(url);
     config.cookie.secure = false;
     config.secrets = vec!["demo-test-secret-demo-test-secret-0123".into()];
+    config.cookie_secrets = vec!["demo-test-sealing-secret-0123456789abcdef".into()];
     let layer = config.layer().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

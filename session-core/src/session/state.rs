@@ -59,6 +59,12 @@ pub(crate) struct State {
     pub(crate) save_requested: bool,
     /// Written or touched already in this request: no second touch.
     synced: bool,
+    /// The store asked for this cookie to be rewritten (e.g. a retired sealing key).
+    refresh: bool,
+    /// For stores whose cookie *is* the record: the data as last loaded or written.
+    /// A touch re-seals this, not the request's unsaved changes (which in `Explicit`
+    /// mode must not reach the client).
+    sealed_data: Option<Data>,
     pub(crate) cookie: CookieChange,
 }
 
@@ -74,6 +80,8 @@ impl State {
             cycle: false,
             save_requested: false,
             synced: false,
+            refresh: false,
+            sealed_data: None,
             cookie: CookieChange::Unchanged,
         }
     }
@@ -110,7 +118,9 @@ impl State {
             match store.load(value).await {
                 Ok(Some(record)) if !record.is_expired(options.clock.now()) => {
                     self.base = Some(Base::of(&record, value.to_owned()));
+                    self.refresh = store.needs_refresh(value);
                     self.data = record.data;
+                    self.snapshot_if_sealed(store);
                 }
                 Ok(_) => self.cookie = CookieChange::Remove,
                 Err(Error::Corrupt(why)) => {
@@ -137,7 +147,8 @@ impl State {
         if self.write_wanted(options) {
             self.write(store, options, now).await?;
         } else if let Some(base) = &self.base {
-            let due = self.save_requested || options.touch.is_due(base.accessed_at, now);
+            let due =
+                self.save_requested || self.refresh || options.touch.is_due(base.accessed_at, now);
             if due && !self.synced {
                 self.touch(store, options, now).await?;
             }
@@ -205,6 +216,7 @@ impl State {
         self.cookie = CookieChange::Set(cookie);
         self.forget_changes();
         self.synced = true;
+        self.snapshot_if_sealed(store);
         Ok(())
     }
 
@@ -237,6 +249,7 @@ impl State {
                     self.cookie = CookieChange::Set(cookie);
                     self.forget_changes();
                     self.synced = true;
+                    self.snapshot_if_sealed(store);
                     return Ok(());
                 }
                 Err(Error::Conflict) if replays < options.conflict_retries => {
@@ -269,6 +282,7 @@ impl State {
         };
         self.base = Some(Base::of(&fresh, cookie));
         self.data = fresh.data;
+        self.snapshot_if_sealed(store);
         if self.cleared {
             self.data.clear();
         }
@@ -287,21 +301,30 @@ impl State {
         let Some(base) = self.base.as_ref() else {
             return Ok(());
         };
+        // Server stores ignore the data of a touch; a self-sealed store re-seals it, so
+        // it gets the data as last written, never this request's unsaved changes.
+        let data = match &self.sealed_data {
+            Some(written) => written.clone(),
+            None => std::mem::take(&mut self.data),
+        };
         let mut record = Record {
             id: base.id,
-            data: std::mem::take(&mut self.data),
+            data,
             created_at: base.created_at,
             accessed_at: now,
             expires_at: options.expiry.deadline(base.created_at, now),
             version: base.version,
         };
         let result = store.touch(&record).await;
-        self.data = std::mem::take(&mut record.data);
+        if self.sealed_data.is_none() {
+            self.data = std::mem::take(&mut record.data);
+        }
         match result {
             Ok(cookie) => {
                 self.base = Some(Base::of(&record, cookie.clone()));
                 self.cookie = CookieChange::Set(cookie);
                 self.synced = true;
+                self.refresh = false;
                 Ok(())
             }
             Err(Error::NotFound) => {
@@ -337,8 +360,16 @@ impl State {
         self.cookie = CookieChange::Remove;
     }
 
+    fn snapshot_if_sealed(&mut self, store: &dyn SessionStore) {
+        if store.capabilities().self_sealed {
+            self.sealed_data = Some(self.data.clone());
+        }
+    }
+
     fn reset(&mut self) {
         self.base = None;
+        self.sealed_data = None;
+        self.refresh = false;
         self.data.clear();
         self.forget_changes();
         self.save_requested = false;

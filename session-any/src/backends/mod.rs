@@ -1,0 +1,9 @@
+//! One opener per feature-gated backend: URL and context in, configured store out.
+
+#[cfg(feature = "cookie")]
+mod cookie;
+
+#[cfg(feature = "cookie")]
+pub(crate) use cookie::cookie;
+#[cfg(feature = "cookie")]
+pub use cookie::COOKIE_SECRET_ENV;
