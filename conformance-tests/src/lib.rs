@@ -99,6 +99,7 @@ macro_rules! __suite {
                 session_delete_revokes,
                 session_invalidate,
                 session_logout_beats_slow_save,
+                session_logout_beats_slow_cycle,
                 session_touch_policies,
                 model_based_sequences,
             );

@@ -71,6 +71,10 @@ impl fmt::Debug for SessionConfig {
                 "secrets",
                 &format_args!("[{} redacted]", self.secrets.len()),
             )
+            .field(
+                "cookie_secrets",
+                &format_args!("[{} redacted]", self.cookie_secrets.len()),
+            )
             .finish()
     }
 }
@@ -233,7 +237,7 @@ impl SessionConfig {
     pub async fn layer(&self) -> Result<SessionLayer> {
         let store = self.store().await?;
         let layer = SessionLayer::from_arc(store.into_inner(), self.signing_keys()?)
-            .with_options(self.options()?)
+            .with_options(self.options()?)?
             .with_cookie(self.cookie.clone())?
             .save_on_server_error(self.save_on_server_error);
         Ok(layer)

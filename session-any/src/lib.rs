@@ -9,6 +9,8 @@
 //! | URL | backend | feature |
 //! |---|---|---|
 //! | `memory://` | in-process `MemoryStore` (development only) | always |
+//! | `file:///dir[?durable=false]` | `FileStore`: one file per session | `file` |
+//! | `shelf:///path/file[?durable=false]` | `ShelfStore`: every session in one redb file | `file` |
 //! | `cookie://[?secret_env=VAR]` | `CookieStore`, secrets from `SESSION_COOKIE_SECRET` | `cookie` |
 //!
 //! ```

@@ -68,6 +68,10 @@ pub(crate) async fn open(url: &str, ctx: OpenContext) -> Result<Arc<dyn SessionS
             }
             Ok(Arc::new(store))
         }
+        #[cfg(feature = "file")]
+        "file" => Ok(Arc::new(crate::backends::file(&parsed, ctx).await?)),
+        #[cfg(feature = "file")]
+        "shelf" => Ok(Arc::new(crate::backends::shelf(&parsed, ctx).await?)),
         #[cfg(feature = "cookie")]
         "cookie" => {
             reject_path(&parsed)?;

@@ -178,3 +178,39 @@ async fn cookie_url_needs_a_valid_secret() {
     assert!(caps.self_sealed && !caps.revoke);
     assert!(!format!("{cfg:?}").contains("a-cookie-sealing"));
 }
+
+#[tokio::test]
+async fn file_and_shelf_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = AnyStore::open(&format!(
+        "file://{}/sessions?durable=false",
+        dir.path().display()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(files.scheme(), "file");
+    assert!(files.capabilities().compare_and_set);
+    let shelf = AnyStore::open(&format!("shelf://{}/sessions.redb", dir.path().display()))
+        .await
+        .unwrap();
+    assert!(shelf.capabilities().enumerate);
+    assert!(dir.path().join("sessions").is_dir());
+    assert!(dir.path().join("sessions.redb").is_file());
+
+    for (url, needle) in [
+        ("file://relative/dir".to_owned(), "absolute path"),
+        ("file:///".to_owned(), "needs a path"),
+        (
+            format!("file://{}/x?durable=perhaps", dir.path().display()),
+            "durable",
+        ),
+    ] {
+        let msg = config_error(AnyStore::open(&url).await);
+        assert!(msg.contains(needle), "{url}: {msg}");
+    }
+    // The same shelf file cannot be opened twice; the message names the file.
+    let msg = config_error(
+        AnyStore::open(&format!("shelf://{}/sessions.redb", dir.path().display())).await,
+    );
+    assert!(msg.contains("sessions.redb"), "{msg}");
+}

@@ -119,8 +119,8 @@ pub struct SessionOptions {
     pub touch: TouchPolicy,
     /// When changes are written.
     pub save_mode: SaveMode,
-    /// How many times a save that hit `Conflict` is re-applied on a fresh copy before
-    /// the error is returned.
+    /// How many times a save that hit `Conflict` is re-applied on a fresh copy (after
+    /// a short random pause) before the error is returned. Default 16.
     pub conflict_retries: u32,
     /// Where "now" comes from.
     pub clock: Clock,
@@ -132,13 +132,29 @@ impl Default for SessionOptions {
             expiry: Expiry::default(),
             touch: TouchPolicy::default(),
             save_mode: SaveMode::default(),
-            conflict_retries: 8,
+            conflict_retries: 16,
             clock: Clock::system(),
         }
     }
 }
 
 impl SessionOptions {
+    /// Checks the settings work together: a throttle interval at or past the idle
+    /// timeout would let sessions in steady use expire between two touches.
+    pub fn validate(&self) -> Result<()> {
+        if let (TouchPolicy::Throttled(every), Some(idle)) =
+            (self.touch, self.expiry.idle_timeout())
+        {
+            if every >= idle {
+                return Err(Error::Config(format!(
+                    "touch throttle ({every:?}) must be shorter than the idle timeout ({idle:?}), \
+                     or sessions in use expire between touches"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Sets the expiry.
     pub fn with_expiry(mut self, expiry: Expiry) -> Self {
         self.expiry = expiry;
@@ -194,6 +210,18 @@ mod tests {
             Expiry::idle(Duration::ZERO),
             Err(Error::Config(_))
         ));
+    }
+
+    #[test]
+    fn throttle_must_be_shorter_than_idle() {
+        let idle = Expiry::idle(Duration::from_secs(60)).unwrap();
+        let bad = SessionOptions::default()
+            .with_expiry(idle)
+            .with_touch(TouchPolicy::Throttled(Duration::from_secs(60)));
+        assert!(matches!(bad.validate(), Err(Error::Config(_))));
+        let good = bad.with_touch(TouchPolicy::Throttled(Duration::from_secs(30)));
+        assert!(good.validate().is_ok());
+        assert!(SessionOptions::default().validate().is_ok());
     }
 
     #[test]

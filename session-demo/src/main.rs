@@ -54,7 +54,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         config.secrets = vec![hex::encode(key)];
     }
     let layer = config.layer().await?;
-    tracing::info!(store = ?config, "sessions configured");
+    tracing::info!(?config, "sessions configured");
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     tracing::info!("serving on http://{}", listener.local_addr()?);
     axum::serve(listener, session_demo::app(layer))
@@ -68,5 +68,5 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 /// The embedded default: sessions in `./sessions`.
 fn session_demo_default_url() -> Result<String, Box<dyn std::error::Error>> {
     let dir = std::env::current_dir()?.join("sessions");
-    Ok(format!("memory://#{}", dir.display()))
+    Ok(format!("file://{}", dir.display()))
 }

@@ -75,7 +75,9 @@ async fn chromium_logs_in_and_out() {
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: apt-get install chromium"
     );
-    let addr = serve("memory://").await;
+    // The demo's embedded default: sessions in files.
+    let sessions = tempfile::tempdir().unwrap();
+    let addr = serve(&format!("file://{}/sessions", sessions.path().display())).await;
     let profile = tempfile::tempdir().unwrap();
     let base = format!("http://{addr}");
     assert_eq!(

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use cookie::{Cookie, SameSite as CookieSameSite};
 use futures::future::BoxFuture;
-use http::header::{COOKIE, SET_COOKIE, VARY};
+use http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use session_core::{
     CookieChange, Error, Outcome, Result, Session, SessionOptions, SessionStore, Timestamp,
@@ -104,9 +104,11 @@ impl SessionLayer {
         self
     }
 
-    /// Session options: expiry, touch policy, save mode, clock.
-    pub fn with_options(self, options: SessionOptions) -> Self {
-        self.edit(|s| s.options = Arc::new(options))
+    /// Session options: expiry, touch policy, save mode, clock. Rejects combinations
+    /// that cannot work (see [`SessionOptions::validate`]).
+    pub fn with_options(self, options: SessionOptions) -> Result<Self> {
+        options.validate()?;
+        Ok(self.edit(|s| s.options = Arc::new(options)))
     }
 
     /// Cookie name and attributes; rejects ones that cannot be sent.
@@ -165,19 +167,28 @@ struct Incoming {
     value: Option<String>,
     /// Signed with an older key: re-sign on this response.
     rotated: bool,
+    /// A cookie of our name came, but no key verifies it (tampered, or signed with a
+    /// retired key): expire it unless a new session replaces it.
+    invalid: bool,
 }
 
 impl Shared {
     fn read_cookie(&self, headers: &HeaderMap) -> Incoming {
         let name = self.cookie.name.as_str();
-        let candidates = headers
+        // Lossy: another app's cookie with non-ASCII bytes must not hide ours.
+        let texts: Vec<String> = headers
             .get_all(COOKIE)
             .iter()
-            .filter_map(|h| h.to_str().ok())
-            .flat_map(Cookie::split_parse)
+            .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned())
+            .collect();
+        let candidates = texts
+            .iter()
+            .flat_map(|t| Cookie::split_parse(t.as_str()))
             .filter_map(|c| c.ok())
             .filter(|c| c.name() == name);
+        let mut seen = false;
         for c in candidates {
+            seen = true;
             let raw = c.value();
             let verified = match &self.keys {
                 Some(keys) => keys.verify(name, raw),
@@ -188,12 +199,14 @@ impl Shared {
                     return Incoming {
                         value: Some(v),
                         rotated: false,
+                        invalid: false,
                     }
                 }
                 Some(Verified::Rotated(v)) => {
                     return Incoming {
                         value: Some(v),
                         rotated: true,
+                        invalid: false,
                     }
                 }
                 None => {
@@ -201,7 +214,10 @@ impl Shared {
                 }
             }
         }
-        Incoming::default()
+        Incoming {
+            invalid: seen,
+            ..Incoming::default()
+        }
     }
 
     fn set_cookie(&self, value: &str, expires_at: Option<Timestamp>) -> Result<HeaderValue> {
@@ -272,6 +288,7 @@ impl Shared {
             CookieChange::Unchanged => {
                 match (&incoming.value, incoming.rotated, outcome.expires_at) {
                     (Some(v), true, Some(deadline)) => self.set_cookie(v, Some(deadline)).map(Some),
+                    _ if incoming.invalid => self.removal_cookie().map(Some),
                     _ => Ok(None),
                 }
             }
@@ -310,28 +327,39 @@ where
             req.extensions_mut().insert(session.clone());
             let mut res = inner.call(req).await?;
 
-            if res.status().is_server_error() && !shared.save_on_server_error {
-                return Ok(res);
-            }
-            if incoming.rotated {
-                // Loads the session so a re-signed cookie keeps its Max-Age. Only during
-                // a key rotation, once per client.
-                if let Err(e) = session.expires_at().await {
-                    return Ok(fail(&shared, &e));
+            let outcome = if res.status().is_server_error() && !shared.save_on_server_error {
+                // Write nothing more, but a delete or persist that already happened
+                // must still reach the cookie.
+                Ok(session.finish_unsaved().await)
+            } else {
+                if incoming.rotated {
+                    // Loads the session so a re-signed cookie keeps its Max-Age (only
+                    // during a key rotation, once per client). If the store is down,
+                    // re-signing can wait: the old signature stays valid.
+                    if let Err(e) = session.expires_at().await {
+                        tracing::warn!(error = %e, "could not load the session to re-sign its cookie");
+                    }
                 }
-            }
-            let header = match session.finish().await {
-                Ok(outcome) => shared.cookie_header(&outcome, &incoming),
-                Err(e) => Err(e),
+                session.finish().await
             };
+            let header = outcome.and_then(|o| shared.cookie_header(&o, &incoming));
+            let used = session.is_loaded().await;
             match header {
-                Ok(Some(value)) => {
+                Ok(value) => {
                     let headers = res.headers_mut();
-                    headers.append(SET_COOKIE, value);
-                    add_vary_cookie(headers);
+                    if let Some(value) = &value {
+                        headers.append(SET_COOKIE, value.clone());
+                        // A shared cache must never hand one client's cookie to another.
+                        if !headers.contains_key(CACHE_CONTROL) {
+                            headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
+                        }
+                    }
+                    if value.is_some() || used {
+                        // The response depends on the cookie whenever the session was read.
+                        add_vary_cookie(headers);
+                    }
                     Ok(res)
                 }
-                Ok(None) => Ok(res),
                 Err(e) => Ok(fail(&shared, &e)),
             }
         })

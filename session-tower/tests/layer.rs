@@ -126,11 +126,19 @@ async fn untouched_requests_cost_no_store_operation() {
     let app = app(SessionLayer::from_arc(store.clone(), keys(&[KEY_A])));
     let cookie = send(&app, "/login", None).await.cookie().unwrap();
     let before = store.counts();
-    for c in [None, Some(cookie.as_str()), Some("session=garbage")] {
+    for c in [None, Some(cookie.as_str())] {
         let r = send(&app, "/static", c).await;
         assert_eq!(r.body, "static");
         assert!(r.set_cookie.is_empty());
+        assert!(
+            r.vary.is_none(),
+            "the response did not depend on the session"
+        );
     }
+    // A cookie no key verifies is expired, still without asking the store.
+    let r = send(&app, "/static", Some("session=garbage")).await;
+    assert_eq!(r.set_cookie.len(), 1);
+    assert!(r.set_cookie[0].starts_with("session=;") && r.set_cookie[0].contains("Max-Age=0"));
     assert_eq!(store.counts(), before);
 }
 
@@ -299,7 +307,8 @@ async fn explicit_mode_saves_only_on_request() {
     }
     let store = Arc::new(MemoryStore::new());
     let layer = SessionLayer::from_arc(store.clone(), keys(&[KEY_A]))
-        .with_options(SessionOptions::default().with_save_mode(SaveMode::Explicit));
+        .with_options(SessionOptions::default().with_save_mode(SaveMode::Explicit))
+        .unwrap();
     let app = Router::new()
         .route("/unsaved", get(set_unsaved))
         .route("/saved", get(set_saved))
@@ -395,4 +404,88 @@ async fn self_sealed_values_are_not_signed_again() {
         "{cookie}"
     );
     assert_eq!(send(&app, "/whoami", Some(&cookie)).await.body, "ada");
+}
+
+#[tokio::test]
+async fn other_apps_non_ascii_cookies_do_not_hide_ours() {
+    let app = app(SessionLayer::new(MemoryStore::new(), keys(&[KEY_A])));
+    let cookie = send(&app, "/login", None).await.cookie().unwrap();
+    let res = app
+        .clone()
+        .oneshot(
+            Request::get("/whoami")
+                .header(
+                    header::COOKIE,
+                    http::HeaderValue::from_bytes(format!("{cookie}; pref=Zo\u{eb}").as_bytes())
+                        .unwrap(),
+                )
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, "ada");
+}
+
+#[tokio::test]
+async fn caching_headers() {
+    let app = app(SessionLayer::new(MemoryStore::new(), keys(&[KEY_A])));
+    let r = send(&app, "/login", None).await;
+    let res = app
+        .clone()
+        .oneshot(Request::get("/login").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.headers().get(header::CACHE_CONTROL).unwrap(), "private");
+    // A read-only response that depends on the session varies on the cookie too.
+    let cookie = r.cookie().unwrap();
+    let read = send(&app, "/whoami", Some(&cookie)).await;
+    assert_eq!(read.vary.as_deref(), Some("Cookie"));
+}
+
+#[tokio::test]
+async fn a_failed_response_still_reports_a_completed_logout() {
+    async fn logout_then_fail(s: Session) -> Result<StatusCode, SessionError> {
+        s.delete().await?;
+        Ok(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+    let store = Arc::new(MemoryStore::new());
+    let layer = SessionLayer::from_arc(store.clone(), keys(&[KEY_A]));
+    let app = Router::new()
+        .route("/login", get(login))
+        .route("/logout", get(logout_then_fail))
+        .layer(layer);
+    let cookie = send(&app, "/login", None).await.cookie().unwrap();
+    let r = send(&app, "/logout", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        r.set_cookie.iter().any(|c| c.starts_with("session=;")),
+        "{:?}",
+        r.set_cookie
+    );
+    assert_eq!(store.count().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn rotation_with_the_store_down_does_not_break_sessionless_routes() {
+    let old_cookie = format!(
+        "session={}",
+        keys(&[KEY_A]).sign("session", &SessionId::generate().to_string())
+    );
+    let app = app(SessionLayer::new(DownStore, keys(&[KEY_B, KEY_A])));
+    let r = send(&app, "/static", Some(&old_cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, "static");
+}
+
+#[test]
+fn throttle_longer_than_idle_is_refused() {
+    let options = SessionOptions::default()
+        .with_expiry(session_core::Expiry::idle(std::time::Duration::from_secs(60)).unwrap())
+        .with_touch(session_core::TouchPolicy::Throttled(
+            std::time::Duration::from_secs(120),
+        ));
+    let layer = SessionLayer::new(MemoryStore::new(), keys(&[KEY_A]));
+    assert!(matches!(layer.with_options(options), Err(Error::Config(_))));
 }

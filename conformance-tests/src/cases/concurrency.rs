@@ -74,7 +74,14 @@ pub async fn concurrent_increments_exact(h: &Harness) -> CaseResult {
         };
         let s = Session::new(fx.store().clone(), opts, Some(last));
         let n = c.ok("get", s.get::<u64>("n").await)?;
-        return c.eq("last-writer-wins without compare-and-set", Some(1), n);
+        // One increment may be lost (last writer wins) or both kept (a merging store);
+        // never none, never more.
+        return c.that(
+            "without compare-and-set: one or both increments",
+            matches!(n, Some(1) | Some(2)),
+            "Some(1) or Some(2)",
+            n,
+        );
     }
     let tasks = (0..TASKS).map(|_| {
         let store = fx.store().clone();
@@ -138,7 +145,12 @@ pub async fn concurrent_different_keys_survive(h: &Harness) -> CaseResult {
             cart,
         )
     } else {
-        // Last writer wins: only b's view is kept.
-        c.eq("last writer wins without compare-and-set", None, cart)
+        // Last writer wins (only b's view) or a merge (both): either is declared.
+        c.that(
+            "without compare-and-set: b's view, or both",
+            cart.is_none() || cart == Some(vec!["book".to_owned()]),
+            "None or Some([\"book\"])",
+            cart,
+        )
     }
 }

@@ -40,6 +40,7 @@ pub use save::{
 pub use session::{
     session_cycle_id, session_delete_revokes, session_empty_not_persisted,
     session_explicit_save_mode, session_invalidate, session_lazy_no_store_ops,
-    session_logout_beats_slow_save, session_touch_policies, session_unknown_id_not_adopted,
+    session_logout_beats_slow_cycle, session_logout_beats_slow_save, session_touch_policies,
+    session_unknown_id_not_adopted,
 };
 pub use touch::{touch_extends_deadline, touch_keeps_stored_data, touch_missing_not_found};

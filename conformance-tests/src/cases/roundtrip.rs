@@ -113,7 +113,7 @@ pub async fn roundtrip_nested_structs(h: &Harness) -> CaseResult {
     c.eq("typed struct back", Some(user), back)
 }
 
-/// Binary data (every byte value) as a serde byte sequence.
+/// Binary data (every byte value), as serde writes a `Vec<u8>` into a session value.
 pub async fn roundtrip_bytes(h: &Harness) -> CaseResult {
     let c = Check::new("roundtrip_bytes");
     let all: Vec<u8> = (0..=255u8).cycle().take(512).collect();

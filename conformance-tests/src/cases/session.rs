@@ -344,6 +344,65 @@ pub async fn session_logout_beats_slow_save(h: &Harness) -> CaseResult {
     Ok(())
 }
 
+/// A logout that lands while another request cycles the id wins too: the cycle must
+/// not re-create the session under a new id, and must not lose a concurrent save.
+pub async fn session_logout_beats_slow_cycle(h: &Harness) -> CaseResult {
+    let c = Check::new("session_logout_beats_slow_cycle");
+    let fx = h.fixture().await;
+    let o = Arc::new(opts(h));
+    let cookie = login(c, fx.store().clone(), &o).await?;
+    let slow = Session::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
+    c.ok("slow request reads", slow.get::<String>("user").await)?;
+    c.ok("slow request cycles", slow.cycle_id().await)?;
+    let logout = Session::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
+    c.ok("logout", logout.delete().await)?;
+    c.ok("logout finishes", logout.finish().await)?;
+    let out = c.ok("slow request finishes", slow.finish().await)?;
+    if !fx.caps().revoke {
+        return c.that(
+            "slow request re-seals",
+            matches!(out.cookie, CookieChange::Set(_)),
+            "Set(..)",
+            out.cookie,
+        );
+    }
+    c.eq(
+        "slow cycle expires the cookie",
+        CookieChange::Remove,
+        out.cookie,
+    )?;
+    if fx.caps().enumerate {
+        c.eq(
+            "nothing resurrected under a new id",
+            0,
+            c.ok("count", fx.store().count().await)?,
+        )?;
+    }
+
+    if !fx.caps().compare_and_set {
+        // Last writer wins: the cycle may overwrite a concurrent save; nothing more to
+        // check.
+        return Ok(());
+    }
+    // And a save that lands between the load and the cycle survives the move.
+    let cookie = login(c, fx.store().clone(), &o).await?;
+    let slow = Session::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
+    c.ok("slow request reads", slow.get::<String>("user").await)?;
+    c.ok("slow request cycles", slow.cycle_id().await)?;
+    let other = Session::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
+    c.ok("other request writes", other.insert("cart", 3).await)?;
+    c.ok("other request finishes", other.finish().await)?;
+    let CookieChange::Set(new) = c.ok("slow request finishes", slow.finish().await)?.cookie else {
+        return Err(c.fail("cycled session", "a new cookie", "none"));
+    };
+    let s = Session::new(fx.store().clone(), o, Some(new));
+    c.eq(
+        "concurrent save kept by the cycle",
+        Some(3),
+        c.ok("get cart", s.get::<u32>("cart").await)?,
+    )
+}
+
 /// Touch policies: `Throttled` touches at most once per interval, `OnChange` never,
 /// `Always` on every request; a touch is a `touch`, not a rewrite.
 pub async fn session_touch_policies(h: &Harness) -> CaseResult {

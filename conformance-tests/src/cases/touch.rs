@@ -83,11 +83,18 @@ pub async fn touch_missing_not_found(h: &Harness) -> CaseResult {
     let c = Check::new("touch_missing_not_found");
     let fx = h.fixture().await;
     if !fx.caps().revoke {
-        return c.unsupported(
-            "delete without revoke",
-            fx.store()
-                .delete(&session_core::SessionId::generate())
-                .await,
+        // Nothing is stored to be missing; what a client-side store can refuse is a
+        // record already past its deadline, so a touch never extends a dead session.
+        let now = h.clock().now();
+        let dead = Record {
+            expires_at: now,
+            ..record_at(now, Duration::from_secs(60), data([("k", json!(1))]))
+        };
+        return c.err(
+            "touch of an expired record",
+            fx.store().touch(&dead).await,
+            "NotFound",
+            |e| matches!(e, Error::NotFound),
         );
     }
     let never = record_at(h.clock().now(), Duration::from_secs(60), data([]));

@@ -7,3 +7,9 @@ mod cookie;
 pub(crate) use cookie::cookie;
 #[cfg(feature = "cookie")]
 pub use cookie::COOKIE_SECRET_ENV;
+
+#[cfg(feature = "file")]
+mod file;
+
+#[cfg(feature = "file")]
+pub(crate) use file::{file, shelf};

@@ -111,7 +111,9 @@ impl Session {
     pub async fn insert<T: Serialize>(&self, key: &str, value: T) -> Result<()> {
         let value = serde_json::to_value(value).map_err(|e| value_error(key, e))?;
         let mut st = self.loaded().await?;
-        if st.data.get(key) == Some(&value) {
+        // An equal value is no change, unless a pending update would replay
+        // differently on a conflict.
+        if st.data.get(key) == Some(&value) && !st.changes.contains_key(key) {
             return Ok(());
         }
         st.data.insert(key.to_owned(), value.clone());
@@ -239,12 +241,18 @@ impl Session {
     pub async fn invalidate(&self) -> Result<()> {
         let mut st = self.loaded().await?;
         self.remove_stored(&mut st).await?;
+        st.phase = Phase::Ready;
         Ok(())
     }
 
     /// Keeps the data under a new id and deletes the old record when the session is
     /// next written (at the latest at the end of this request). Call it after login:
-    /// it defeats session fixation.
+    /// it defeats session fixation. If the session was deleted in the meantime (a
+    /// logout in another request), the cycle fails with `NotFound` instead of bringing
+    /// it back.
+    ///
+    /// In [`SaveMode::Explicit`](crate::SaveMode::Explicit) a cycle counts as a save
+    /// request: the session is written under its new id with the changes made so far.
     pub async fn cycle_id(&self) -> Result<()> {
         let mut st = self.loaded().await?;
         if st.base.is_some() {
@@ -286,6 +294,17 @@ impl Session {
             cookie: std::mem::take(&mut st.cookie),
             expires_at: st.base.as_ref().map(|b| b.expires_at),
         })
+    }
+
+    /// Ends the request without writing anything more (the response failed), but
+    /// reports what already happened: a `delete` or `persist` done during the request
+    /// still changes the cookie.
+    pub async fn finish_unsaved(&self) -> Outcome {
+        let mut st = self.shared.state.lock().await;
+        Outcome {
+            cookie: std::mem::take(&mut st.cookie),
+            expires_at: st.base.as_ref().map(|b| b.expires_at),
+        }
     }
 
     async fn loaded(&self) -> Result<tokio::sync::MutexGuard<'_, State>> {

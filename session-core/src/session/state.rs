@@ -2,6 +2,9 @@
 //! drives: load, create, save with conflict replay, touch, delete.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rand::Rng;
 
 use crate::{
     Data, Error, Record, Result, SaveMode, SessionId, SessionOptions, SessionStore, Timestamp,
@@ -13,6 +16,12 @@ use super::CookieChange;
 /// How many fresh ids `create` tries before giving up. With 256-bit ids a second
 /// attempt already means a broken random source or store.
 const CREATE_ATTEMPTS: u32 = 4;
+
+/// A random pause before replay `n`: up to 1, 2, 4 … ms, capped at 64 ms.
+fn conflict_backoff(n: u32) -> Duration {
+    let cap_ms = 1u64 << n.min(6);
+    Duration::from_micros(rand::thread_rng().gen_range(0..=cap_ms * 1000))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -170,7 +179,20 @@ impl State {
                 Ok(())
             }
             None => self.create(store, options, now, now).await,
-            Some(base) if self.cycle => {
+            Some(_) if self.cycle => {
+                if store.capabilities().revoke {
+                    // Save under the old id first: that checks the session still
+                    // exists (a logout in between wins, rule 4) and replays this
+                    // request's changes on anything saved meanwhile, so the copy
+                    // moved to the new id is current.
+                    self.cycle = false;
+                    let saved = self.save(store, options, now).await;
+                    self.cycle = true;
+                    saved?;
+                }
+                let Some(base) = self.base.as_ref() else {
+                    return Err(Error::NotFound);
+                };
                 let (old, created) = (base.id, base.created_at);
                 self.create(store, options, now, created).await?;
                 match store.delete(&old).await {
@@ -255,6 +277,9 @@ impl State {
                 Err(Error::Conflict) if replays < options.conflict_retries => {
                     replays += 1;
                     tracing::debug!(replays, "session save conflicted; replaying changes");
+                    // Requests that keep colliding on one hot session would otherwise
+                    // retry in lock-step; a short random pause spreads them out.
+                    tokio::time::sleep(conflict_backoff(replays)).await;
                     self.rebase(store, options).await?;
                 }
                 Err(Error::NotFound) => {

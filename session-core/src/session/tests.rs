@@ -133,3 +133,44 @@ async fn delete_then_writes_are_dropped() {
     assert_eq!(s.finish().await.unwrap().cookie, CookieChange::Remove);
     assert_eq!(store.count().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn invalidate_after_delete_starts_a_writable_session() {
+    let (store, opts, _) = setup(SessionOptions::default());
+    let s = Session::new(store.clone(), opts.clone(), None);
+    s.insert("k", 1).await.unwrap();
+    let cookie = cookie_of(&s).await;
+    let s = Session::new(store.clone(), opts, Some(cookie.clone()));
+    s.delete().await.unwrap();
+    s.invalidate().await.unwrap();
+    s.insert("flash", "bye").await.unwrap();
+    let fresh = cookie_of(&s).await;
+    assert_ne!(fresh, cookie);
+    assert_eq!(store.count().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn insert_after_update_replays_as_a_set() {
+    let (store, opts, _) = setup(SessionOptions::default());
+    let s = Session::new(store.clone(), opts.clone(), None);
+    s.insert("n", 1).await.unwrap();
+    let cookie = cookie_of(&s).await;
+    let a = Session::new(store.clone(), opts.clone(), Some(cookie.clone()));
+    let b = Session::new(store.clone(), opts.clone(), Some(cookie.clone()));
+    assert_eq!(
+        a.update("n", |n: Option<i64>| n.unwrap_or(0) + 1)
+            .await
+            .unwrap(),
+        2
+    );
+    a.insert("n", 2).await.unwrap();
+    b.insert("n", 10).await.unwrap();
+    b.finish().await.unwrap();
+    a.finish().await.unwrap();
+    let c = Session::new(store, opts, Some(cookie));
+    assert_eq!(
+        c.get::<i64>("n").await.unwrap(),
+        Some(2),
+        "a's last word was a plain set"
+    );
+}

@@ -1,0 +1,470 @@
+//! `FileStore`: one file per session in a directory.
+
+use std::fmt;
+use std::fs::{self, DirBuilder};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use session_core::{
+    Capabilities, Clock, Codec, Error, Record, Result, SessionId, SessionStore, StorageKey,
+};
+
+use crate::atomic::{insert_new, read_if_exists, remove_if_exists, replace, sync_dir, write_temp};
+use crate::error::{blocking, file_error};
+use crate::layout::{make_dir, Layout, DIR_MODE};
+use crate::lock::StripeLocks;
+use crate::sweep::{walk_top, Pass, Tally};
+
+/// How old a temporary file must be before the sweep treats it as abandoned.
+pub const DEFAULT_TEMP_GRACE: Duration = Duration::from_secs(10 * 60);
+
+/// Sessions as files in a directory, one file per session: Beaker's `file` backend and
+/// web.py's `DiskStore`, made crash-safe and safe to share between processes.
+///
+/// - **Names**: a session lives at `<dir>/ab/cd/<storage key hex>`, where the storage
+///   key is the SHA-256 of the id ([`SessionId::storage_key`]). The raw id is never on
+///   disk, and client input never becomes a path: a cookie value that does not parse
+///   as an id is answered `Ok(None)` before any I/O.
+/// - **Atomic writes**: every write goes to a temporary file in the same directory,
+///   is fsynced, and is renamed into place, then the directory is fsynced. A reader
+///   sees the old record or the new one, never a torn one, even if the writer is
+///   killed. [`FileStore::durable`]`(false)` skips both fsyncs.
+/// - **Exclusive create**: `create` takes the name with a no-clobber rename and
+///   answers [`Error::Collision`] if a live record is there.
+/// - **Compare-and-set**: `save`, `touch`, `delete` and the sweep hold an advisory
+///   lock (one of 256 `flock`ed files under `<dir>/.locks`) around their
+///   read-check-write, so version checks hold across threads and across processes
+///   sharing the directory.
+/// - **Expiry** is the `expires_at` in the record itself, checked against the
+///   store's [`Clock`] on every read; file times are never consulted.
+///   [`SessionStore::delete_expired`] walks the tree with bounded memory, removes
+///   expired records, and removes temporary files abandoned by crashed writers once
+///   they are older than [`FileStore::with_temp_grace`] (10 minutes by default).
+/// - **Permissions**: directories are created `0700`, files `0600`.
+///
+/// All filesystem work runs on tokio's blocking pool, so a call needs a tokio runtime.
+/// Clones share the directory and the in-process side of the locks; a store keeps up to
+/// 256 lock files open once it has used every stripe.
+#[derive(Clone)]
+pub struct FileStore {
+    shared: Arc<Shared>,
+    clock: Clock,
+    codec: Codec,
+    durable: bool,
+    max_record_size: Option<usize>,
+    temp_grace: Duration,
+}
+
+struct Shared {
+    layout: Layout,
+    locks: StripeLocks,
+}
+
+/// The parts of a store a blocking task needs, owned so the task can be `'static`.
+#[derive(Clone)]
+struct Job {
+    shared: Arc<Shared>,
+    durable: bool,
+}
+
+impl FileStore {
+    /// Opens the store in `dir`, creating it (mode `0700`, with missing parents) if
+    /// needed. An existing directory is used as it is; if other users can read it, a
+    /// warning is logged, since the session files are what authenticates your users.
+    ///
+    /// Defaults: system clock, MessagePack, durable writes, no size limit, 10-minute
+    /// grace for temporary files.
+    pub async fn open(dir: impl Into<PathBuf>) -> Result<Self> {
+        let root: PathBuf = dir.into();
+        let layout = Layout::new(root.clone());
+        let prepared = layout.clone();
+        blocking(move || prepare_dir(&prepared)).await?;
+        Ok(FileStore {
+            shared: Arc::new(Shared {
+                locks: StripeLocks::new(layout.lock_dir()),
+                layout,
+            }),
+            clock: Clock::system(),
+            codec: Codec::default(),
+            durable: true,
+            max_record_size: None,
+            temp_grace: DEFAULT_TEMP_GRACE,
+        })
+    }
+
+    /// Uses `clock` for every expiry decision (tests pass a
+    /// [`ManualClock`](session_core::ManualClock)).
+    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
+        self.clock = clock.into();
+        self
+    }
+
+    /// Encodes new records with `codec`. Records in any known format still load.
+    pub fn with_codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
+    }
+
+    /// Whether writes wait for the disk (`fsync` of the file and of its directory).
+    /// On by default.
+    ///
+    /// Off, writes are several times faster and a crash of the *process* still never
+    /// tears or loses a record (the kernel has the data). A crash of the *machine* (power
+    /// cut, kernel panic) can lose the writes of the last few seconds, and on some
+    /// filesystems leave an empty record file that then loads as [`Error::Corrupt`].
+    /// Fine for sessions you can afford to lose; not for anything else.
+    pub fn durable(mut self, yes: bool) -> Self {
+        self.durable = yes;
+        self
+    }
+
+    /// Refuses records whose encoding exceeds `limit` bytes with [`Error::TooLarge`],
+    /// before anything is written.
+    pub fn with_max_record_size(mut self, limit: usize) -> Self {
+        self.max_record_size = Some(limit);
+        self
+    }
+
+    /// How old a temporary file must be before [`SessionStore::delete_expired`]
+    /// removes it as left over by a crash (default [`DEFAULT_TEMP_GRACE`]). Keep it well
+    /// above the longest write you expect, or a slow writer in another process could
+    /// lose its temporary file mid-write (its save then fails; no record is harmed).
+    pub fn with_temp_grace(mut self, grace: Duration) -> Self {
+        self.temp_grace = grace;
+        self
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        self.shared.layout.root()
+    }
+
+    /// Where the record of `id` lives (whether or not it exists), for tools that
+    /// inspect a store.
+    pub fn record_path(&self, id: &SessionId) -> PathBuf {
+        self.shared.layout.record_path(&id.storage_key())
+    }
+
+    fn job(&self) -> Job {
+        Job {
+            shared: self.shared.clone(),
+            durable: self.durable,
+        }
+    }
+
+    fn encode(&self, record: &Record) -> Result<Vec<u8>> {
+        let bytes = self.codec.encode(record)?;
+        match self.max_record_size {
+            Some(limit) if bytes.len() > limit => Err(Error::TooLarge {
+                limit,
+                size: bytes.len(),
+            }),
+            _ => Ok(bytes),
+        }
+    }
+
+    /// Runs one walk per first-level directory, each in its own blocking task.
+    async fn walk(&self, pass: impl Fn() -> Pass) -> Result<Tally> {
+        let mut tally = Tally::default();
+        for first in 0..=u8::MAX {
+            let shared = self.shared.clone();
+            let now = self.clock.now();
+            let pass = pass();
+            let part =
+                blocking(move || walk_top(&shared.layout, &shared.locks, first, now, pass)).await?;
+            tally.add(part);
+        }
+        if tally.undecodable > 0 {
+            tracing::warn!(
+                dir = %self.dir().display(),
+                files = tally.undecodable,
+                "session files that do not decode were left in place",
+            );
+        }
+        Ok(tally)
+    }
+}
+
+impl fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileStore")
+            .field("dir", &self.dir())
+            .field("clock", &self.clock)
+            .field("durable", &self.durable)
+            .field("max_record_size", &self.max_record_size)
+            .finish()
+    }
+}
+
+fn prepare_dir(layout: &Layout) -> Result<()> {
+    let root = layout.root();
+    let not_a_dir = || {
+        Error::Config(format!(
+            "FileStore path {} exists and is not a directory",
+            root.display()
+        ))
+    };
+    match fs::metadata(root) {
+        Ok(meta) if !meta.is_dir() => return Err(not_a_dir()),
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => DirBuilder::new()
+            .recursive(true)
+            .mode(DIR_MODE)
+            .create(root)
+            .map_err(|e| file_error("create directory", root, e))?,
+        Err(e) => return Err(file_error("stat", root, e)),
+    }
+    let meta = fs::metadata(root).map_err(|e| file_error("stat", root, e))?;
+    if !meta.is_dir() {
+        return Err(not_a_dir());
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
+        tracing::warn!(
+            dir = %root.display(),
+            mode = format!("{:o}", meta.permissions().mode() & 0o777),
+            "session directory is accessible to other users; 0700 is recommended",
+        );
+    }
+    let locks = layout.lock_dir();
+    make_dir(&locks).map_err(|e| file_error("create directory", &locks, e))?;
+    Ok(())
+}
+
+impl Job {
+    fn layout(&self) -> &Layout {
+        &self.shared.layout
+    }
+
+    /// Writes a temporary file for `key` in its leaf directory. `Ok(None)`: the leaf
+    /// does not exist, so neither does the record.
+    fn temp_in_leaf(
+        &self,
+        key: &StorageKey,
+        bytes: &[u8],
+    ) -> Result<Option<tempfile::NamedTempFile>> {
+        let dir = self.layout().shard_dir(key);
+        match write_temp(&dir, bytes, self.durable) {
+            Ok(tmp) => Ok(Some(tmp)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(file_error("write", &dir, e)),
+        }
+    }
+
+    /// As [`Job::temp_in_leaf`], creating the leaf directory when it is missing.
+    fn temp_creating_leaf(
+        &self,
+        key: &StorageKey,
+        bytes: &[u8],
+    ) -> Result<tempfile::NamedTempFile> {
+        if let Some(tmp) = self.temp_in_leaf(key, bytes)? {
+            return Ok(tmp);
+        }
+        let dir = self.layout().shard_dir(key);
+        self.layout()
+            .create_shard_dir(key, self.durable)
+            .map_err(|e| file_error("create directory", &dir, e))?;
+        write_temp(&dir, bytes, self.durable).map_err(|e| file_error("write", &dir, e))
+    }
+
+    fn sync_leaf(&self, key: &StorageKey) -> Result<()> {
+        if self.durable {
+            let dir = self.layout().shard_dir(key);
+            sync_dir(&dir).map_err(|e| file_error("fsync", &dir, e))?;
+        }
+        Ok(())
+    }
+
+    /// Reads the stored record of `id`; `Ok(None)` if there is none or it has expired.
+    fn read_live(&self, id: SessionId, path: &Path, clock: &Clock) -> Result<Option<Record>> {
+        let Some(bytes) = read_if_exists(path).map_err(|e| file_error("read", path, e))? else {
+            return Ok(None);
+        };
+        let record = Codec::decode(id, &bytes)?;
+        Ok((!record.is_expired(clock.now())).then_some(record))
+    }
+
+    fn create(&self, id: SessionId, bytes: &[u8], clock: &Clock) -> Result<()> {
+        let key = id.storage_key();
+        let path = self.layout().record_path(&key);
+        let tmp = self.temp_creating_leaf(&key, bytes)?;
+        // Fast path, no lock: the no-clobber rename is atomic on its own.
+        let Err(tmp) = insert_new(tmp, &path).map_err(|e| file_error("rename", &path, e))? else {
+            return self.sync_leaf(&key);
+        };
+        // The name is taken. An expired leftover may be replaced; it is judged under the
+        // lock so a concurrent save, touch or sweep cannot change it meanwhile.
+        let guard = self
+            .shared
+            .locks
+            .lock(&key)
+            .map_err(|e| file_error("lock", &path, e))?;
+        let existing = read_if_exists(&path).map_err(|e| file_error("read", &path, e))?;
+        match existing.map(|bytes| Codec::decode(id, &bytes)) {
+            // Removed since the fast path tried. Another creator's fast path takes no
+            // lock, so insert without clobbering here too.
+            None => {
+                if insert_new(tmp, &path)
+                    .map_err(|e| file_error("rename", &path, e))?
+                    .is_err()
+                {
+                    return Err(Error::Collision);
+                }
+            }
+            Some(Ok(old)) if old.is_expired(clock.now()) => {
+                replace(tmp, &path).map_err(|e| file_error("rename", &path, e))?;
+            }
+            // Live, or unreadable (perhaps a newer format): overwrite nothing.
+            Some(_) => return Err(Error::Collision),
+        }
+        drop(guard);
+        self.sync_leaf(&key)
+    }
+
+    fn save(
+        &self,
+        id: SessionId,
+        bytes: &[u8],
+        expected_version: u64,
+        clock: &Clock,
+    ) -> Result<()> {
+        let key = id.storage_key();
+        let path = self.layout().record_path(&key);
+        // Write and fsync before taking the lock, so the slow part does not serialise
+        // writers. A missing leaf directory means the record cannot exist.
+        let Some(tmp) = self.temp_in_leaf(&key, bytes)? else {
+            return Err(Error::NotFound);
+        };
+        let guard = self
+            .shared
+            .locks
+            .lock(&key)
+            .map_err(|e| file_error("lock", &path, e))?;
+        let Some(stored) = self.read_live(id, &path, clock)? else {
+            return Err(Error::NotFound);
+        };
+        if stored.version != expected_version {
+            return Err(Error::Conflict);
+        }
+        replace(tmp, &path).map_err(|e| file_error("rename", &path, e))?;
+        drop(guard);
+        self.sync_leaf(&key)
+    }
+
+    fn touch(&self, record: &Record, codec: Codec, clock: &Clock) -> Result<()> {
+        let key = record.id.storage_key();
+        let path = self.layout().record_path(&key);
+        // The new bytes depend on what is stored, so the whole read-modify-write runs
+        // under the lock; with 256 stripes that rarely delays anyone else.
+        let guard = self
+            .shared
+            .locks
+            .lock(&key)
+            .map_err(|e| file_error("lock", &path, e))?;
+        let Some(mut stored) = self.read_live(record.id, &path, clock)? else {
+            return Err(Error::NotFound);
+        };
+        stored.accessed_at = record.accessed_at;
+        stored.expires_at = record.expires_at;
+        let bytes = codec.encode(&stored)?;
+        let Some(tmp) = self.temp_in_leaf(&key, &bytes)? else {
+            return Err(Error::NotFound);
+        };
+        replace(tmp, &path).map_err(|e| file_error("rename", &path, e))?;
+        drop(guard);
+        self.sync_leaf(&key)
+    }
+
+    fn delete(&self, id: &SessionId) -> Result<()> {
+        let key = id.storage_key();
+        let path = self.layout().record_path(&key);
+        let guard = self
+            .shared
+            .locks
+            .lock(&key)
+            .map_err(|e| file_error("lock", &path, e))?;
+        let removed = remove_if_exists(&path).map_err(|e| file_error("remove", &path, e))?;
+        drop(guard);
+        if removed {
+            self.sync_leaf(&key)?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionStore for FileStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+            .with_compare_and_set(true)
+            .with_enumerate(true)
+            .with_max_record_size(self.max_record_size)
+    }
+
+    async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
+        let Ok(id) = SessionId::parse(cookie_value) else {
+            return Ok(None);
+        };
+        let job = self.job();
+        let clock = self.clock.clone();
+        blocking(move || {
+            let path = job.layout().record_path(&id.storage_key());
+            job.read_live(id, &path, &clock)
+        })
+        .await
+    }
+
+    async fn create(&self, record: &Record) -> Result<String> {
+        let bytes = self.encode(record)?;
+        let (job, clock, id) = (self.job(), self.clock.clone(), record.id);
+        blocking(move || job.create(id, &bytes, &clock)).await?;
+        Ok(record.id.to_string())
+    }
+
+    async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
+        let bytes = self.encode(record)?;
+        let (job, clock, id) = (self.job(), self.clock.clone(), record.id);
+        blocking(move || job.save(id, &bytes, expected_version, &clock)).await?;
+        Ok(record.id.to_string())
+    }
+
+    async fn touch(&self, record: &Record) -> Result<String> {
+        let (job, clock, codec) = (self.job(), self.clock.clone(), self.codec);
+        let owned = record.clone();
+        blocking(move || job.touch(&owned, codec, &clock)).await?;
+        Ok(record.id.to_string())
+    }
+
+    async fn delete(&self, id: &SessionId) -> Result<()> {
+        let (job, id) = (self.job(), *id);
+        blocking(move || job.delete(&id)).await
+    }
+
+    async fn delete_expired(&self) -> Result<u64> {
+        let grace = self.temp_grace;
+        let tally = self
+            .walk(|| Pass::Sweep {
+                // Temp files carry real file times, so this compares against the real
+                // clock, not the store's (possibly manual) session clock.
+                temp_cutoff: SystemTime::now()
+                    .checked_sub(grace)
+                    .unwrap_or(SystemTime::UNIX_EPOCH),
+            })
+            .await?;
+        if tally.temp_removed > 0 {
+            tracing::info!(
+                dir = %self.dir().display(),
+                files = tally.temp_removed,
+                "removed temporary files left by interrupted writes",
+            );
+        }
+        Ok(tally.removed)
+    }
+
+    async fn count(&self) -> Result<u64> {
+        Ok(self.walk(|| Pass::Count).await?.live)
+    }
+}

@@ -1,0 +1,173 @@
+//! Walking a `FileStore` directory: counting live records, deleting expired ones, and
+//! removing temporary files abandoned by crashed writers.
+//!
+//! The walk streams: it holds two open directory handles and one record at a time, so
+//! its memory does not grow with the number of sessions. The caller walks one
+//! first-level directory per blocking task (1/256 of the store), which bounds how long
+//! each batch runs and lets other work interleave.
+
+use std::fs;
+use std::io;
+use std::path::Path;
+use std::time::SystemTime;
+
+use session_core::{Codec, Result, SessionId, Timestamp};
+
+use crate::atomic::{current_id, open_and_read, remove_if_exists};
+use crate::error::file_error;
+use crate::layout::{fanout_byte, hex_byte, is_temp_name, record_key, Layout};
+use crate::lock::StripeLocks;
+
+/// What a walk does besides looking.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Pass {
+    /// Count live records only.
+    Count,
+    /// Delete expired records, and temporary files last modified before `temp_cutoff`.
+    ///
+    /// No fsync, whatever the store's durability: an unlink that a power cut undoes
+    /// brings back a record that is still expired (so it never loads) or a temporary
+    /// file, and the next sweep removes them again. A later durable write in the same
+    /// directory makes the unlink durable anyway.
+    Sweep { temp_cutoff: SystemTime },
+}
+
+/// What one walk found and did.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Tally {
+    pub(crate) live: u64,
+    pub(crate) removed: u64,
+    pub(crate) temp_removed: u64,
+    pub(crate) undecodable: u64,
+}
+
+impl Tally {
+    pub(crate) fn add(&mut self, other: Tally) {
+        self.live += other.live;
+        self.removed += other.removed;
+        self.temp_removed += other.temp_removed;
+        self.undecodable += other.undecodable;
+    }
+}
+
+/// Walks `<root>/<first>/*/`.
+pub(crate) fn walk_top(
+    layout: &Layout,
+    locks: &StripeLocks,
+    first: u8,
+    now: Timestamp,
+    pass: Pass,
+) -> Result<Tally> {
+    let top = layout.top_dir(first);
+    let mut tally = Tally::default();
+    let entries = match fs::read_dir(&top) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(tally),
+        Err(e) => return Err(file_error("list", &top, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| file_error("list", &top, e))?;
+        let Some(second) = fanout_byte(&entry.file_name()) else {
+            continue;
+        };
+        let is_dir = entry
+            .file_type()
+            .map_err(|e| file_error("stat", &entry.path(), e))?
+            .is_dir();
+        if is_dir {
+            let prefix = format!("{}{}", hex_byte(first), hex_byte(second));
+            walk_leaf(&entry.path(), &prefix, locks, now, pass, &mut tally)?;
+        }
+    }
+    Ok(tally)
+}
+
+fn walk_leaf(
+    dir: &Path,
+    prefix: &str,
+    locks: &StripeLocks,
+    now: Timestamp,
+    pass: Pass,
+    tally: &mut Tally,
+) -> Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(file_error("list", dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| file_error("list", dir, e))?;
+        let name = entry.file_name();
+        let path = entry.path();
+        // Only regular files are ours; anything else someone put here (a directory
+        // under a record's name, a socket) is left alone rather than stall every sweep
+        // on the same error. `file_type` usually comes from the listing, without a stat.
+        let is_file = entry
+            .file_type()
+            .map_err(|e| file_error("stat", &path, e))?
+            .is_file();
+        if !is_file {
+            continue;
+        }
+        if is_temp_name(&name) {
+            if let Pass::Sweep { temp_cutoff } = pass {
+                if remove_stale_temp(&path, temp_cutoff)? {
+                    tally.temp_removed += 1;
+                }
+            }
+            continue;
+        }
+        // A record in the wrong leaf could never be loaded; leave strays alone.
+        let Some(key) = record_key(&name).filter(|k| k.to_hex().starts_with(prefix)) else {
+            continue;
+        };
+        let Some((bytes, seen, _pinned)) =
+            open_and_read(&path).map_err(|e| file_error("read", &path, e))?
+        else {
+            continue;
+        };
+        // The record's id is not in the file (by design), and only the deadline is
+        // needed here, so any id will do for decoding.
+        let expired = match Codec::decode(SessionId::from_bytes([0; 32]), &bytes) {
+            Ok(record) => record.is_expired(now),
+            Err(_) => {
+                // Left in place: it may be a newer format, and `load` reports it as
+                // `Corrupt` for the operator to look at.
+                tally.undecodable += 1;
+                continue;
+            }
+        };
+        match pass {
+            Pass::Count => tally.live += u64::from(!expired),
+            Pass::Sweep { .. } if expired => {
+                // Delete only if the name still holds the very file just read (`_pinned`
+                // keeps its inode number from being reused meanwhile): a create that
+                // replaced the expired leftover, under this lock, must survive.
+                let _guard = locks.lock(&key).map_err(|e| file_error("lock", &path, e))?;
+                let now_there = current_id(&path).map_err(|e| file_error("stat", &path, e))?;
+                if now_there == Some(seen)
+                    && remove_if_exists(&path).map_err(|e| file_error("remove", &path, e))?
+                {
+                    tally.removed += 1;
+                }
+            }
+            Pass::Sweep { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+/// Removes a temporary file not modified since `cutoff`. A younger one may belong to a
+/// writer that is still running, in this process or another.
+fn remove_stale_temp(path: &Path, cutoff: SystemTime) -> Result<bool> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(file_error("stat", path, e)),
+    };
+    let modified = meta.modified().map_err(|e| file_error("stat", path, e))?;
+    if !meta.is_file() || modified >= cutoff {
+        return Ok(false);
+    }
+    remove_if_exists(path).map_err(|e| file_error("remove", path, e))
+}
