@@ -11,6 +11,9 @@
 //! | `memory://` | in-process `MemoryStore` (development only) | always |
 //! | `file:///dir[?durable=false]` | `FileStore`: one file per session | `file` |
 //! | `shelf:///path/file[?durable=false]` | `ShelfStore`: every session in one redb file | `file` |
+//! | `sqlite://path`, `sqlite::memory:` | `SqlStore` on SQLite | `sqlite` |
+//! | `postgres://…` | `SqlStore` on PostgreSQL | `postgres` |
+//! | `mysql://…`, `mariadb://…` | `SqlStore` on MySQL/MariaDB | `mysql` |
 //! | `cookie://[?secret_env=VAR]` | `CookieStore`, secrets from `SESSION_COOKIE_SECRET` | `cookie` |
 //!
 //! ```

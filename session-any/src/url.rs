@@ -11,11 +11,11 @@ pub(crate) const SCHEMES: &[(&str, &str)] = &[
     ("memory", "(always on)"),
     ("file", "file"),
     ("shelf", "file"),
-    ("sqlite", "sql"),
-    ("postgres", "sql"),
-    ("postgresql", "sql"),
-    ("mysql", "sql"),
-    ("mariadb", "sql"),
+    ("sqlite", "sqlite"),
+    ("postgres", "postgres"),
+    ("postgresql", "postgres"),
+    ("mysql", "mysql"),
+    ("mariadb", "mysql"),
     ("redis", "redis"),
     ("rediss", "redis"),
     ("redis+cluster", "redis"),
@@ -72,6 +72,12 @@ pub(crate) async fn open(url: &str, ctx: OpenContext) -> Result<Arc<dyn SessionS
         "file" => Ok(Arc::new(crate::backends::file(&parsed, ctx).await?)),
         #[cfg(feature = "file")]
         "shelf" => Ok(Arc::new(crate::backends::shelf(&parsed, ctx).await?)),
+        #[cfg(feature = "sqlite")]
+        "sqlite" => Ok(Arc::new(crate::backends::sql(&parsed, ctx).await?)),
+        #[cfg(feature = "postgres")]
+        "postgres" | "postgresql" => Ok(Arc::new(crate::backends::sql(&parsed, ctx).await?)),
+        #[cfg(feature = "mysql")]
+        "mysql" | "mariadb" => Ok(Arc::new(crate::backends::sql(&parsed, ctx).await?)),
         #[cfg(feature = "cookie")]
         "cookie" => {
             reject_path(&parsed)?;

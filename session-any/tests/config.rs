@@ -42,8 +42,8 @@ async fn bad_urls_are_config_errors_that_name_the_problem() {
 
 #[tokio::test]
 async fn disabled_backends_name_their_feature() {
-    let msg = config_error(AnyStore::open("postgres://user:hunter2@db/app").await);
-    assert!(msg.contains("enable the `sql` feature"), "{msg}");
+    let msg = config_error(AnyStore::open("redis://user:hunter2@db/").await);
+    assert!(msg.contains("enable the `redis` feature"), "{msg}");
     assert!(
         !msg.contains("hunter2"),
         "passwords never reach messages: {msg}"
@@ -213,4 +213,20 @@ async fn file_and_shelf_urls() {
         AnyStore::open(&format!("shelf://{}/sessions.redb", dir.path().display())).await,
     );
     assert!(msg.contains("sessions.redb"), "{msg}");
+}
+
+#[tokio::test]
+async fn sqlite_url_opens_and_migrates() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}/s.db?session_table=app_sessions",
+        dir.path().display()
+    );
+    let store = AnyStore::open(&url).await.unwrap();
+    assert!(store.capabilities().compare_and_set);
+    assert_eq!(store.count().await.unwrap(), 0, "table created by open");
+    let memory = AnyStore::open("sqlite::memory:").await.unwrap();
+    assert_eq!(memory.count().await.unwrap(), 0);
+    let msg = config_error(AnyStore::open("sqlite::memory:?session_table=bad;name").await);
+    assert!(msg.to_lowercase().contains("table"), "{msg}");
 }

@@ -33,6 +33,19 @@ fn backends() -> Vec<Backend> {
         file_backend("shelf", |dir| {
             format!("shelf://{}/sessions.redb", dir.display())
         }),
+        file_backend("sqlite", |dir| {
+            format!("sqlite://{}/sessions.db", dir.display())
+        }),
+        server_backend(
+            "postgres",
+            "SESSION_TEST_POSTGRES_URL",
+            "postgres://postgres@127.0.0.1:5432/test",
+        ),
+        server_backend(
+            "mysql",
+            "SESSION_TEST_MYSQL_URL",
+            "mysql://root@127.0.0.1:3306/test",
+        ),
         Backend {
             name: "cookie",
             url: "cookie://".into(),
@@ -52,6 +65,19 @@ fn file_backend(name: &'static str, url: impl Fn(&std::path::Path) -> String) ->
         revocable: true,
         compare_and_set: true,
         _guard: Some(Box::new(dir)),
+    }
+}
+
+/// A backend on a shared server (started by `scripts/services`), in a table of the
+/// demo tests' own. Sessions have random ids, so concurrent tests do not collide.
+fn server_backend(name: &'static str, env: &str, default: &str) -> Backend {
+    let base = std::env::var(env).unwrap_or_else(|_| default.to_owned());
+    Backend {
+        name,
+        url: format!("{base}?session_table=demo_http_test"),
+        revocable: true,
+        compare_and_set: true,
+        _guard: None,
     }
 }
 

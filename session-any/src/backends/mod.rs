@@ -13,3 +13,9 @@ mod file;
 
 #[cfg(feature = "file")]
 pub(crate) use file::{file, shelf};
+
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod sql;
+
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub(crate) use sql::sql;

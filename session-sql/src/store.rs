@@ -1,0 +1,412 @@
+//! `SqlStore`: the session contract on one SQL table.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use session_core::{
+    Capabilities, Clock, Codec, Error, Record, Result, SessionId, SessionStore, Timestamp,
+};
+
+use crate::connect::{self, ConnectOptions};
+use crate::dialect::Statements;
+use crate::error::{from_sqlx, is_unique_violation, timed_out};
+use crate::exec::{Arg, Exec, StoredRow};
+use crate::pool::with_pool;
+use crate::{migrate, Backend, SqlPool, TableName};
+
+/// Expired rows `delete_expired` removes per statement unless configured otherwise.
+pub const DEFAULT_SWEEP_BATCH: u32 = 1000;
+
+/// Sessions in one SQL table on SQLite, PostgreSQL or MySQL/MariaDB (web.py's
+/// DBStore, Beaker's `ext:database`).
+///
+/// Rows are keyed by the SHA-256 storage key of the session id, never the raw id.
+/// `atime`, `expires_at` and `version` are columns and are authoritative: a `load`
+/// overlays them on the decoded envelope, which is what lets `touch` move a deadline
+/// with a small UPDATE instead of rewriting the data. The schema is described on
+/// [`SqlStore::migrate`].
+///
+/// Every operation is one statement (one round trip) on its success path, with "now"
+/// from the store's [`Clock`] passed as a parameter, never the database's own clock:
+///
+/// | operation | statement |
+/// |---|---|
+/// | `load` | `SELECT … WHERE session_id = ? AND expires_at > now` |
+/// | `create` | `INSERT`; a duplicate key is `Collision`. On SQLite and PostgreSQL an expired leftover under the same key is replaced in the same statement (`ON CONFLICT … DO UPDATE … WHERE expires_at <= now`); on MySQL the failure path deletes the expired leftover and inserts once more |
+/// | `save` | `UPDATE … WHERE session_id = ? AND version = expected AND expires_at > now`; if no row matched, one `SELECT version` tells `Conflict` from `NotFound` |
+/// | `touch` | `UPDATE … SET atime, expires_at WHERE session_id = ? AND expires_at > now`; no row is `NotFound` |
+/// | `delete` | `DELETE … WHERE session_id = ?` |
+/// | `delete_expired` | `DELETE` of at most [`with_sweep_batch`](SqlStore::with_sweep_batch) expired rows per statement, repeated until a batch comes back short |
+/// | `count` | `SELECT COUNT(*) … WHERE expires_at > now` |
+///
+/// A configured [`with_max_record_size`](SqlStore::with_max_record_size) refuses
+/// larger records with `TooLarge` before any I/O.
+///
+/// Cloning is cheap and shares the pool.
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: SqlPool,
+    table: TableName,
+    sql: Arc<Statements>,
+    clock: Clock,
+    codec: Codec,
+    max_record_size: Option<usize>,
+    sweep_batch: u32,
+    timeout: Option<Duration>,
+}
+
+impl SqlStore {
+    /// A store on an existing pool (`sqlx::SqlitePool`, `sqlx::PgPool` or
+    /// `sqlx::MySqlPool` from sqlx 0.8, or a [`SqlPool`]), using the table
+    /// `sessions`. Does no I/O: run [`SqlStore::migrate`] once to create the table.
+    pub fn new(pool: impl Into<SqlPool>) -> Self {
+        let pool = pool.into();
+        let table = TableName::sessions();
+        SqlStore {
+            sql: Arc::new(Statements::new(pool.backend(), &table)),
+            pool,
+            table,
+            clock: Clock::system(),
+            codec: Codec::default(),
+            max_record_size: None,
+            sweep_batch: DEFAULT_SWEEP_BATCH,
+            timeout: None,
+        }
+    }
+
+    /// Opens a pool for `url` with the default [`ConnectOptions`], checking that it
+    /// connects. Like [`SqlStore::new`] it creates nothing: pick the table with
+    /// [`with_table`](SqlStore::with_table), then run [`migrate`](SqlStore::migrate).
+    ///
+    /// URLs: `sqlite://path/to/sessions.db` (created if missing), `sqlite::memory:`,
+    /// `postgres://user@host/db`, `mysql://user@host/db` (`mariadb://` too). An
+    /// unknown scheme, or one whose feature is off, is `Error::Config`; a server that
+    /// cannot be reached is `Error::Backend`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, ConnectOptions::default()).await
+    }
+
+    /// [`SqlStore::connect`] with explicit pool and SQLite settings.
+    pub async fn connect_with(url: &str, options: ConnectOptions) -> Result<Self> {
+        Ok(SqlStore::new(connect::connect(url, &options).await?))
+    }
+
+    /// Uses `table` instead of `sessions`. Build the name with [`TableName::new`],
+    /// which refuses anything but a plain identifier.
+    pub fn with_table(mut self, table: TableName) -> Self {
+        self.sql = Arc::new(Statements::new(self.pool.backend(), &table));
+        self.table = table;
+        self
+    }
+
+    /// Uses `clock` for "now" in expiry decisions (a `ManualClock` in tests).
+    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
+        self.clock = clock.into();
+        self
+    }
+
+    /// Encodes records with `codec` (MessagePack by default). Records in either format
+    /// always load.
+    pub fn with_codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
+    }
+
+    /// Refuses records whose encoding exceeds `limit` bytes with `TooLarge`, before
+    /// any I/O. Without a limit the database's own cap applies (on MySQL/MariaDB the
+    /// server's `max_allowed_packet`, 16 MiB by default on MariaDB).
+    pub fn with_max_record_size(mut self, limit: usize) -> Self {
+        self.max_record_size = Some(limit);
+        self
+    }
+
+    /// How many expired rows one `delete_expired` statement removes at most (default
+    /// [`DEFAULT_SWEEP_BATCH`]). Smaller batches hold locks for less time.
+    pub fn with_sweep_batch(mut self, batch: u32) -> Self {
+        self.sweep_batch = batch.max(1);
+        self
+    }
+
+    /// Fails any single statement that takes longer than `timeout` with
+    /// `Error::Backend`, so a server that stops answering cannot hang requests. Off by
+    /// default: the pool's acquire timeout already bounds the wait when the server is
+    /// down or refuses connections.
+    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Creates the table and its `expires_at` index if they are missing.
+    ///
+    /// Idempotent, and safe when several app instances run it at once (PostgreSQL
+    /// takes an advisory lock; MySQL and SQLite serialize the DDL themselves).
+    ///
+    /// | column | holds | SQLite | PostgreSQL | MySQL/MariaDB |
+    /// |---|---|---|---|---|
+    /// | `session_id` (primary key) | SHA-256 storage key, 64 hex digits, never the raw id | `TEXT` | `VARCHAR(64)` | `CHAR(64)` ASCII, binary collation |
+    /// | `atime` | last write or touch, ms since the epoch | `INTEGER` | `BIGINT` | `BIGINT` |
+    /// | `expires_at` (indexed: `<table>_expires_at_idx`) | deadline, ms since the epoch | `INTEGER` | `BIGINT` | `BIGINT` |
+    /// | `version` | compare-and-set version | `INTEGER` | `BIGINT` | `BIGINT` |
+    /// | `data` | session-core's versioned envelope | `BLOB` | `BYTEA` | `LONGBLOB` |
+    pub async fn migrate(&self) -> Result<()> {
+        self.bounded("migrate", migrate::run(&self.pool, &self.table))
+            .await
+    }
+
+    /// The pool, to share with the rest of the app or to close it.
+    pub fn pool(&self) -> &SqlPool {
+        &self.pool
+    }
+
+    /// The session table's name.
+    pub fn table(&self) -> &TableName {
+        &self.table
+    }
+
+    /// Which database the store talks to.
+    pub fn backend(&self) -> Backend {
+        self.pool.backend()
+    }
+
+    async fn bounded<T>(
+        &self,
+        operation: &'static str,
+        work: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        match self.timeout {
+            Some(limit) => tokio::time::timeout(limit, work)
+                .await
+                .unwrap_or_else(|_| Err(timed_out(operation, limit))),
+            None => work.await,
+        }
+    }
+
+    /// Runs one statement under the timeout, leaving sqlx's error as it is for callers
+    /// that need to look at it.
+    async fn run_statement(
+        &self,
+        operation: &'static str,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Result<Result<u64, sqlx::Error>> {
+        let run = async { Ok(with_pool!(&self.pool, p => Exec(p).execute(sql, args).await)) };
+        self.bounded(operation, run).await
+    }
+
+    async fn execute(&self, operation: &'static str, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+        self.run_statement(operation, sql, args)
+            .await?
+            .map_err(|e| from_sqlx(operation, e))
+    }
+
+    async fn fetch_int(
+        &self,
+        operation: &'static str,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<i64>> {
+        let run = async {
+            with_pool!(&self.pool, p => Exec(p).fetch_int(sql, args).await)
+                .map_err(|e| from_sqlx(operation, e))
+        };
+        self.bounded(operation, run).await
+    }
+
+    async fn fetch_row(&self, key: &str, now: i64) -> Result<Option<StoredRow>> {
+        let args = [Arg::Text(key), Arg::Int(now)];
+        let run = async {
+            with_pool!(&self.pool, p => Exec(p).fetch_row(&self.sql.load, &args).await)
+                .map_err(|e| from_sqlx("load", e))
+        };
+        self.bounded("load", run).await
+    }
+
+    /// The envelope for `record`, refused before any I/O if over the limit.
+    fn encode(&self, record: &Record) -> Result<Vec<u8>> {
+        let bytes = self.codec.encode(record)?;
+        match self.max_record_size {
+            Some(limit) if bytes.len() > limit => Err(Error::TooLarge {
+                limit,
+                size: bytes.len(),
+            }),
+            _ => Ok(bytes),
+        }
+    }
+
+    /// Inserts a new row; on a duplicate key, replaces the row only if it has expired
+    /// (on MySQL through the failure path; elsewhere the INSERT itself does it).
+    ///
+    /// `args` are the insert's `key, atime, expires_at, version, data, now`.
+    async fn insert(&self, args: &[Arg<'_>; 6], key: &str, now: i64) -> Result<()> {
+        if self.sql.insert_replaces_expired {
+            return match self.execute("create", &self.sql.insert, args).await? {
+                0 => Err(Error::Collision),
+                _ => Ok(()),
+            };
+        }
+        let (row, _now) = args.split_at(5);
+        for attempt in 0..2 {
+            match self.run_statement("create", &self.sql.insert, row).await? {
+                Ok(_) => return Ok(()),
+                Err(e) if is_unique_violation(&e) && attempt == 0 => {
+                    let purge = [Arg::Text(key), Arg::Int(now)];
+                    let purged = self
+                        .execute("create", &self.sql.purge_expired_key, &purge)
+                        .await?;
+                    if purged == 0 {
+                        return Err(Error::Collision);
+                    }
+                    tracing::debug!(table = %self.table, "create replaced an expired row");
+                }
+                Err(e) if is_unique_violation(&e) => return Err(Error::Collision),
+                Err(e) => return Err(from_sqlx("create", e)),
+            }
+        }
+        Err(Error::Collision)
+    }
+}
+
+fn to_db_int(what: &str, value: u64) -> Result<i64> {
+    i64::try_from(value).map_err(|_| Error::Encode(format!("{what} {value} exceeds i64::MAX")))
+}
+
+/// The record in `row`: the envelope, with the authoritative columns laid over it.
+fn decode(id: SessionId, row: StoredRow) -> Result<Record> {
+    let mut record = Codec::decode(id, &row.data)?;
+    record.accessed_at = Timestamp::from_millis(row.atime);
+    record.expires_at = Timestamp::from_millis(row.expires_at);
+    record.version = u64::try_from(row.version)
+        .map_err(|_| Error::Corrupt(format!("negative version {} in the table", row.version)))?;
+    Ok(record)
+}
+
+impl fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("backend", &self.backend())
+            .field("table", &self.table)
+            .field("clock", &self.clock)
+            .field("max_record_size", &self.max_record_size)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqlStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+            .with_compare_and_set(true)
+            .with_enumerate(true)
+            .with_max_record_size(self.max_record_size)
+    }
+
+    async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
+        let Ok(id) = SessionId::parse(cookie_value) else {
+            return Ok(None);
+        };
+        let key = id.storage_key().to_hex();
+        let now = self.clock.now().as_millis();
+        match self.fetch_row(&key, now).await? {
+            Some(row) => decode(id, row).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn create(&self, record: &Record) -> Result<String> {
+        let data = self.encode(record)?;
+        let version = to_db_int("version", record.version)?;
+        let key = record.id.storage_key().to_hex();
+        let now = self.clock.now().as_millis();
+        let args = [
+            Arg::Text(&key),
+            Arg::Int(record.accessed_at.as_millis()),
+            Arg::Int(record.expires_at.as_millis()),
+            Arg::Int(version),
+            Arg::Bytes(&data),
+            Arg::Int(now),
+        ];
+        self.insert(&args, &key, now).await?;
+        Ok(record.id.to_string())
+    }
+
+    async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
+        let data = self.encode(record)?;
+        let version = to_db_int("version", record.version)?;
+        let key = record.id.storage_key().to_hex();
+        let now = self.clock.now().as_millis();
+        // No stored version can exceed i64::MAX, so such an expectation is stale by
+        // construction; -1 matches no row and the probe below answers.
+        let expected = i64::try_from(expected_version).unwrap_or(-1);
+        let args = [
+            Arg::Int(record.accessed_at.as_millis()),
+            Arg::Int(record.expires_at.as_millis()),
+            Arg::Int(version),
+            Arg::Bytes(&data),
+            Arg::Text(&key),
+            Arg::Int(expected),
+            Arg::Int(now),
+        ];
+        if self.execute("save", &self.sql.save, &args).await? > 0 {
+            return Ok(record.id.to_string());
+        }
+        let probe = [Arg::Text(&key), Arg::Int(now)];
+        match self
+            .fetch_int("save", &self.sql.version_probe, &probe)
+            .await?
+        {
+            Some(_) => Err(Error::Conflict),
+            None => Err(Error::NotFound),
+        }
+    }
+
+    async fn touch(&self, record: &Record) -> Result<String> {
+        let key = record.id.storage_key().to_hex();
+        let now = self.clock.now().as_millis();
+        let args = [
+            Arg::Int(record.accessed_at.as_millis()),
+            Arg::Int(record.expires_at.as_millis()),
+            Arg::Text(&key),
+            Arg::Int(now),
+        ];
+        match self.execute("touch", &self.sql.touch, &args).await? {
+            0 => Err(Error::NotFound),
+            _ => Ok(record.id.to_string()),
+        }
+    }
+
+    async fn delete(&self, id: &SessionId) -> Result<()> {
+        let key = id.storage_key().to_hex();
+        self.execute("delete", &self.sql.delete, &[Arg::Text(&key)])
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_expired(&self) -> Result<u64> {
+        // One "now" for the whole sweep, so it ends even while sessions keep expiring.
+        let now = self.clock.now().as_millis();
+        let batch = u64::from(self.sweep_batch);
+        let args = [Arg::Int(now), Arg::Int(i64::from(self.sweep_batch))];
+        let mut removed = 0;
+        loop {
+            let n = self
+                .execute("delete_expired", &self.sql.sweep, &args)
+                .await?;
+            removed += n;
+            if n < batch {
+                return Ok(removed);
+            }
+        }
+    }
+
+    async fn count(&self) -> Result<u64> {
+        let now = self.clock.now().as_millis();
+        let n = self
+            .fetch_int("count", &self.sql.count, &[Arg::Int(now)])
+            .await?
+            .unwrap_or(0);
+        u64::try_from(n).map_err(|_| Error::Corrupt(format!("negative count {n}")))
+    }
+}

@@ -1,0 +1,127 @@
+//! `SqlStore` on a real MariaDB or MySQL server (`SESSION_TEST_MYSQL_URL`, default
+//! `mysql://root@127.0.0.1:3306/test`): the whole conformance suite, each case
+//! in a fresh table that is dropped afterwards, plus exact compare-and-set under
+//! contention, concurrent migrations and table-name validation.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+mod common;
+
+use common::Server;
+use session_conformance::suite;
+use session_core::SessionStore;
+use session_sql::{Backend, SqlPool, TableName};
+
+suite!(
+    mysql,
+    fixture = |clock| common::server_fixture(Server::MySql, clock, None)
+);
+
+suite!(
+    mysql_limited,
+    fixture = |clock| common::server_fixture(Server::MySql, clock, Some(16 * 1024))
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_and_set_16_tasks_200_increments() {
+    let (store, _guard) = common::server_table(Server::MySql).await;
+    common::assert_backend(&store, Backend::MySql);
+    common::cas_increments(store, 16, 200).await;
+}
+
+#[tokio::test]
+async fn migrate_twice() {
+    let (store, _guard) = common::server_table(Server::MySql).await;
+    common::migrate_is_idempotent(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_twice_at_once_from_two_pools() {
+    let a = common::server_store(Server::MySql, common::test_options()).await;
+    let b = common::server_store(Server::MySql, common::test_options()).await;
+    let tables: Vec<TableName> = (0..5).map(|_| common::fresh_table()).collect();
+    let _guards: Vec<_> = tables
+        .iter()
+        .map(|t| common::TableGuard::new(Server::MySql, t.clone()))
+        .collect();
+    common::migrate_concurrently(a, b, tables).await;
+}
+
+#[tokio::test]
+async fn hostile_table_names_are_config_errors() {
+    let (store, _guard) = common::server_table(Server::MySql).await;
+    common::table_name_injection(&store).await;
+}
+
+#[tokio::test]
+async fn too_large_is_refused_before_any_io() {
+    let (store, _guard) = common::server_table(Server::MySql).await;
+    common::too_large_before_io(store).await;
+}
+
+#[tokio::test]
+async fn large_sessions_roundtrip() {
+    let (store, _guard) = common::server_table(Server::MySql).await;
+    common::large_session_roundtrip(&store, 3 << 20).await;
+}
+
+/// MySQL's BLOB stops at 64 KiB; the column is a LONGBLOB, so sessions past that
+/// round-trip whole.
+#[tokio::test]
+async fn sessions_over_64_kib_roundtrip() {
+    let (store, _guard) = common::server_table(Server::MySql).await;
+    for size in [64 * 1024, 70 * 1024, 1 << 20] {
+        common::large_session_roundtrip(&store, size).await;
+    }
+}
+
+#[tokio::test]
+async fn schema_has_the_documented_types() {
+    let (store, _guard) = common::server_table(Server::MySql).await;
+    let SqlPool::MySql(pool) = store.pool() else {
+        panic!("a MySQL pool");
+    };
+    let columns: Vec<(String, String)> = sqlx::query_as(
+        "SELECT CAST(column_name AS CHAR), CAST(column_type AS CHAR) \
+         FROM information_schema.columns \
+         WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
+    )
+    .bind(store.table().table())
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let expected = [
+        ("session_id", "char(64)"),
+        ("atime", "bigint(20)"),
+        ("expires_at", "bigint(20)"),
+        ("version", "bigint(20)"),
+        ("data", "longblob"),
+    ];
+    let columns: Vec<(&str, &str)> = columns
+        .iter()
+        .map(|(c, t)| (c.as_str(), t.as_str()))
+        .collect();
+    assert_eq!(columns, expected);
+    let indexed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE() \
+         AND table_name = ? AND column_name = 'expires_at'",
+    )
+    .bind(store.table().table())
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(indexed, 1);
+    assert_eq!(store.count().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn expired_leftovers_and_unchanged_writes() {
+    let (store, _guard) = common::server_table(Server::MySql).await;
+    common::leftovers_and_unchanged_writes(store).await;
+}
+
+#[tokio::test]
+async fn delete_expired_in_batches() {
+    let (store, _guard) = common::server_table(Server::MySql).await;
+    common::sweep_in_batches(store).await;
+}
