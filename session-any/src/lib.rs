@@ -14,6 +14,7 @@
 //! | `sqlite://path`, `sqlite::memory:` | `SqlStore` on SQLite | `sqlite` |
 //! | `postgres://…` | `SqlStore` on PostgreSQL | `postgres` |
 //! | `mysql://…`, `mariadb://…` | `SqlStore` on MySQL/MariaDB | `mysql` |
+//! | `redis://…`, `redis+cluster://h1:p1,h2:p2` | `RedisStore` | `redis` |
 //! | `cookie://[?secret_env=VAR]` | `CookieStore`, secrets from `SESSION_COOKIE_SECRET` | `cookie` |
 //!
 //! ```

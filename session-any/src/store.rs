@@ -43,7 +43,7 @@ impl AnyStore {
 
     pub(crate) async fn open_in(url: &str, ctx: OpenContext) -> Result<Self> {
         let inner = crate::url::open(url, ctx).await?;
-        let scheme = crate::url::parse(url)?.scheme().to_owned();
+        let scheme = crate::url::scheme_of(url)?;
         Ok(AnyStore { inner, scheme })
     }
 

@@ -55,8 +55,25 @@ pub(crate) struct OpenContext {
     pub(crate) cookie_secrets: Vec<String>,
 }
 
+/// The scheme of `url`, also for URLs the `url` crate cannot parse
+/// (`redis+cluster://` carries a host list).
+pub(crate) fn scheme_of(url: &str) -> Result<String> {
+    if url.starts_with("redis+cluster://") {
+        return Ok("redis+cluster".into());
+    }
+    Ok(parse(url)?.scheme().to_owned())
+}
+
 /// Opens the store `url` names.
 pub(crate) async fn open(url: &str, ctx: OpenContext) -> Result<Arc<dyn SessionStore>> {
+    if url.starts_with("redis+cluster://") {
+        #[cfg(feature = "redis")]
+        return Ok(Arc::new(crate::backends::redis_cluster(url, ctx).await?));
+        #[cfg(not(feature = "redis"))]
+        return Err(Error::Config(
+            "session store scheme `redis+cluster://` is not compiled in: enable the `redis` feature of session-any".into(),
+        ));
+    }
     let parsed = parse(url)?;
     let scheme = parsed.scheme();
     match scheme {
@@ -78,6 +95,11 @@ pub(crate) async fn open(url: &str, ctx: OpenContext) -> Result<Arc<dyn SessionS
         "postgres" | "postgresql" => Ok(Arc::new(crate::backends::sql(&parsed, ctx).await?)),
         #[cfg(feature = "mysql")]
         "mysql" | "mariadb" => Ok(Arc::new(crate::backends::sql(&parsed, ctx).await?)),
+        #[cfg(feature = "redis")]
+        "redis" => Ok(Arc::new(crate::backends::redis(&parsed, ctx).await?)),
+        "rediss" => Err(Error::Config(
+            "`rediss://` (Redis over TLS) is not supported by this build; use `redis://` over a trusted network or a TLS tunnel".into(),
+        )),
         #[cfg(feature = "cookie")]
         "cookie" => {
             reject_path(&parsed)?;

@@ -47,6 +47,18 @@ fn backends() -> Vec<Backend> {
             "mysql://root@127.0.0.1:3306/test",
         ),
         Backend {
+            name: "redis",
+            url: format!(
+                "{}?prefix=demo-http-test:{}:",
+                std::env::var("SESSION_TEST_REDIS_URL")
+                    .unwrap_or_else(|_| "redis://127.0.0.1:6379/".into()),
+                std::process::id()
+            ),
+            revocable: true,
+            compare_and_set: true,
+            _guard: None,
+        },
+        Backend {
             name: "cookie",
             url: "cookie://".into(),
             revocable: false,

@@ -19,3 +19,9 @@ mod sql;
 
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) use sql::sql;
+
+#[cfg(feature = "redis")]
+mod redis;
+
+#[cfg(feature = "redis")]
+pub(crate) use redis::{redis, redis_cluster};

@@ -1,0 +1,95 @@
+//! Redis key names: the prefix plus the hex storage key, and the `SCAN` pattern that
+//! finds exactly those.
+
+use session_core::{SessionId, StorageKey};
+
+/// Hex digits of a [`StorageKey`].
+const HEX_LEN: usize = 64;
+
+/// The keys one store owns.
+#[derive(Debug, Clone)]
+pub(crate) struct KeySpace {
+    prefix: String,
+    pattern: String,
+}
+
+impl KeySpace {
+    pub(crate) fn new(prefix: &str) -> Self {
+        let mut pattern = String::with_capacity(prefix.len() * 2 + HEX_LEN);
+        for c in prefix.chars() {
+            // A prefix is literal text, but `SCAN MATCH` reads it as a glob.
+            if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        // Exactly 64 characters after the prefix, so a store with prefix `s:` does not
+        // count the sessions of a store with prefix `s:x:`; `owns` then checks the hex.
+        pattern.extend(std::iter::repeat_n('?', HEX_LEN));
+        KeySpace {
+            prefix: prefix.to_owned(),
+            pattern,
+        }
+    }
+
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The key of `id`'s record: never the raw id (contract rule 7).
+    pub(crate) fn key(&self, id: &SessionId) -> String {
+        let mut key = String::with_capacity(self.prefix.len() + HEX_LEN);
+        key.push_str(&self.prefix);
+        key.push_str(&id.storage_key().to_hex());
+        key
+    }
+
+    /// The `SCAN MATCH` glob for this store's keys.
+    pub(crate) fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// Whether a key found by `SCAN` is one of this store's records.
+    pub(crate) fn owns(&self, key: &[u8]) -> bool {
+        key.strip_prefix(self.prefix.as_bytes())
+            .filter(|rest| rest.len() == HEX_LEN)
+            .and_then(|rest| std::str::from_utf8(rest).ok())
+            .and_then(StorageKey::from_hex)
+            .is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_is_prefix_and_hex_of_the_storage_key() {
+        let ks = KeySpace::new("app:s:");
+        let id = SessionId::generate();
+        let key = ks.key(&id);
+        assert_eq!(key, format!("app:s:{}", id.storage_key().to_hex()));
+        assert!(!key.contains(&id.to_string()));
+        assert!(ks.owns(key.as_bytes()));
+    }
+
+    #[test]
+    fn owns_only_its_own_shape() {
+        let ks = KeySpace::new("s:");
+        let hex = SessionId::generate().storage_key().to_hex();
+        assert!(ks.owns(format!("s:{hex}").as_bytes()));
+        assert!(!ks.owns(format!("t:{hex}").as_bytes()));
+        assert!(!ks.owns(format!("s:{}", &hex[..63]).as_bytes()));
+        assert!(!ks.owns(format!("s:x:{}", &hex[..62]).as_bytes()));
+        assert!(!ks.owns(format!("s:{}", "g".repeat(64)).as_bytes()));
+    }
+
+    #[test]
+    fn glob_characters_in_the_prefix_are_escaped() {
+        let ks = KeySpace::new(r"a*b?[c]\d:");
+        assert_eq!(
+            ks.pattern(),
+            format!(r"a\*b\?\[c\]\\d:{}", "?".repeat(HEX_LEN))
+        );
+    }
+}

@@ -1,0 +1,206 @@
+//! The stored value: a fixed-width text header, then the session-core envelope.
+//!
+//! ```text
+//! offset  length  field
+//!      0       1  layout tag, `1`
+//!      1      20  version, decimal, zero-padded            e.g. 00000000000000000003
+//!     21      20  accessed_at (ms), sign and 19 digits     e.g. +0001767225600000
+//!     41      20  expires_at (ms), sign and 19 digits
+//!     61     ...  the session-core envelope (format byte + body)
+//! ```
+//!
+//! Why a header rather than a hash `{v, d}`: `create` stays a plain `SET … NX PXAT`, `load`
+//! a plain `GET`, and the scripts read the fields they need with `GETRANGE 0 60` without
+//! copying the (possibly large) envelope into Lua. Fixed widths let `touch` rewrite the
+//! two timestamps in place with one `SETRANGE`, never re-encoding or rewriting the data.
+//! The version is compared as text, so every `u64` compares exactly (Lua numbers are
+//! doubles). The envelope keeps the timestamps it was written with; after a touch the
+//! header's are newer, and the header wins on load.
+
+use session_core::{Error, Record, Result, Timestamp};
+
+/// Tag of this layout. Not a session-core format byte (0x01, 0x02), so a bare envelope is
+/// never mistaken for a header.
+pub(crate) const LAYOUT_V1: u8 = b'1';
+/// Width of each header field.
+const FIELD: usize = 20;
+/// Offset of the version field.
+pub(crate) const VERSION_AT: usize = 1;
+/// Offset of the accessed-at field, which the expires-at field follows.
+pub(crate) const TIMES_AT: usize = VERSION_AT + FIELD;
+/// Offset of the expires-at field.
+pub(crate) const EXPIRES_AT: usize = TIMES_AT + FIELD;
+/// Length of the whole header.
+pub(crate) const HEADER_LEN: usize = EXPIRES_AT + FIELD;
+
+/// The header fields of a stored value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub(crate) version: u64,
+    pub(crate) accessed_at: Timestamp,
+    pub(crate) expires_at: Timestamp,
+}
+
+/// The version as the header stores it, which is also how the save script compares it.
+pub(crate) fn version_field(version: u64) -> String {
+    format!("{version:020}")
+}
+
+/// The accessed-at and expires-at fields back to back, as `touch` writes them.
+pub(crate) fn times_field(accessed_at: Timestamp, expires_at: Timestamp) -> String {
+    format!(
+        "{:+020}{:+020}",
+        accessed_at.as_millis(),
+        expires_at.as_millis()
+    )
+}
+
+/// The full value for `record` whose envelope is `envelope`.
+pub(crate) fn value(record: &Record, envelope: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + envelope.len());
+    out.push(LAYOUT_V1);
+    out.extend_from_slice(version_field(record.version).as_bytes());
+    out.extend_from_slice(times_field(record.accessed_at, record.expires_at).as_bytes());
+    out.extend_from_slice(envelope);
+    out
+}
+
+/// Splits a stored value into its header and envelope. Anything else is
+/// [`Error::Corrupt`].
+pub(crate) fn split(value: &[u8]) -> Result<(Header, &[u8])> {
+    if value.len() < HEADER_LEN || value[0] != LAYOUT_V1 {
+        return Err(Error::Corrupt(
+            "redis value does not start with a session-redis v1 header".into(),
+        ));
+    }
+    let field = |at: usize| &value[at..at + FIELD];
+    let version = parse_unsigned(field(VERSION_AT));
+    let accessed_at = parse_timestamp(field(TIMES_AT));
+    let expires_at = parse_timestamp(field(EXPIRES_AT));
+    match (version, accessed_at, expires_at) {
+        (Some(version), Some(accessed_at), Some(expires_at)) => Ok((
+            Header {
+                version,
+                accessed_at,
+                expires_at,
+            },
+            &value[HEADER_LEN..],
+        )),
+        _ => Err(Error::Corrupt("redis value has a malformed header".into())),
+    }
+}
+
+/// The deadline in a header's expires-at field (as read by `GETRANGE 41 60`).
+pub(crate) fn parse_expires_field(field: &[u8]) -> Option<Timestamp> {
+    if field.len() == FIELD {
+        parse_timestamp(field)
+    } else {
+        None
+    }
+}
+
+fn parse_unsigned(field: &[u8]) -> Option<u64> {
+    if !field.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(field).ok()?.parse().ok()
+}
+
+fn parse_timestamp(field: &[u8]) -> Option<Timestamp> {
+    let (sign, digits) = field.split_first()?;
+    if !matches!(sign, b'+' | b'-') || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let ms: i64 = std::str::from_utf8(field).ok()?.parse().ok()?;
+    Some(Timestamp::from_millis(ms))
+}
+
+/// The `PXAT` argument for a deadline. Redis refuses a non-positive one; a record with
+/// such a deadline is already expired, and `PXAT 1` makes the server drop it at once.
+pub(crate) fn pxat(expires_at: Timestamp) -> i64 {
+    expires_at.as_millis().max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use session_core::{Codec, Data, SessionId};
+
+    fn record(version: u64, accessed: i64, expires: i64) -> Record {
+        Record {
+            id: SessionId::generate(),
+            data: Data::new(),
+            created_at: Timestamp::from_millis(accessed),
+            accessed_at: Timestamp::from_millis(accessed),
+            expires_at: Timestamp::from_millis(expires),
+            version,
+        }
+    }
+
+    #[test]
+    fn roundtrip_including_extremes() {
+        for (v, a, e) in [
+            (1, 1_767_225_600_000, 1_767_225_660_000),
+            (u64::MAX, i64::MIN, i64::MAX),
+            (0, -5, 0),
+        ] {
+            let r = record(v, a, e);
+            let envelope = Codec::MessagePack.encode(&r).unwrap();
+            let stored = value(&r, &envelope);
+            assert_eq!(stored.len(), HEADER_LEN + envelope.len());
+            let (header, rest) = split(&stored).unwrap();
+            assert_eq!(
+                header,
+                Header {
+                    version: v,
+                    accessed_at: r.accessed_at,
+                    expires_at: r.expires_at
+                }
+            );
+            assert_eq!(rest, &envelope[..]);
+            assert_eq!(
+                parse_expires_field(&stored[EXPIRES_AT..HEADER_LEN]),
+                Some(r.expires_at)
+            );
+        }
+    }
+
+    #[test]
+    fn fields_have_fixed_width() {
+        assert_eq!(version_field(0).len(), FIELD);
+        assert_eq!(version_field(u64::MAX).len(), FIELD);
+        let t = |ms| Timestamp::from_millis(ms);
+        assert_eq!(times_field(t(i64::MIN), t(i64::MAX)).len(), 2 * FIELD);
+        assert_eq!(times_field(t(0), t(-1)).len(), 2 * FIELD);
+    }
+
+    #[test]
+    fn garbage_is_corrupt() {
+        let good = value(&record(3, 10, 20), b"\x01x");
+        let mut bad_version = good.clone();
+        bad_version[5] = b'x';
+        let mut bad_sign = good.clone();
+        bad_sign[TIMES_AT] = b'0';
+        let mut bad_tag = good.clone();
+        bad_tag[0] = 0x01;
+        for bad in [
+            &b""[..],
+            b"1",
+            &good[..HEADER_LEN - 1],
+            &bad_version,
+            &bad_sign,
+            &bad_tag,
+        ] {
+            assert!(matches!(split(bad), Err(Error::Corrupt(_))), "{bad:?}");
+        }
+        assert_eq!(parse_expires_field(b"+12"), None);
+        assert_eq!(parse_expires_field(b""), None);
+    }
+
+    #[test]
+    fn pxat_is_always_positive() {
+        assert_eq!(pxat(Timestamp::from_millis(-10)), 1);
+        assert_eq!(pxat(Timestamp::EPOCH), 1);
+        assert_eq!(pxat(Timestamp::from_millis(42)), 42);
+    }
+}

@@ -1,0 +1,170 @@
+//! What a [`RedisStore`](crate::RedisStore) can be told: key prefix, operation timeout,
+//! codec, clock, size limit, scan batch size.
+
+use std::time::Duration;
+
+use session_core::{Clock, Codec, Error, Result};
+
+/// The key prefix used when none is given.
+pub const DEFAULT_PREFIX: &str = "session:";
+/// The operation timeout used when none is given.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The `COUNT` hint of each `SCAN` call when none is given.
+pub const DEFAULT_SCAN_COUNT: usize = 1000;
+
+/// Settings of a [`RedisStore`](crate::RedisStore). Build with [`RedisOptions::new`] and
+/// the `with_*` methods; the store's constructors check them.
+///
+/// ```
+/// use std::time::Duration;
+/// use session_redis::RedisOptions;
+///
+/// let options = RedisOptions::new()
+///     .with_prefix("myapp:session:")
+///     .with_timeout(Duration::from_millis(500));
+/// assert_eq!(options.prefix(), "myapp:session:");
+/// ```
+#[derive(Debug, Clone)]
+pub struct RedisOptions {
+    prefix: String,
+    timeout: Duration,
+    codec: Codec,
+    clock: Clock,
+    max_record_size: Option<usize>,
+    scan_count: usize,
+}
+
+impl RedisOptions {
+    /// Prefix [`DEFAULT_PREFIX`], timeout [`DEFAULT_TIMEOUT`], MessagePack, the system
+    /// clock, no size limit, `SCAN` batches of [`DEFAULT_SCAN_COUNT`].
+    pub fn new() -> Self {
+        RedisOptions {
+            prefix: DEFAULT_PREFIX.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+            codec: Codec::default(),
+            clock: Clock::system(),
+            max_record_size: None,
+            scan_count: DEFAULT_SCAN_COUNT,
+        }
+    }
+
+    /// Puts every session under `prefix`: the key of a session is `prefix` followed by
+    /// the 64 hex digits of its [`StorageKey`](session_core::StorageKey). Stores with
+    /// different prefixes share a server without seeing each other's sessions.
+    ///
+    /// On Redis Cluster, a prefix holding a hash tag (`{…}`) sends every session to one
+    /// slot, and so to one node: leave braces out unless that is what you want.
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Bounds every round trip to the server: one that has not answered within
+    /// `timeout` fails with [`Error::Backend`] (around [`TimedOut`](crate::TimedOut)),
+    /// so an outage never hangs a request. While the connection is down, requests wait
+    /// for the reconnection at most this long. `count` and
+    /// [`delete_all`](crate::RedisStore::delete_all) apply it to each batch they send.
+    /// It must be more than zero.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Encodes records with `codec` (records in any known format always load).
+    pub fn with_codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
+    }
+
+    /// Decides expiry by `clock` on every read and write, on top of the server's own
+    /// TTLs (tests drive a [`ManualClock`](session_core::ManualClock)).
+    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
+        self.clock = clock.into();
+        self
+    }
+
+    /// Refuses records whose encoded envelope exceeds `limit` bytes with
+    /// [`Error::TooLarge`], before anything is sent.
+    pub fn with_max_record_size(mut self, limit: usize) -> Self {
+        self.max_record_size = Some(limit);
+        self
+    }
+
+    /// The `COUNT` hint of each `SCAN` call made by `count` and
+    /// [`delete_all`](crate::RedisStore::delete_all). It must be more than zero.
+    pub fn with_scan_count(mut self, count: usize) -> Self {
+        self.scan_count = count;
+        self
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The per-round-trip timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The codec new records are written with.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// The clock expiry is decided by.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The size limit of an encoded record, if any.
+    pub fn max_record_size(&self) -> Option<usize> {
+        self.max_record_size
+    }
+
+    /// The `SCAN` batch hint.
+    pub fn scan_count(&self) -> usize {
+        self.scan_count
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.timeout.is_zero() {
+            return Err(Error::Config(
+                "session-redis: the operation timeout must be more than zero".into(),
+            ));
+        }
+        if self.scan_count == 0 {
+            return Err(Error::Config(
+                "session-redis: the SCAN count must be more than zero".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let o = RedisOptions::default();
+        assert_eq!(o.prefix(), DEFAULT_PREFIX);
+        assert_eq!(o.timeout(), DEFAULT_TIMEOUT);
+        assert!(o.validate().is_ok());
+    }
+
+    #[test]
+    fn zero_timeout_and_scan_count_are_config_errors() {
+        let zero = RedisOptions::new().with_timeout(Duration::ZERO);
+        assert!(matches!(zero.validate(), Err(Error::Config(_))));
+        let zero = RedisOptions::new().with_scan_count(0);
+        assert!(matches!(zero.validate(), Err(Error::Config(_))));
+    }
+}

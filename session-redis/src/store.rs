@@ -1,0 +1,510 @@
+//! [`RedisStore`]: the session store over a standalone Redis or a Redis Cluster.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::Value;
+use session_core::{
+    Capabilities, Clock, Codec, Error, Record, Result, SessionId, SessionStore, Timestamp,
+};
+
+use crate::cluster;
+use crate::connection::{timed, Connection};
+use crate::keys::KeySpace;
+use crate::layout;
+use crate::options::RedisOptions;
+use crate::scan::{per_key, KeyScan, ScanContext};
+use crate::scripts::{self, SaveReply, TouchReply, CREATE_OVER_EXPIRED, SAVE, TOUCH};
+
+/// The longest pause between two reconnection attempts of a manager this crate builds:
+/// short, so that a server back from an outage is used again within half a second or so.
+const MAX_RECONNECT_DELAY: Duration = Duration::from_millis(500);
+
+/// The [`ConnectionManagerConfig`] the connecting constructors use: connection and
+/// response timeouts of `timeout`, reconnection attempts at most half a second apart.
+///
+/// Use it to build your own manager the same way, for example a lazy one that does not
+/// connect until the first request:
+///
+/// ```no_run
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use session_redis::redis::{aio::ConnectionManager, Client};
+/// use session_redis::{manager_config, RedisOptions, RedisStore};
+///
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// let client = Client::open("redis://127.0.0.1:6379/")?;
+/// let manager = ConnectionManager::new_lazy_with_config(
+///     client,
+///     manager_config(Duration::from_secs(2)),
+/// )?;
+/// let store = RedisStore::from_manager(manager, RedisOptions::new())?;
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok(())
+/// # }
+/// ```
+pub fn manager_config(timeout: Duration) -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_max_delay(MAX_RECONNECT_DELAY)
+}
+
+struct Settings {
+    keys: KeySpace,
+    timeout: Duration,
+    codec: Codec,
+    clock: Clock,
+    max_record_size: Option<usize>,
+    scan_count: usize,
+}
+
+/// Sessions in Redis, standalone or Cluster.
+///
+/// Each session is one string key, `prefix` + the 64 hex digits of its
+/// [`StorageKey`](session_core::StorageKey), whose value is a fixed 61-byte header
+/// (layout tag, version, accessed-at, expires-at) followed by the session-core envelope,
+/// and whose native TTL is the record's deadline (`PXAT`).
+///
+/// | operation | what the server runs | round trips |
+/// |---|---|---|
+/// | `load` | `GET` | 1 |
+/// | `create` | `SET … NX PXAT` | 1 (2 only if the id is taken) |
+/// | `save` | script: version check, then `SET … PXAT` | 1 |
+/// | `touch` | script: `SETRANGE` of the header's times, `PEXPIREAT` | 1 |
+/// | `delete` | `DEL` | 1 |
+/// | `count` | `SCAN`, then `GETRANGE` of each key's deadline | 2 per batch of keys (on a cluster: per primary, the `GETRANGE`s sent concurrently) |
+/// | `delete_expired` | nothing: answers 0 | 0 |
+///
+/// Expiry is enforced twice: by the server, which drops a key at its `PXAT`, and on
+/// every read and write against the store's [`Clock`], so a record expired by the
+/// clock neither loads nor saves nor touches, even before the server drops it.
+/// `delete_expired` has nothing to do and reports 0: the server removes expired keys
+/// itself.
+///
+/// A clone shares the connection. Every round trip is bounded by the configured
+/// timeout ([`RedisOptions::with_timeout`]); a timeout, a dropped connection or a server
+/// error is [`Error::Backend`], and the connection reconnects by itself, so the same
+/// store works again once the server is back.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: Connection,
+    settings: Arc<Settings>,
+}
+
+impl RedisStore {
+    /// Connects to the standalone server at `url` (`redis://[user:pass@]host:port/db`,
+    /// or `rediss://` when redis-rs is built with TLS) through a [`ConnectionManager`]
+    /// built with [`manager_config`], and loads the scripts.
+    ///
+    /// A malformed URL is [`Error::Config`]; an unreachable server, after the
+    /// configured timeout, is [`Error::Backend`].
+    pub async fn connect(url: &str, options: RedisOptions) -> Result<Self> {
+        let client = redis::Client::open(url)
+            .map_err(|e| Error::Config(format!("session-redis: bad Redis URL: {e}")))?;
+        Self::from_client(client, options).await
+    }
+
+    /// Like [`RedisStore::connect`], from a [`redis::Client`] the app configured itself.
+    pub async fn from_client(client: redis::Client, options: RedisOptions) -> Result<Self> {
+        options.validate()?;
+        let manager = timed(
+            "connect",
+            options.timeout(),
+            ConnectionManager::new_with_config(client, manager_config(options.timeout())),
+        )
+        .await?;
+        let store = Self::build(Connection::Standalone(manager), options);
+        store.load_scripts().await?;
+        Ok(store)
+    }
+
+    /// A store on a [`ConnectionManager`] the app already has (clones of a manager share
+    /// its connection). No I/O: the scripts load on first use.
+    pub fn from_manager(manager: ConnectionManager, options: RedisOptions) -> Result<Self> {
+        options.validate()?;
+        Ok(Self::build(Connection::Standalone(manager), options))
+    }
+
+    /// Connects to a Redis Cluster through any of its `nodes`
+    /// (`redis://host:port` each; the rest of the cluster is discovered), and loads the
+    /// scripts on every primary.
+    pub async fn connect_cluster<I, S>(nodes: I, options: RedisOptions) -> Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        options.validate()?;
+        let nodes: Vec<String> = nodes.into_iter().map(|n| n.as_ref().to_owned()).collect();
+        let client = cluster::client(&nodes, options.timeout())?;
+        Self::from_cluster_client(client, options).await
+    }
+
+    /// Like [`RedisStore::connect_cluster`], from a [`ClusterClient`] the app configured
+    /// itself.
+    pub async fn from_cluster_client(client: ClusterClient, options: RedisOptions) -> Result<Self> {
+        options.validate()?;
+        let conn = cluster::connect(&client, options.timeout()).await?;
+        let store = Self::build(Connection::Cluster(conn), options);
+        store.load_scripts().await?;
+        Ok(store)
+    }
+
+    /// A store on a cluster connection the app already has. No I/O: the scripts load on
+    /// first use.
+    pub fn from_cluster_connection(conn: ClusterConnection, options: RedisOptions) -> Result<Self> {
+        options.validate()?;
+        Ok(Self::build(Connection::Cluster(conn), options))
+    }
+
+    fn build(conn: Connection, options: RedisOptions) -> Self {
+        RedisStore {
+            conn,
+            settings: Arc::new(Settings {
+                keys: KeySpace::new(options.prefix()),
+                timeout: options.timeout(),
+                codec: options.codec(),
+                clock: options.clock().clone(),
+                max_record_size: options.max_record_size(),
+                scan_count: options.scan_count(),
+            }),
+        }
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        self.settings.keys.prefix()
+    }
+
+    /// The per-round-trip timeout.
+    pub fn timeout(&self) -> Duration {
+        self.settings.timeout
+    }
+
+    /// Whether the store talks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.conn.is_cluster()
+    }
+
+    /// The Redis key `id`'s record is stored under (for inspection tools).
+    pub fn key_of(&self, id: &SessionId) -> String {
+        self.settings.keys.key(id)
+    }
+
+    /// Every key under this store's prefix and its raw value, as the server holds them,
+    /// expired-by-the-clock ones included: for inspection tools, and for the conformance
+    /// suite's check that no raw id is stored. Walks the whole prefix with `SCAN`.
+    pub async fn raw_entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let cx = self.scan_context();
+        let mut scan = KeyScan::start(&cx).await?;
+        let mut out = Vec::new();
+        while let Some(keys) = scan.next(&cx).await? {
+            let values = per_key("raw entries", &cx, &keys, |k| {
+                let mut c = redis::cmd("GET");
+                c.arg(k);
+                c
+            })
+            .await?;
+            for (key, value) in keys.into_iter().zip(values) {
+                // A key that expired between SCAN and GET is simply gone.
+                if let Some(Value::BulkString(bytes)) = value {
+                    out.push((key, bytes));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes every session under this store's prefix (everybody is logged out) and
+    /// returns how many keys went. Walks the prefix with `SCAN` and deletes batch by
+    /// batch: not atomic, and sessions created meanwhile may survive.
+    pub async fn delete_all(&self) -> Result<u64> {
+        let cx = self.scan_context();
+        let mut scan = KeyScan::start(&cx).await?;
+        let mut removed = 0u64;
+        while let Some(keys) = scan.next(&cx).await? {
+            let replies = per_key("delete all", &cx, &keys, |k| {
+                let mut c = redis::cmd("UNLINK");
+                c.arg(k);
+                c
+            })
+            .await?;
+            removed += replies
+                .iter()
+                .filter(|r| matches!(r, Some(Value::Int(1))))
+                .count() as u64;
+        }
+        Ok(removed)
+    }
+
+    fn scan_context(&self) -> ScanContext<'_> {
+        ScanContext {
+            conn: &self.conn,
+            keys: &self.settings.keys,
+            timeout: self.settings.timeout,
+            count: self.settings.scan_count,
+        }
+    }
+
+    /// Loads every script now (on a cluster, on every primary), so that the first
+    /// requests do not pay for `NOSCRIPT` and a reload.
+    async fn load_scripts(&self) -> Result<()> {
+        for script in scripts::all() {
+            let mut conn = self.conn.clone();
+            let hash = timed("script load", self.settings.timeout, async move {
+                script.prepare_invoke().load_async(&mut conn).await
+            })
+            .await?;
+            if hash != script.get_hash() {
+                return Err(Error::backend(format!(
+                    "session-redis: the server hashed a script to {hash}, expected {}",
+                    script.get_hash()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn now(&self) -> Timestamp {
+        self.settings.clock.now()
+    }
+
+    /// The stored value for `record`, or `TooLarge` before any I/O.
+    fn value(&self, record: &Record) -> Result<Vec<u8>> {
+        let envelope = self.settings.codec.encode(record)?;
+        if let Some(limit) = self.settings.max_record_size {
+            if envelope.len() > limit {
+                return Err(Error::TooLarge {
+                    limit,
+                    size: envelope.len(),
+                });
+            }
+        }
+        Ok(layout::value(record, &envelope))
+    }
+
+    async fn run<T>(
+        &self,
+        operation: &'static str,
+        fut: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T> {
+        timed(operation, self.settings.timeout, fut).await
+    }
+}
+
+fn unexpected(operation: &str, reply: impl fmt::Debug) -> Error {
+    Error::backend(format!(
+        "session-redis: unexpected reply to {operation}: {reply:?}"
+    ))
+}
+
+fn unknown_layout() -> Error {
+    Error::Corrupt("redis value is not in the session-redis v1 layout".into())
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+            .with_compare_and_set(true)
+            .with_enumerate(true)
+            .with_native_ttl(true)
+            .with_revoke(true)
+            .with_max_record_size(self.settings.max_record_size)
+    }
+
+    async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
+        let Ok(id) = SessionId::parse(cookie_value) else {
+            return Ok(None);
+        };
+        let key = self.settings.keys.key(&id);
+        let mut conn = self.conn.clone();
+        let value: Option<Vec<u8>> = self
+            .run("load", async move {
+                redis::cmd("GET").arg(&key).query_async(&mut conn).await
+            })
+            .await?;
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let (header, envelope) = layout::split(&value)?;
+        if header.expires_at <= self.now() {
+            return Ok(None);
+        }
+        let mut record = Codec::decode(id, envelope)?;
+        if record.version != header.version {
+            return Err(Error::Corrupt(format!(
+                "redis header says version {}, the envelope {}",
+                header.version, record.version
+            )));
+        }
+        // A touch rewrites only the header's times: they are the current ones.
+        record.accessed_at = header.accessed_at;
+        record.expires_at = header.expires_at;
+        Ok(Some(record))
+    }
+
+    async fn create(&self, record: &Record) -> Result<String> {
+        let value = self.value(record)?;
+        let key = self.settings.keys.key(&record.id);
+        let pxat = layout::pxat(record.expires_at);
+        let mut conn = self.conn.clone();
+        let reply: Value = self
+            .run("create", async {
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(&value)
+                    .arg("NX")
+                    .arg("PXAT")
+                    .arg(pxat)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        match reply {
+            Value::Okay => return Ok(record.id.to_string()),
+            Value::SimpleString(ref s) if s == "OK" => return Ok(record.id.to_string()),
+            Value::Nil => {}
+            other => return Err(unexpected("SET NX", other)),
+        }
+        // The id is taken. With 256-bit random ids that means the server still holds a
+        // record the store's clock says has expired (or a true collision): only then is
+        // the extra round trip paid.
+        let now = self.now().as_millis();
+        let mut conn = self.conn.clone();
+        let code: i64 = self
+            .run("create", async {
+                CREATE_OVER_EXPIRED
+                    .key(&key)
+                    .arg(now)
+                    .arg(&value)
+                    .arg(pxat)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await?;
+        match code {
+            1 => Ok(record.id.to_string()),
+            0 => Err(Error::Collision),
+            other => Err(unexpected("the create script", other)),
+        }
+    }
+
+    async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
+        let value = self.value(record)?;
+        let key = self.settings.keys.key(&record.id);
+        let now = self.now().as_millis();
+        let mut conn = self.conn.clone();
+        let code: i64 = self
+            .run("save", async {
+                SAVE.key(&key)
+                    .arg(layout::version_field(expected_version))
+                    .arg(now)
+                    .arg(&value)
+                    .arg(layout::pxat(record.expires_at))
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await?;
+        match SaveReply::from_code(code) {
+            Some(SaveReply::Saved) => Ok(record.id.to_string()),
+            Some(SaveReply::NotFound) => Err(Error::NotFound),
+            Some(SaveReply::Conflict) => Err(Error::Conflict),
+            Some(SaveReply::UnknownLayout) => Err(unknown_layout()),
+            None => Err(unexpected("the save script", code)),
+        }
+    }
+
+    async fn touch(&self, record: &Record) -> Result<String> {
+        let key = self.settings.keys.key(&record.id);
+        let now = self.now().as_millis();
+        let times = layout::times_field(record.accessed_at, record.expires_at);
+        let mut conn = self.conn.clone();
+        let code: i64 = self
+            .run("touch", async {
+                TOUCH
+                    .key(&key)
+                    .arg(now)
+                    .arg(&times)
+                    .arg(layout::pxat(record.expires_at))
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await?;
+        match TouchReply::from_code(code) {
+            Some(TouchReply::Touched) => Ok(record.id.to_string()),
+            Some(TouchReply::NotFound) => Err(Error::NotFound),
+            Some(TouchReply::UnknownLayout) => Err(unknown_layout()),
+            None => Err(unexpected("the touch script", code)),
+        }
+    }
+
+    async fn delete(&self, id: &SessionId) -> Result<()> {
+        let key = self.settings.keys.key(id);
+        let mut conn = self.conn.clone();
+        let _removed: i64 = self
+            .run("delete", async move {
+                redis::cmd("DEL").arg(&key).query_async(&mut conn).await
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Always `Ok(0)`, without I/O: the server drops every key at its `PXAT` deadline
+    /// by itself, so there is nothing to sweep.
+    async fn delete_expired(&self) -> Result<u64> {
+        Ok(0)
+    }
+
+    /// Live records under the prefix: a `SCAN` of the prefix (on every primary of a
+    /// cluster), each key's deadline read from its header and checked against the
+    /// store's clock. Not a snapshot: keys created or removed meanwhile may or may not
+    /// be counted.
+    async fn count(&self) -> Result<u64> {
+        let now = self.now();
+        let cx = self.scan_context();
+        let mut scan = KeyScan::start(&cx).await?;
+        let mut live = 0u64;
+        while let Some(keys) = scan.next(&cx).await? {
+            let fields = per_key("count", &cx, &keys, |k| {
+                let mut c = redis::cmd("GETRANGE");
+                c.arg(k).arg(layout::EXPIRES_AT).arg(layout::HEADER_LEN - 1);
+                c
+            })
+            .await?;
+            live += fields
+                .iter()
+                .filter(|field| match field {
+                    // Gone since the SCAN.
+                    Some(Value::BulkString(b)) if b.is_empty() => false,
+                    // A value this layout cannot read still holds its id: count it.
+                    Some(Value::BulkString(b)) => {
+                        layout::parse_expires_field(b).is_none_or(|deadline| deadline > now)
+                    }
+                    // Not a string: not a session record.
+                    _ => false,
+                })
+                .count() as u64;
+        }
+        Ok(live)
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("connection", &self.conn)
+            .field("prefix", &self.settings.keys.prefix())
+            .field("timeout", &self.settings.timeout)
+            .field("codec", &self.settings.codec)
+            .field("clock", &self.settings.clock)
+            .field("max_record_size", &self.settings.max_record_size)
+            .finish()
+    }
+}

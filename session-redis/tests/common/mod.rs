@@ -1,0 +1,232 @@
+//! Helpers shared by the integration tests: where the servers are, fixtures in a fresh
+//! key prefix that clean up after themselves, and checks several binaries run.
+
+#![allow(dead_code)]
+
+pub mod servers;
+
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rand::Rng;
+use serde_json::json;
+use session_conformance::Fixture;
+use session_core::{Clock, Data, Error, Record, SessionStore, Timestamp};
+use session_redis::{RedisOptions, RedisStore};
+
+use servers::RedisCluster;
+
+/// Where the shared standalone server is.
+pub const REDIS_URL_VAR: &str = "SESSION_TEST_REDIS_URL";
+/// Comma-separated node URLs of an existing cluster to use instead of a private one.
+pub const CLUSTER_URLS_VAR: &str = "SESSION_TEST_REDIS_CLUSTER_URLS";
+/// Prefix of every key the tests write; nothing else is ever deleted.
+pub const TEST_PREFIX: &str = "sessiontest:";
+
+/// The shared standalone server's URL: the environment variable, or the local default.
+pub fn shared_url() -> String {
+    std::env::var(REDIS_URL_VAR).unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned())
+}
+
+/// Which deployment a store talks to.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Standalone(String),
+    Cluster(Vec<String>),
+}
+
+impl Target {
+    /// The shared standalone server.
+    pub fn shared() -> Self {
+        Target::Standalone(shared_url())
+    }
+
+    /// The cluster: the one named by the environment, else a private three-primary
+    /// cluster started once for this test binary.
+    pub fn cluster() -> Self {
+        if let Ok(urls) = std::env::var(CLUSTER_URLS_VAR) {
+            return Target::Cluster(urls.split(',').map(|u| u.trim().to_owned()).collect());
+        }
+        static CLUSTER: OnceLock<RedisCluster> = OnceLock::new();
+        Target::Cluster(CLUSTER.get_or_init(RedisCluster::start).node_urls())
+    }
+
+    /// A store on this target. An unreachable server fails the test, loudly, with how
+    /// to start it: never a silent skip (and under `CI=true` that is the rule).
+    pub async fn store(&self, options: RedisOptions) -> RedisStore {
+        let result = match self {
+            Target::Standalone(url) => RedisStore::connect(url, options).await,
+            Target::Cluster(nodes) => RedisStore::connect_cluster(nodes, options).await,
+        };
+        result.unwrap_or_else(|e| {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+            let how = match self {
+                Target::Standalone(url) => format!(
+                    "Redis is not reachable at {url}: {e}\nStart it with \
+                     `bash session-redis/ci-services.sh`, or point {REDIS_URL_VAR} at a \
+                     running server."
+                ),
+                Target::Cluster(nodes) => format!(
+                    "the Redis Cluster at {nodes:?} is not reachable: {e}\nUnset \
+                     {CLUSTER_URLS_VAR} to let the tests start a private cluster."
+                ),
+            };
+            panic!(
+                "{how}{}",
+                if ci {
+                    " (CI=true: a missing server is a failure.)"
+                } else {
+                    ""
+                }
+            )
+        })
+    }
+}
+
+/// A fresh prefix no other test or run uses.
+pub fn fresh_prefix() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let tag: u64 = rand::thread_rng().gen();
+    format!("{TEST_PREFIX}{secs}:{tag:016x}:")
+}
+
+/// Options for a test store: a fresh prefix on `clock`.
+pub fn test_options(clock: Clock) -> RedisOptions {
+    RedisOptions::new()
+        .with_prefix(fresh_prefix())
+        .with_clock(clock)
+}
+
+/// Deletes every key under its prefix when dropped, on its own thread, runtime and
+/// connection: the fixture's connection belongs to the case's runtime, which may be
+/// shutting down.
+pub struct PrefixGuard {
+    target: Target,
+    prefix: String,
+}
+
+impl PrefixGuard {
+    pub fn new(target: Target, prefix: &str) -> Self {
+        PrefixGuard {
+            target,
+            prefix: prefix.to_owned(),
+        }
+    }
+}
+
+impl Drop for PrefixGuard {
+    fn drop(&mut self) {
+        let target = self.target.clone();
+        let prefix = self.prefix.clone();
+        let cleaned = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let options = RedisOptions::new().with_prefix(prefix);
+                let store = match &target {
+                    Target::Standalone(url) => RedisStore::connect(url, options).await,
+                    Target::Cluster(nodes) => RedisStore::connect_cluster(nodes, options).await,
+                }
+                .map_err(|e| e.to_string())?;
+                store.delete_all().await.map_err(|e| e.to_string())
+            })
+        })
+        .join();
+        match cleaned {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => eprintln!("could not clean test prefix {}: {e}", self.prefix),
+            Err(_) => eprintln!("cleaning test prefix {} panicked", self.prefix),
+        }
+    }
+}
+
+/// A conformance fixture: a store in a fresh prefix on `target`, with the raw view the
+/// privacy case reads and a guard that empties the prefix afterwards.
+pub async fn fixture(target: Target, options: RedisOptions) -> Fixture {
+    let store = target.store(options).await;
+    let guard = PrefixGuard::new(target, store.prefix());
+    let view = store.clone();
+    Fixture::new(store)
+        .with_raw_dump(move || {
+            let view = view.clone();
+            async move {
+                view.raw_entries()
+                    .await
+                    .unwrap_or_else(|e| panic!("raw dump of the test prefix failed: {e}"))
+            }
+        })
+        .with_guard(guard)
+}
+
+/// 16 tasks × 200 compare-and-set increments of one counter, each a load, a change and
+/// a save with the loaded version, retried on `Conflict`: the counter must end at
+/// exactly 3,200 and the version at 3,201. Returns how many saves lost a race.
+pub async fn compare_and_set_increments(store: RedisStore) -> u64 {
+    const TASKS: u64 = 16;
+    const ROUNDS: u64 = 200;
+    let now = Timestamp::from_system(SystemTime::now());
+    let first = Record::new(
+        session_core::SessionId::generate(),
+        Data::from([("n".to_owned(), json!(0))]),
+        now,
+        now.saturating_add(Duration::from_secs(600)),
+    );
+    let cookie = store
+        .create(&first)
+        .await
+        .unwrap_or_else(|e| panic!("create failed: {e}"));
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let store = store.clone();
+            let cookie = cookie.clone();
+            tokio::spawn(async move {
+                let mut conflicts = 0u64;
+                for _ in 0..ROUNDS {
+                    loop {
+                        let current = live(&store, &cookie).await;
+                        let Some(n) = current.data["n"].as_u64() else {
+                            panic!("the counter is not a number: {:?}", current.data)
+                        };
+                        let mut next = current.clone();
+                        next.data.insert("n".to_owned(), json!(n + 1));
+                        next.version = current.version + 1;
+                        match store.save(&next, current.version).await {
+                            Ok(_) => break,
+                            Err(Error::Conflict) => conflicts += 1,
+                            Err(e) => panic!("save failed: {e}"),
+                        }
+                    }
+                }
+                conflicts
+            })
+        })
+        .collect();
+    let mut conflicts = 0;
+    for task in tasks {
+        conflicts += task
+            .await
+            .unwrap_or_else(|e| panic!("an increment task failed: {e}"));
+    }
+    let last = live(&store, &cookie).await;
+    assert_eq!(
+        last.data["n"],
+        json!(TASKS * ROUNDS),
+        "every increment counted"
+    );
+    assert_eq!(last.version, 1 + TASKS * ROUNDS, "one version per save");
+    conflicts
+}
+
+/// The live record behind `cookie`; anything else fails the test.
+async fn live(store: &RedisStore, cookie: &str) -> Record {
+    match store.load(cookie).await {
+        Ok(Some(record)) => record,
+        Ok(None) => panic!("the session vanished"),
+        Err(e) => panic!("load failed: {e}"),
+    }
+}
