@@ -15,6 +15,7 @@
 //! | `postgres://…` | `SqlStore` on PostgreSQL | `postgres` |
 //! | `mysql://…`, `mariadb://…` | `SqlStore` on MySQL/MariaDB | `mysql` |
 //! | `redis://…`, `redis+cluster://h1:p1,h2:p2` | `RedisStore` | `redis` |
+//! | `memcache://h1:p1,h2:p2` | `MemcacheStore` | `memcache` |
 //! | `cookie://[?secret_env=VAR]` | `CookieStore`, secrets from `SESSION_COOKIE_SECRET` | `cookie` |
 //!
 //! ```

@@ -61,6 +61,9 @@ pub(crate) fn scheme_of(url: &str) -> Result<String> {
     if url.starts_with("redis+cluster://") {
         return Ok("redis+cluster".into());
     }
+    if url.starts_with("memcache://") {
+        return Ok("memcache".into());
+    }
     Ok(parse(url)?.scheme().to_owned())
 }
 
@@ -72,6 +75,14 @@ pub(crate) async fn open(url: &str, ctx: OpenContext) -> Result<Arc<dyn SessionS
         #[cfg(not(feature = "redis"))]
         return Err(Error::Config(
             "session store scheme `redis+cluster://` is not compiled in: enable the `redis` feature of session-any".into(),
+        ));
+    }
+    if url.starts_with("memcache://") {
+        #[cfg(feature = "memcache")]
+        return Ok(Arc::new(crate::backends::memcache(url, ctx).await?));
+        #[cfg(not(feature = "memcache"))]
+        return Err(Error::Config(
+            "session store scheme `memcache://` is not compiled in: enable the `memcache` feature of session-any".into(),
         ));
     }
     let parsed = parse(url)?;

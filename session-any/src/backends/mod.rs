@@ -25,3 +25,9 @@ mod redis;
 
 #[cfg(feature = "redis")]
 pub(crate) use redis::{redis, redis_cluster};
+
+#[cfg(feature = "memcache")]
+mod memcache;
+
+#[cfg(feature = "memcache")]
+pub(crate) use memcache::memcache;

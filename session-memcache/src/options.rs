@@ -1,0 +1,408 @@
+//! How a [`MemcacheStore`](crate::MemcacheStore) is configured: in code or from a
+//! `memcache://` URL.
+
+use std::time::Duration;
+
+use session_core::{Clock, Codec, Error, Result};
+
+use crate::keys::KeyPrefix;
+
+/// memcached's port when a server is given without one.
+pub const DEFAULT_PORT: u16 = 11211;
+/// The default operation timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+/// memcached's default item size limit (`-I 1m`).
+pub const DEFAULT_ITEM_SIZE_LIMIT: usize = 1024 * 1024;
+/// The default cap on connections to each server.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+
+/// Bytes of every item that are not the value: memcached's item header, the CAS field,
+/// the key and its terminator. Measured at 59 bytes plus the key on memcached 1.6.18;
+/// the allowance leaves room for other builds, so a record the store accepts is never
+/// refused by the server.
+pub const ITEM_HEADER_ALLOWANCE: usize = 128;
+
+/// The smallest item size limit accepted (memcached's own minimum for `-I` is 1 KiB).
+const MIN_ITEM_SIZE_LIMIT: usize = 1024;
+/// The largest item size limit accepted (memcached's maximum for `-I` is 1 GiB).
+const MAX_ITEM_SIZE_LIMIT: usize = 1024 * 1024 * 1024;
+
+/// Everything a [`MemcacheStore`](crate::MemcacheStore) needs: servers, key prefix,
+/// limits, timeout, codec and clock.
+///
+/// ```
+/// use std::time::Duration;
+/// use session_memcache::MemcacheOptions;
+///
+/// let options = MemcacheOptions::new(["10.0.0.1:11211", "10.0.0.2:11211"])?
+///     .with_prefix("shop:session:")?
+///     .with_timeout(Duration::from_millis(250))
+///     .with_item_size_limit(2 * 1024 * 1024)?;
+/// assert_eq!(options.servers().len(), 2);
+///
+/// // The same from a URL:
+/// let same = MemcacheOptions::from_url(
+///     "memcache://10.0.0.1:11211,10.0.0.2?prefix=shop:session:&timeout_ms=250&item_size_limit=2m",
+/// )?;
+/// assert_eq!(same.servers(), options.servers());
+/// # Ok::<(), session_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct MemcacheOptions {
+    servers: Vec<String>,
+    prefix: KeyPrefix,
+    timeout: Duration,
+    item_size_limit: usize,
+    max_connections: usize,
+    codec: Codec,
+    clock: Clock,
+}
+
+impl MemcacheOptions {
+    /// Options for `servers`, each `host:port` (or `host`, meaning port 11211; IPv6 as
+    /// `[::1]:11211`). Keys are spread over all of them. Everything else starts at its
+    /// default: prefix `session:`, 1 s timeout, 1 MiB items, 64 connections per server,
+    /// MessagePack, the system clock.
+    pub fn new<I>(servers: I) -> Result<Self>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let servers = servers
+            .into_iter()
+            .map(|s| normalize_server(s.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
+        if servers.is_empty() {
+            return Err(Error::Config("memcached needs at least one server".into()));
+        }
+        let mut unique = servers.clone();
+        unique.sort();
+        unique.dedup();
+        if unique.len() != servers.len() {
+            return Err(Error::Config(format!(
+                "memcached server listed twice in {servers:?}"
+            )));
+        }
+        Ok(MemcacheOptions {
+            servers,
+            prefix: KeyPrefix::default(),
+            timeout: DEFAULT_TIMEOUT,
+            item_size_limit: DEFAULT_ITEM_SIZE_LIMIT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            codec: Codec::default(),
+            clock: Clock::system(),
+        })
+    }
+
+    /// Parses `memcache://host1:port,host2:port?param=value&...`.
+    ///
+    /// Parameters: `prefix` (the key prefix, percent-encoded if needed), `timeout_ms`,
+    /// `item_size_limit` (bytes, or with a `k`/`m` suffix as memcached's `-I` takes it)
+    /// and `max_connections` (per server). Anything else, a path, or a user name is refused with
+    /// [`Error::Config`] rather than ignored.
+    ///
+    /// Pass the URL as text: a comma-separated host list is not a valid URL authority,
+    /// so it must not go through a generic URL parser first.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let rest = url.strip_prefix("memcache://").ok_or_else(|| {
+            Error::Config(format!(
+                "a memcached URL starts with memcache://, got {url:?}"
+            ))
+        })?;
+        let (authority, query) = match rest.split_once('?') {
+            Some((a, q)) => (a, Some(q)),
+            None => (rest, None),
+        };
+        let authority = authority.strip_suffix('/').unwrap_or(authority);
+        if authority.contains('/') {
+            return Err(Error::Config(format!(
+                "a memcached URL has no path: {url:?}"
+            )));
+        }
+        if authority.contains('@') {
+            return Err(Error::Config(
+                "memcached authentication is not supported (the meta protocol client is \
+                 plain TCP); remove the user name from the URL"
+                    .into(),
+            ));
+        }
+        let mut options = MemcacheOptions::new(authority.split(','))?;
+        for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            match key.as_ref() {
+                "prefix" => options = options.with_prefix(value.into_owned())?,
+                "timeout_ms" => {
+                    let ms: u64 = parse_number(&key, &value)?;
+                    if ms == 0 {
+                        return Err(Error::Config("timeout_ms must be above 0".into()));
+                    }
+                    options = options.with_timeout(Duration::from_millis(ms));
+                }
+                "item_size_limit" => {
+                    options = options.with_item_size_limit(parse_size(&value)?)?;
+                }
+                "max_connections" => {
+                    let n: usize = parse_number(&key, &value)?;
+                    if n == 0 {
+                        return Err(Error::Config("max_connections must be above 0".into()));
+                    }
+                    options = options.with_max_connections(n);
+                }
+                other => {
+                    return Err(Error::Config(format!(
+                        "unknown memcached URL parameter {other:?}; known: prefix, timeout_ms, \
+                         item_size_limit, max_connections"
+                    )))
+                }
+            }
+        }
+        Ok(options)
+    }
+
+    /// Files sessions under `prefix` + storage key; see [`KeyPrefix`] for the rules.
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Result<Self> {
+        self.prefix = KeyPrefix::new(prefix)?;
+        Ok(self)
+    }
+
+    /// Bounds every store operation, waiting for a connection and connecting included:
+    /// after `timeout` the caller gets [`Error::Backend`] whatever the server does. A zero
+    /// duration is raised to 1 ms.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The servers' item size limit in bytes: set it to match memcached's `-I` (default
+    /// 1 MiB). Records whose encoding, with key and item header, would not fit are refused
+    /// with [`Error::TooLarge`] before anything is sent.
+    pub fn with_item_size_limit(mut self, bytes: usize) -> Result<Self> {
+        if !(MIN_ITEM_SIZE_LIMIT..=MAX_ITEM_SIZE_LIMIT).contains(&bytes) {
+            return Err(Error::Config(format!(
+                "memcached item size limit {bytes} is outside memcached's range of 1 KiB to 1 GiB"
+            )));
+        }
+        self.item_size_limit = bytes;
+        Ok(self)
+    }
+
+    /// Caps the connections to each server, and so the operations in flight on it:
+    /// callers beyond the cap wait for a connection, within the operation timeout. The
+    /// cap keeps a stalled server from collecting one more connection per request.
+    pub fn with_max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// Encodes records with `codec` (reading accepts every format session-core knows).
+    pub fn with_codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
+    }
+
+    /// Takes "now" from `clock` for every expiry decision.
+    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
+        self.clock = clock.into();
+        self
+    }
+
+    /// The servers, normalized to `host:port`.
+    pub fn servers(&self) -> &[String] {
+        &self.servers
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &KeyPrefix {
+        &self.prefix
+    }
+
+    /// The operation timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The servers' item size limit.
+    pub fn item_size_limit(&self) -> usize {
+        self.item_size_limit
+    }
+
+    /// The cap on connections to each server.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections
+    }
+
+    /// The codec records are written with.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// The clock expiry is judged by.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The largest encoded record that fits an item: the item size limit minus the key
+    /// and [`ITEM_HEADER_ALLOWANCE`].
+    pub fn max_record_size(&self) -> usize {
+        self.item_size_limit
+            .saturating_sub(self.prefix.key_len() + ITEM_HEADER_ALLOWANCE)
+    }
+}
+
+/// `host`, `host:port` or `[v6]:port` to `host:port`, checking the port.
+fn normalize_server(text: &str) -> Result<String> {
+    let text = text.trim();
+    let bad = |why: &str| Error::Config(format!("memcached server {text:?}: {why}"));
+    if text.is_empty() {
+        return Err(bad("empty server address"));
+    }
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("contains whitespace"));
+    }
+    let (host, port) = if let Some(v6) = text.strip_prefix('[') {
+        let (host, after) = v6
+            .split_once(']')
+            .ok_or_else(|| bad("unclosed IPv6 bracket"))?;
+        match after {
+            "" => (format!("[{host}]"), None),
+            _ => match after.strip_prefix(':') {
+                Some(port) => (format!("[{host}]"), Some(port)),
+                None => return Err(bad("expected :port after the IPv6 address")),
+            },
+        }
+    } else {
+        match text.rsplit_once(':') {
+            Some((host, _)) if host.contains(':') => {
+                return Err(bad("write IPv6 addresses in brackets: [::1]:11211"))
+            }
+            Some((host, port)) => (host.to_owned(), Some(port)),
+            None => (text.to_owned(), None),
+        }
+    };
+    if host.is_empty() || host == "[]" {
+        return Err(bad("no host"));
+    }
+    let port = match port {
+        None => DEFAULT_PORT,
+        Some(p) => match p.parse::<u16>() {
+            Ok(0) | Err(_) => return Err(bad("the port must be a number from 1 to 65535")),
+            Ok(p) => p,
+        },
+    };
+    Ok(format!("{host}:{port}"))
+}
+
+fn parse_number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T> {
+    value.parse().map_err(|_| {
+        Error::Config(format!(
+            "memcached URL parameter {key} must be a whole number, got {value:?}"
+        ))
+    })
+}
+
+/// Bytes, or a number with memcached's `-I` suffixes `k` and `m` (powers of 1024).
+fn parse_size(value: &str) -> Result<usize> {
+    let lower = value.to_ascii_lowercase();
+    let (digits, unit) = match lower.strip_suffix('k') {
+        Some(d) => (d, 1024),
+        None => match lower.strip_suffix('m') {
+            Some(d) => (d, 1024 * 1024),
+            None => (lower.as_str(), 1),
+        },
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "item_size_limit must be bytes or a number with k or m, got {value:?}"
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_err<T: std::fmt::Debug>(r: Result<T>) -> String {
+        match r {
+            Err(Error::Config(msg)) => msg,
+            other => panic!("expected a Config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn servers_are_normalized() {
+        let o = MemcacheOptions::new(["a", "b:1", "[::1]", "[::1]:2", " c:3 "]).unwrap();
+        assert_eq!(
+            o.servers(),
+            ["a:11211", "b:1", "[::1]:11211", "[::1]:2", "c:3"]
+        );
+    }
+
+    #[test]
+    fn bad_servers_are_refused() {
+        for bad in [
+            "", ":1", "a:0", "a:65536", "a:x", "::1", "[::1", "[::1]x", "a b:1", "[]:1",
+        ] {
+            config_err(MemcacheOptions::new([bad]));
+        }
+        config_err(MemcacheOptions::new(Vec::<String>::new()));
+        config_err(MemcacheOptions::new(["a:1", "a:1"]));
+    }
+
+    #[test]
+    fn url_with_every_parameter() {
+        let o = MemcacheOptions::from_url(
+            "memcache://h1:1,h2?prefix=app%3As%3A&timeout_ms=250&item_size_limit=2m&max_connections=8",
+        )
+        .unwrap();
+        assert_eq!(o.servers(), ["h1:1", "h2:11211"]);
+        assert_eq!(o.prefix().as_str(), "app:s:");
+        assert_eq!(o.timeout(), Duration::from_millis(250));
+        assert_eq!(o.item_size_limit(), 2 * 1024 * 1024);
+        assert_eq!(o.max_connections(), 8);
+    }
+
+    #[test]
+    fn url_defaults() {
+        let o = MemcacheOptions::from_url("memcache://127.0.0.1:11211/").unwrap();
+        assert_eq!(o.servers(), ["127.0.0.1:11211"]);
+        assert_eq!(o.prefix().as_str(), KeyPrefix::DEFAULT);
+        assert_eq!(o.timeout(), DEFAULT_TIMEOUT);
+        assert_eq!(o.item_size_limit(), DEFAULT_ITEM_SIZE_LIMIT);
+        assert_eq!(o.max_connections(), DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(
+            o.max_record_size(),
+            DEFAULT_ITEM_SIZE_LIMIT - KeyPrefix::DEFAULT.len() - 64 - ITEM_HEADER_ALLOWANCE
+        );
+    }
+
+    #[test]
+    fn bad_urls_are_refused_not_ignored() {
+        for bad in [
+            "redis://h:1",
+            "memcache://",
+            "memcache://h:1/db",
+            "memcache://user:pw@h:1",
+            "memcache://h:1?prefix=a%20b",
+            "memcache://h:1?timeout_ms=0",
+            "memcache://h:1?timeout_ms=soon",
+            "memcache://h:1?item_size_limit=12",
+            "memcache://h:1?item_size_limit=2g",
+            "memcache://h:1?max_connections=0",
+            "memcache://h:1?prefx=typo",
+        ] {
+            config_err(MemcacheOptions::from_url(bad));
+        }
+    }
+
+    #[test]
+    fn sizes_parse_like_memcached_dash_i() {
+        assert_eq!(parse_size("1048576").unwrap(), 1 << 20);
+        assert_eq!(parse_size("512k").unwrap(), 512 << 10);
+        assert_eq!(parse_size("2M").unwrap(), 2 << 20);
+        assert!(parse_size("m").is_err());
+        assert!(parse_size("-1").is_err());
+    }
+}

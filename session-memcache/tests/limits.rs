@@ -1,0 +1,122 @@
+//! Item size limits: a record over the limit is `TooLarge` before anything reaches the
+//! server; one exactly at the limit is stored by a real memcached; the limit follows the
+//! server's `-I`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::Memcached;
+use serde_json::json;
+use session_core::{Clock, Codec, Error, Record, SessionId, SessionStore};
+use session_memcache::{MemcacheOptions, MemcacheStore};
+
+/// A record whose MessagePack envelope is exactly `size` bytes.
+fn record_of_size(size: usize) -> Record {
+    let now = Clock::system().now();
+    let mut r = Record::new(
+        SessionId::generate(),
+        Default::default(),
+        now,
+        now.saturating_add(Duration::from_secs(600)),
+    );
+    let mut blob = size;
+    for _ in 0..8 {
+        r.data.insert("blob".into(), json!("x".repeat(blob)));
+        let len = Codec::MessagePack.encode(&r).unwrap().len();
+        if len == size {
+            return r;
+        }
+        blob = (blob + size).checked_sub(len).unwrap();
+    }
+    panic!("could not build a record of exactly {size} bytes");
+}
+
+/// Counters that move whenever a command reaches the server.
+fn commands(server: &Memcached) -> HashMap<&'static str, u64> {
+    let stats = server.stats();
+    [
+        "cmd_get",
+        "cmd_set",
+        "cmd_touch",
+        "delete_hits",
+        "delete_misses",
+        "cas_misses",
+        "cas_hits",
+        "cas_badval",
+    ]
+    .into_iter()
+    .map(|k| (k, stats.get(k).copied().unwrap_or(0)))
+    .collect()
+}
+
+async fn store(server: &Memcached, item_size_limit: Option<usize>) -> MemcacheStore {
+    let mut options = MemcacheOptions::new([server.addr()])
+        .and_then(|o| o.with_prefix(common::random_prefix()))
+        .unwrap();
+    if let Some(limit) = item_size_limit {
+        options = options.with_item_size_limit(limit).unwrap();
+    }
+    MemcacheStore::new(options).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_limit_is_refused_before_anything_is_sent() {
+    let server = Memcached::start();
+    let store = store(&server, None).await;
+    let limit = store.max_record_size();
+    assert_eq!(store.capabilities().max_record_size, Some(limit));
+
+    // Exactly at the limit: the server (default -I 1m) takes it, so the allowance for
+    // memcached's item header is enough.
+    let fits = record_of_size(limit);
+    store.create(&fits).await.unwrap();
+    assert_eq!(
+        store.load(&fits.id.to_string()).await.unwrap().as_ref(),
+        Some(&fits)
+    );
+
+    let before = commands(&server);
+    let over = record_of_size(limit + 1);
+    match store.create(&over).await {
+        Err(Error::TooLarge { limit: l, size }) => {
+            assert_eq!((l, size), (limit, limit + 1));
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    let mut grown = over.clone();
+    grown.id = fits.id;
+    grown.version = fits.version + 1;
+    assert!(matches!(
+        store.save(&grown, fits.version).await,
+        Err(Error::TooLarge { .. })
+    ));
+    assert_eq!(before, commands(&server), "a refused record sent a command");
+    assert_eq!(store.load(&over.id.to_string()).await.unwrap(), None);
+    assert_eq!(store.load(&fits.id.to_string()).await.unwrap(), Some(fits));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_limit_follows_the_servers_item_size() {
+    let server = Memcached::start_with(&["-I", "2m"]);
+    let big = record_of_size(1536 * 1024);
+
+    // Configured like the server: a 1.5 MiB session round-trips.
+    let matched = store(&server, Some(2 * 1024 * 1024)).await;
+    assert!(matched.max_record_size() > 2 * 1024 * 1024 - 512);
+    matched.create(&big).await.unwrap();
+    assert_eq!(
+        matched.load(&big.id.to_string()).await.unwrap().as_ref(),
+        Some(&big)
+    );
+
+    // With the default 1 MiB it is refused up front, whatever the server would take.
+    let default = store(&server, None).await;
+    assert!(matches!(
+        default.create(&big).await,
+        Err(Error::TooLarge { .. })
+    ));
+}
