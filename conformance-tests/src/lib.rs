@@ -30,10 +30,12 @@
 
 pub mod cases;
 mod failure;
+mod faults;
 mod harness;
 mod wrappers;
 
 pub use failure::{CaseResult, Check, Failure};
+pub use faults::{FaultPlan, FaultStore, InjectedFault, Op};
 pub use harness::{run_case, Fixture, Harness, RawEntry};
 pub use wrappers::{CountingStore, OpCounts};
 

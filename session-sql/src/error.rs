@@ -108,6 +108,20 @@ pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
         .is_some_and(|db| db.is_unique_violation())
 }
 
+/// Whether `err` is the database aborting a statement as a deadlock victim or a
+/// serialization failure (SQLSTATE 40001, PostgreSQL's 40P01). The statement was
+/// rolled back whole: nothing was written.
+pub(crate) fn is_write_contention(err: &Error) -> bool {
+    let Error::Backend(inner) = err else {
+        return false;
+    };
+    inner
+        .downcast_ref::<SqlError>()
+        .and_then(SqlError::sqlx_error)
+        .and_then(sqlx::Error::as_database_error)
+        .is_some_and(|db| matches!(db.code().as_deref(), Some("40001" | "40P01")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
