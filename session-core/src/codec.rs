@@ -143,6 +143,30 @@ mod tests {
         assert_eq!(Codec::decode(r.id, &bytes).unwrap(), r);
     }
 
+    /// Found by the `envelope_decode` fuzz target: without serde_json's exact float
+    /// parser these came back 1–2 ulp off.
+    #[cfg(feature = "json")]
+    #[test]
+    fn json_floats_roundtrip_exactly() {
+        for x in [
+            -2.3534373682644397e-185_f64,
+            -9.792877359513997e-175,
+            0.1,
+            1e308,
+        ] {
+            let mut data = Data::new();
+            data.insert("x".into(), json!(x));
+            let r = Record::new(
+                SessionId::from_bytes([1; 32]),
+                data,
+                Timestamp::from_millis(0),
+                Timestamp::from_millis(1),
+            );
+            let back = Codec::decode(r.id, &Codec::Json.encode(&r).unwrap()).unwrap();
+            assert_eq!(back, r, "{x:e}");
+        }
+    }
+
     #[test]
     fn envelope_never_holds_the_raw_id() {
         let r = sample();
