@@ -14,6 +14,7 @@ mod memcache;
 mod redis;
 mod report;
 mod sql;
+mod workload;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

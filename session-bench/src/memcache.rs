@@ -21,23 +21,23 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use session_core::{Codec, Data, Record, SessionId, SessionStore, Timestamp, Value};
+use session_core::{Codec, Record, SessionId, SessionStore, Timestamp, Value};
 use session_memcache::memcache;
 use session_memcache::memcache::exp::{AsyncMetaClient, GetStatus, MetaClient, MutationStatus};
 use session_memcache::{MemcacheOptions, MemcacheStore};
 
-use crate::report::{self, fmt_rate, rate, thousands, Table};
+use crate::report::{self, fmt_rate, thousands, Table};
+use crate::workload::{
+    concurrently, median, owned, ratio_row, sample_record, TaskResult, SESSIONS, TTL,
+};
 use crate::{BoxResult, Flags};
 
 /// Distinct sessions the load and save loops cycle through.
-const SESSIONS: usize = 1_000;
 /// Each measurement is repeated this many times, alternating store and raw; the median
 /// is reported.
 const ROUNDS: usize = 3;
 /// The concurrency levels measured.
 const TASKS: [usize; 2] = [1, 32];
-/// Records live this long, so a bench killed midway leaves nothing for long.
-const TTL: Duration = Duration::from_secs(600);
 /// Generous: a benchmark should report slowness, not fail on it.
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -114,45 +114,6 @@ impl Drop for PrivateServer {
     }
 }
 
-/// A session of typical shape: a user, roles, a cart, a CSRF token and some text.
-fn sample_record(now: Timestamp, i: usize) -> Record {
-    let mut data = Data::new();
-    data.insert("user".into(), Value::from(format!("user-{i}@example.com")));
-    data.insert("roles".into(), Value::from(vec!["reader", "editor"]));
-    data.insert(
-        "cart".into(),
-        Value::from((0..8).map(|n| format!("sku-{i}-{n}")).collect::<Vec<_>>()),
-    );
-    data.insert("csrf".into(), Value::from("x".repeat(43)));
-    data.insert("note".into(), Value::from("lorem ipsum ".repeat(30)));
-    Record::new(SessionId::generate(), data, now, now.saturating_add(TTL))
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
-/// Errors that cross task boundaries.
-type TaskResult<T> = Result<T, String>;
-
-/// Runs `work(task, share)` on `tasks` tasks at once, each doing `ops / tasks`
-/// operations, and answers the overall rate.
-async fn concurrently<F, Fut>(tasks: usize, ops: usize, work: F) -> BoxResult<f64>
-where
-    F: Fn(usize, usize) -> Fut,
-    Fut: std::future::Future<Output = TaskResult<()>> + Send + 'static,
-{
-    let share = ops / tasks;
-    let futures: Vec<_> = (0..tasks).map(|t| work(t, share)).collect();
-    let start = Instant::now();
-    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
-    for handle in handles {
-        handle.await??;
-    }
-    Ok(rate((share * tasks) as u64, start.elapsed()))
-}
-
 /// Runs one blocking client call on tokio's blocking pool, as the store runs its own.
 async fn offload<T, F>(f: F) -> TaskResult<T>
 where
@@ -162,12 +123,6 @@ where
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| e.to_string())?
-}
-
-/// The sessions task `t` of `tasks` owns: saves never race on a record, so none
-/// conflicts.
-fn owned(t: usize, tasks: usize) -> impl Iterator<Item = usize> {
-    (t..SESSIONS).step_by(tasks)
 }
 
 /// The exptime the store sends for a deadline `TTL` away: relative seconds.
@@ -516,17 +471,6 @@ impl Bench {
             eprintln!("  could not delete every key under {}", self.store.prefix());
         }
     }
-}
-
-fn ratio_row(op: &str, tasks: usize, ops: usize, store: f64, raw: f64) -> Vec<String> {
-    vec![
-        op.to_owned(),
-        tasks.to_string(),
-        thousands(ops as u64),
-        fmt_rate(store),
-        fmt_rate(raw),
-        format!("{:.2}", store / raw),
-    ]
 }
 
 async fn measure(bench: &mut Bench, ops: usize) -> BoxResult<()> {

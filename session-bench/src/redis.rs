@@ -10,25 +10,23 @@
 //! one `ConnectionManager` (one multiplexed connection), as an app would.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-use session_core::{Codec, Data, Record, SessionId, SessionStore, Timestamp, Value};
+use session_core::{Codec, Record, SessionStore, Timestamp, Value};
 use session_redis::redis::aio::ConnectionManager;
 use session_redis::redis::{self as client, ConnectionAddr};
 use session_redis::{manager_config, RedisOptions, RedisStore};
 
-use crate::report::{self, fmt_rate, rate, thousands, Table};
+use crate::report::{self, thousands, Table};
+use crate::workload::{concurrently, median, owned, ratio_row, sample_record, SESSIONS};
 use crate::{BoxResult, Flags};
 
 /// Distinct sessions the load and save loops cycle through.
-const SESSIONS: usize = 1_000;
 /// Each measurement is repeated this many times, alternating store and raw; the median
 /// is reported.
 const ROUNDS: usize = 3;
 /// The concurrency levels measured.
 const TASKS: [usize; 2] = [1, 32];
-/// Records live this long, so a bench killed midway leaves nothing for long.
-const TTL: Duration = Duration::from_secs(600);
 
 /// Options of the `redis` benchmark.
 pub struct Options {
@@ -49,51 +47,6 @@ impl Options {
             }),
         })
     }
-}
-
-/// A session of typical shape: a user, roles, a cart, a CSRF token and some text.
-fn sample_record(now: Timestamp, i: usize) -> Record {
-    let mut data = Data::new();
-    data.insert("user".into(), Value::from(format!("user-{i}@example.com")));
-    data.insert("roles".into(), Value::from(vec!["reader", "editor"]));
-    data.insert(
-        "cart".into(),
-        Value::from((0..8).map(|n| format!("sku-{i}-{n}")).collect::<Vec<_>>()),
-    );
-    data.insert("csrf".into(), Value::from("x".repeat(43)));
-    data.insert("note".into(), Value::from("lorem ipsum ".repeat(30)));
-    Record::new(SessionId::generate(), data, now, now.saturating_add(TTL))
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
-/// Errors that cross task boundaries.
-type TaskResult<T> = Result<T, String>;
-
-/// Runs `work(task, share)` on `tasks` tasks at once, each doing `ops / tasks`
-/// operations, and answers the overall rate.
-async fn concurrently<F, Fut>(tasks: usize, ops: usize, work: F) -> BoxResult<f64>
-where
-    F: Fn(usize, usize) -> Fut,
-    Fut: std::future::Future<Output = TaskResult<()>> + Send + 'static,
-{
-    let share = ops / tasks;
-    let futures: Vec<_> = (0..tasks).map(|t| work(t, share)).collect();
-    let start = Instant::now();
-    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
-    for handle in handles {
-        handle.await??;
-    }
-    Ok(rate((share * tasks) as u64, start.elapsed()))
-}
-
-/// The sessions task `t` of `tasks` owns: saves never race on a record, so none
-/// conflicts.
-fn owned(t: usize, tasks: usize) -> impl Iterator<Item = usize> {
-    (t..SESSIONS).step_by(tasks)
 }
 
 /// The value the store writes for `r`: the 61-byte header, then the envelope. Built
@@ -323,17 +276,6 @@ impl Bench {
             }
         }
     }
-}
-
-fn ratio_row(op: &str, tasks: usize, ops: usize, store: f64, raw: f64) -> Vec<String> {
-    vec![
-        op.to_owned(),
-        tasks.to_string(),
-        thousands(ops as u64),
-        fmt_rate(store),
-        fmt_rate(raw),
-        format!("{:.2}", store / raw),
-    ]
 }
 
 async fn measure(bench: &mut Bench, ops: usize) -> BoxResult<()> {

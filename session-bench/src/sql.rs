@@ -11,16 +11,18 @@
 //! errors: that is what the ratio shows.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-use session_core::{Codec, Data, Record, SessionId, SessionStore, Timestamp, Value};
+use session_core::{Codec, Record, SessionStore, Timestamp, Value};
 use session_sql::{ConnectOptions, SqlPool, SqlStore, TableName};
 
-use crate::report::{self, fmt_rate, rate, thousands, Table};
+use crate::report::{self, thousands, Table};
+use crate::workload::{
+    concurrently, median, owned, ratio_row, sample_record, TaskResult, SESSIONS,
+};
 use crate::{BoxResult, Flags};
 
 /// Distinct sessions the load and save loops cycle through.
-const SESSIONS: usize = 1_000;
 /// Each measurement is repeated this many times, alternating store and raw; the median
 /// is reported.
 const ROUNDS: usize = 3;
@@ -60,29 +62,6 @@ impl Options {
         })
     }
 }
-
-/// A session of typical shape: a user, roles, a cart, a CSRF token and some text.
-fn sample_record(now: Timestamp, i: usize) -> Record {
-    let mut data = Data::new();
-    data.insert("user".into(), Value::from(format!("user-{i}@example.com")));
-    data.insert("roles".into(), Value::from(vec!["reader", "editor"]));
-    data.insert(
-        "cart".into(),
-        Value::from((0..8).map(|n| format!("sku-{i}-{n}")).collect::<Vec<_>>()),
-    );
-    data.insert("csrf".into(), Value::from("x".repeat(43)));
-    data.insert("note".into(), Value::from("lorem ipsum ".repeat(30)));
-    let ttl = Duration::from_secs(24 * 3600);
-    Record::new(SessionId::generate(), data, now, now.saturating_add(ttl))
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
-/// Errors that cross task boundaries.
-type TaskResult<T> = Result<T, String>;
 
 /// The raw statements, per database.
 struct RawSql {
@@ -167,29 +146,6 @@ async fn raw_upsert(
         _ => return Err("unsupported pool".into()),
     };
     done.map_err(|e| e.to_string())
-}
-
-/// Runs `work(task, share)` on `tasks` tasks at once, each doing `ops / tasks`
-/// operations, and answers the overall rate.
-async fn concurrently<F, Fut>(tasks: usize, ops: usize, work: F) -> BoxResult<f64>
-where
-    F: Fn(usize, usize) -> Fut,
-    Fut: std::future::Future<Output = TaskResult<()>> + Send + 'static,
-{
-    let share = ops / tasks;
-    let futures: Vec<_> = (0..tasks).map(|t| work(t, share)).collect();
-    let start = Instant::now();
-    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
-    for handle in handles {
-        handle.await??;
-    }
-    Ok(rate((share * tasks) as u64, start.elapsed()))
-}
-
-/// The sessions task `t` of `tasks` owns: saves never race on a record, so none
-/// conflicts.
-fn owned(t: usize, tasks: usize) -> impl Iterator<Item = usize> {
-    (t..SESSIONS).step_by(tasks)
 }
 
 struct Bench {
@@ -363,17 +319,6 @@ impl Bench {
     fn mean_record_bytes(&self) -> usize {
         self.payloads.iter().map(Vec::len).sum::<usize>() / self.payloads.len()
     }
-}
-
-fn ratio_row(op: &str, tasks: usize, ops: usize, store: f64, raw: f64) -> Vec<String> {
-    vec![
-        op.to_owned(),
-        tasks.to_string(),
-        thousands(ops as u64),
-        fmt_rate(store),
-        fmt_rate(raw),
-        format!("{:.2}", store / raw),
-    ]
 }
 
 /// Measures one database and prints its table.
