@@ -32,6 +32,7 @@ pub mod cases;
 mod failure;
 mod faults;
 mod harness;
+pub mod servers;
 mod wrappers;
 
 pub use failure::{CaseResult, Check, Failure};

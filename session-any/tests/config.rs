@@ -254,6 +254,14 @@ async fn sqlite_url_opens_and_migrates() {
     assert_eq!(memory.count().await.unwrap(), 0);
     let msg = config_error(AnyStore::open("sqlite::memory:?session_table=bad;name").await);
     assert!(msg.to_lowercase().contains("table"), "{msg}");
+    let timed = AnyStore::open(&format!("{url}&timeout=250ms"))
+        .await
+        .unwrap();
+    assert_eq!(timed.count().await.unwrap(), 0);
+    for bad in ["soonish", "0s"] {
+        let msg = config_error(AnyStore::open(&format!("sqlite::memory:?timeout={bad}")).await);
+        assert!(msg.contains("timeout"), "{bad}: {msg}");
+    }
 }
 
 #[cfg(feature = "redis")]

@@ -49,52 +49,15 @@ impl Backend {
     }
 }
 
-/// A private memcached on a free port, killed when the test ends.
+/// The memcached under test: `SESSION_TEST_MEMCACHE_URL`'s, or a private one that
+/// lives as long as the returned guard.
 #[cfg(feature = "memcache")]
-struct Memcached(std::process::Child);
-
-#[cfg(feature = "memcache")]
-impl Drop for Memcached {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+fn memcached() -> (String, Option<session_conformance::servers::Memcached>) {
+    if let Some(url) = session_conformance::servers::external_url("MEMCACHE") {
+        return (url, None);
     }
-}
-
-#[cfg(feature = "memcache")]
-fn memcached() -> (String, Memcached) {
-    if let Ok(url) = std::env::var("SESSION_TEST_MEMCACHE_URL") {
-        let child = std::process::Command::new("true").spawn().unwrap();
-        return (url, Memcached(child));
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new("memcached")
-        .args([
-            "-l",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            "0",
-            "-m",
-            "64",
-            "-u",
-            "root",
-        ])
-        .spawn()
-        .expect("memcached is installed (scripts/services installs it)");
-    let guard = Memcached(child);
-    for _ in 0..250 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (format!("memcache://127.0.0.1:{port}"), guard)
+    let server = session_conformance::servers::Memcached::start();
+    (server.url(), Some(server))
 }
 
 async fn open(url: &str) -> Arc<dyn SessionStore> {
@@ -182,7 +145,7 @@ async fn backends(test: &str, with_cookie: bool) -> Vec<Backend> {
         out.push(Backend {
             name: "memcache",
             store: open(&url).await,
-            _guard: Some(Box::new(guard)),
+            _guard: guard.map(|g| Box::new(g) as Box<dyn std::any::Any + Send>),
         });
     }
     #[cfg(feature = "cookie")]

@@ -4,7 +4,8 @@
 //! - `GET /` says whether you are logged in, with a link to log in or out;
 //! - `GET /login` marks the session logged in (under a fresh id) and redirects to `/`;
 //! - `GET /logout` ends the session and redirects to `/`;
-//! - `GET /counter` increments a per-session counter and returns it as plain text.
+//! - `GET /counter` increments a per-session counter and returns it as plain text;
+//! - `POST /note` keeps the request body (text) in the session; `GET /note` returns it.
 
 use axum::response::{Html, Redirect};
 use axum::routing::get;
@@ -13,6 +14,7 @@ use session_tower::{Session, SessionError, SessionLayer};
 
 const LOGGED_IN: &str = "logged_in";
 const COUNTER: &str = "counter";
+const NOTE: &str = "note";
 
 /// The demo's routes behind `layer`.
 pub fn app(layer: SessionLayer) -> Router {
@@ -21,6 +23,7 @@ pub fn app(layer: SessionLayer) -> Router {
         .route("/login", get(login))
         .route("/logout", get(logout))
         .route("/counter", get(counter))
+        .route("/note", get(read_note).post(write_note))
         .layer(layer)
 }
 
@@ -57,4 +60,17 @@ async fn counter(session: Session) -> Result<String, SessionError> {
         .update(COUNTER, |n: Option<u64>| n.unwrap_or(0) + 1)
         .await?;
     Ok(n.to_string())
+}
+
+/// Keeps client-sent text in the session: a larger note than the store takes is
+/// refused (the store's `TooLarge`), and nothing is written.
+async fn write_note(session: Session, text: String) -> Result<String, SessionError> {
+    let len = text.len();
+    session.insert(NOTE, text).await?;
+    session.save().await?;
+    Ok(format!("saved {len} bytes"))
+}
+
+async fn read_note(session: Session) -> Result<String, SessionError> {
+    Ok(session.get::<String>(NOTE).await?.unwrap_or_default())
 }

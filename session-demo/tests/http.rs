@@ -94,50 +94,15 @@ fn server_backend(name: &'static str, env: &str, default: &str) -> Backend {
     }
 }
 
-/// A private memcached on a free port, killed when the test ends.
-struct Memcached(std::process::Child);
-
-impl Drop for Memcached {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
+/// A private memcached, stopped when the test ends.
 fn memcache_backend() -> Backend {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new("memcached")
-        .args([
-            "-l",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            "0",
-            "-m",
-            "64",
-            "-u",
-            "root",
-        ])
-        .spawn()
-        .expect("memcached is installed (scripts/services installs it)");
-    let guard = Memcached(child);
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let server = session_conformance::servers::Memcached::start();
     Backend {
         name: "memcache",
-        url: format!("memcache://127.0.0.1:{port}"),
+        url: server.url(),
         revocable: true,
         compare_and_set: true,
-        _guard: Some(Box::new(guard)),
+        _guard: Some(Box::new(server)),
     }
 }
 

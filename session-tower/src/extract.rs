@@ -1,6 +1,7 @@
 //! The axum extractor and the error response for handlers.
 
 use std::ops::Deref;
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
@@ -38,10 +39,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     }
 }
 
-/// A session error as a handler's error type: `?` on any session call, and the client
-/// gets a 500 while the cause goes to the log.
+/// A session error as a handler's error type: `?` on any session call. The cause goes
+/// to the log, and [`SessionLayer`](crate::SessionLayer) answers the client with the
+/// same response as for a failure at the end of the request (its
+/// [`on_error`](crate::SessionLayer::on_error) hook; by default a 503 for an unreachable
+/// store, a 500 for anything else). Outside the layer it is a bare 500.
 #[derive(Debug)]
 pub struct SessionError(pub session_core::Error);
+
+/// Marks a response made from a [`SessionError`] so the layer can swap in its
+/// configured error response.
+#[derive(Clone)]
+pub(crate) struct HandlerFailure(pub(crate) Arc<session_core::Error>);
 
 impl From<session_core::Error> for SessionError {
     fn from(e: session_core::Error) -> Self {
@@ -64,6 +73,9 @@ impl std::error::Error for SessionError {
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
         tracing::error!(error = %self.0, "session operation failed in a handler");
-        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        let mut res = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        res.extensions_mut()
+            .insert(HandlerFailure(Arc::new(self.0)));
+        res
     }
 }

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use cookie::{Cookie, SameSite as CookieSameSite};
 use futures::future::BoxFuture;
-use http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
+use http::header::{CACHE_CONTROL, COOKIE, RETRY_AFTER, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use session_core::{
     CookieChange, Error, Outcome, Result, Session, SessionOptions, SessionStore, Timestamp,
@@ -14,6 +14,7 @@ use session_core::{
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::extract::HandlerFailure;
 use crate::signing::{SigningKeys, Verified};
 use crate::{CookieConfig, SameSite};
 
@@ -56,9 +57,17 @@ impl std::fmt::Debug for SessionLayer {
     }
 }
 
-fn default_error_response(_: &Error) -> Response<String> {
+/// 503 with `Retry-After: 1` when the store is unreachable (the client may retry, and
+/// a load balancer or monitor sees an outage, not a bug); 500 for anything else.
+fn default_error_response(error: &Error) -> Response<String> {
     let mut res = Response::new(String::new());
-    *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    if matches!(error, Error::Backend(_)) {
+        *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        res.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    } else {
+        *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    }
     res
 }
 
@@ -123,7 +132,10 @@ impl SessionLayer {
         self.edit(|s| s.save_on_server_error = yes)
     }
 
-    /// The response sent when the store fails at the end of a request.
+    /// The response sent when the store fails: at the end of a request, or inside a
+    /// handler that returned [`SessionError`](crate::SessionError). The default is a 503
+    /// with `Retry-After: 1` for [`Error::Backend`] (the store is unreachable or timed
+    /// out) and a 500 otherwise.
     pub fn on_error<F>(self, hook: F) -> Self
     where
         F: Fn(&Error) -> Response<String> + Send + Sync + 'static,
@@ -326,8 +338,13 @@ where
             );
             req.extensions_mut().insert(session.clone());
             let mut res = inner.call(req).await?;
+            let handler_failed = res.extensions_mut().remove::<HandlerFailure>();
+            if let Some(HandlerFailure(error)) = &handler_failed {
+                res = fail(&shared, error);
+            }
 
-            let outcome = if res.status().is_server_error() && !shared.save_on_server_error {
+            let failed = handler_failed.is_some() || res.status().is_server_error();
+            let outcome = if failed && !shared.save_on_server_error {
                 // Write nothing more, but a delete or persist that already happened
                 // must still reach the cookie.
                 Ok(session.finish_unsaved().await)

@@ -52,6 +52,12 @@ async fn boom(s: Session) -> Result<(StatusCode, &'static str), SessionError> {
     Ok((StatusCode::INTERNAL_SERVER_ERROR, "boom"))
 }
 
+async fn big(s: Session) -> Result<&'static str, SessionError> {
+    s.insert("blob", "x".repeat(1024)).await?;
+    s.save().await?;
+    Ok("saved")
+}
+
 async fn untouched() -> &'static str {
     "static"
 }
@@ -64,6 +70,7 @@ fn app(layer: SessionLayer) -> Router {
         .route("/counter", get(counter))
         .route("/cycle", get(cycle))
         .route("/boom", get(boom))
+        .route("/big", get(big))
         .route("/static", get(untouched))
         .layer(layer)
 }
@@ -76,6 +83,7 @@ struct Reply {
     status: StatusCode,
     set_cookie: Vec<String>,
     vary: Option<String>,
+    retry_after: Option<String>,
     body: String,
 }
 
@@ -110,12 +118,17 @@ async fn send(app: &Router, path: &str, cookie: Option<&str>) -> Reply {
         .headers()
         .get(header::VARY)
         .map(|v| v.to_str().unwrap().to_owned());
+    let retry_after = res
+        .headers()
+        .get(header::RETRY_AFTER)
+        .map(|v| v.to_str().unwrap().to_owned());
     let body =
         String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
     Reply {
         status,
         set_cookie,
         vary,
+        retry_after,
         body,
     }
 }
@@ -275,14 +288,18 @@ impl SessionStore for DownStore {
 #[tokio::test]
 async fn store_failures_fail_closed_with_a_hook() {
     let app_default = app(SessionLayer::new(DownStore, keys(&[KEY_A])));
-    // The write at the end of the request fails: the layer's error response.
+    // The write at the end of the request fails: the layer's error response, a 503
+    // for an unreachable store.
     let r = send(&app_default, "/login", None).await;
-    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.retry_after.as_deref(), Some("1"));
     assert!(r.set_cookie.is_empty());
-    // The read inside the handler fails: the handler's SessionError.
+    // The read inside the handler fails: the handler's SessionError gets the same one.
     let signed = keys(&[KEY_A]).sign("session", &SessionId::generate().to_string());
-    let r = send(&app_default, "/whoami", Some(&format!("session={signed}"))).await;
-    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let whoami = format!("session={signed}");
+    let r = send(&app_default, "/whoami", Some(&whoami)).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.set_cookie.is_empty());
 
     let hooked = app(SessionLayer::new(DownStore, keys(&[KEY_A])).on_error(|e| {
         let mut res = http::Response::new(format!("sessions unavailable: {e}"));
@@ -292,6 +309,19 @@ async fn store_failures_fail_closed_with_a_hook() {
     let r = send(&hooked, "/login", None).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(r.body.starts_with("sessions unavailable"));
+    let r = send(&hooked, "/whoami", Some(&whoami)).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.body.starts_with("sessions unavailable"), "{}", r.body);
+}
+
+/// A store error that is not an outage keeps the 500.
+#[tokio::test]
+async fn non_backend_failures_stay_500() {
+    let store = MemoryStore::new().with_max_record_size(64);
+    let app = app(SessionLayer::new(store, keys(&[KEY_A])));
+    let r = send(&app, "/big", None).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(r.set_cookie.is_empty());
 }
 
 #[tokio::test]

@@ -3,18 +3,15 @@
 
 #![allow(dead_code)]
 
-pub mod servers;
-
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 use serde_json::json;
+use session_conformance::servers::RedisCluster;
 use session_conformance::Fixture;
 use session_core::{Clock, Data, Error, Record, SessionStore, Timestamp};
 use session_redis::{RedisOptions, RedisStore};
-
-use servers::RedisCluster;
 
 /// Where the shared standalone server is.
 pub const REDIS_URL_VAR: &str = "SESSION_TEST_REDIS_URL";

@@ -1,0 +1,358 @@
+//! The hostile-request table: requests no browser sends, sent to the demo over a raw
+//! socket, on the file store (paths), SQLite (SQL) and Redis (keys). Every request is
+//! answered; none crashes the server, reaches a stored session it does not own, or
+//! writes anything; a session that was there before is intact after every row.
+//!
+//! `cargo test -p session-demo --test hostile -- --nocapture` prints the table.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use session_any::{AnyStore, SessionConfig};
+use session_core::SessionStore;
+use session_tower::SigningKeys;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const SECRET: &str = "demo-hostile-secret-demo-hostile-secret-0";
+/// The record limit the demo runs with here; the huge note is far above it.
+const LIMIT: usize = 64 * 1024;
+
+struct Reply {
+    status: u16,
+    set_cookies: Vec<String>,
+    body: String,
+}
+
+/// One request over a fresh connection: `head` is the request line and headers
+/// (without the final blank line), sent byte for byte.
+async fn raw(addr: SocketAddr, head: &[u8], body: &[u8]) -> Reply {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = head.to_vec();
+    req.extend_from_slice(b"\r\nHost: demo\r\nConnection: close\r\n");
+    if !body.is_empty() {
+        req.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+    }
+    req.extend_from_slice(b"\r\n");
+    req.extend_from_slice(body);
+    // The server may answer and close before reading everything (e.g. a 431).
+    let _ = stream.write_all(&req).await;
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out))
+        .await
+        .expect("the server answered within 10 s")
+        .ok();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"));
+    let set_cookies = lines
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.trim().to_owned())
+        .collect();
+    Reply {
+        status,
+        set_cookies,
+        body: body.to_owned(),
+    }
+}
+
+fn get(path: &str, cookie: &[u8]) -> Vec<u8> {
+    let mut head = format!("GET {path} HTTP/1.1").into_bytes();
+    if !cookie.is_empty() {
+        head.extend_from_slice(b"\r\nCookie: ");
+        head.extend_from_slice(cookie);
+    }
+    head
+}
+
+async fn serve(url: &str) -> SocketAddr {
+    let mut config = SessionConfig::for_url(url);
+    config.cookie.secure = false;
+    config.secrets = vec![SECRET.into()];
+    let layer = config.layer().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, session_demo::app(layer))
+            .await
+            .unwrap()
+    });
+    addr
+}
+
+/// The `session=…` pair a response set.
+fn session_cookie(r: &Reply) -> String {
+    r.set_cookies
+        .iter()
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .find(|kv| kv.starts_with("session=") && kv.len() > "session=".len())
+        .unwrap_or_else(|| panic!("no session cookie in {:?}", r.set_cookies))
+}
+
+/// A cookie pair whose signature is valid but whose id is `id`: only the store's own
+/// validation stands between it and the backend.
+fn signed(id: &str) -> Vec<u8> {
+    let keys = SigningKeys::new([SECRET.as_bytes()]).unwrap();
+    format!("session={}", keys.sign("session", id)).into_bytes()
+}
+
+const LOGGED_IN: &str = "You are logged in";
+const LOGGED_OUT: &str = "You are not logged in";
+
+/// What a row expects.
+enum Expect {
+    /// 200 and the page shows the victim's session (logged in).
+    Victim,
+    /// 200, a stranger's page: no session found, nothing set but a removal.
+    Stranger,
+    /// Refused by the HTTP layer with this status.
+    Refused(u16),
+}
+
+async fn table(backend: &str, url: &str) -> Vec<String> {
+    let addr = serve(url).await;
+    let store = AnyStore::open(url).await.unwrap();
+
+    // The victim: a logged-in session with a counter at 2.
+    let login = raw(addr, &get("/login", b""), b"").await;
+    let victim = session_cookie(&login);
+    for _ in 0..2 {
+        raw(addr, &get("/counter", victim.as_bytes()), b"").await;
+    }
+    let before = store.count().await.ok();
+
+    let pad = "a".repeat(100 * 1024);
+    let thousand: String = (0..1000).map(|i| format!("c{i}=v{i}; ")).collect();
+    let many_headers: Vec<u8> = {
+        let mut h = get("/", victim.as_bytes());
+        for i in 0..1000 {
+            h.extend_from_slice(format!("\r\nCookie: c{i}=v").as_bytes());
+        }
+        h
+    };
+    let forged = format!("{victim}x");
+    let other_login = raw(addr, &get("/", b""), b"").await;
+    assert!(other_login.body.contains(LOGGED_OUT));
+
+    let rows: Vec<(&str, Vec<u8>, Expect)> = vec![
+        (
+            "100 kB Cookie header (junk before the session cookie)",
+            get("/", format!("junk={pad}; {victim}").as_bytes()),
+            Expect::Victim,
+        ),
+        (
+            "1,000 cookies in one header",
+            get("/", format!("{thousand}{victim}").as_bytes()),
+            Expect::Victim,
+        ),
+        ("1,000 Cookie headers", many_headers, Expect::Refused(431)),
+        (
+            "duplicate session cookies, forged one first",
+            get("/", format!("session={forged}; {victim}").as_bytes()),
+            Expect::Victim,
+        ),
+        (
+            "session cookie with a forged signature",
+            get("/", format!("session={forged}").as_bytes()),
+            Expect::Stranger,
+        ),
+        (
+            "non-UTF-8 bytes in the cookie",
+            get("/", b"session=\xff\xfe\xc3\x28.\x80"),
+            Expect::Stranger,
+        ),
+        (
+            "signed id `../../../../etc/passwd`",
+            get("/", &signed("../../../../etc/passwd")),
+            Expect::Stranger,
+        ),
+        (
+            "signed id with `/`",
+            get("/", &signed("ab/cd/ef")),
+            Expect::Stranger,
+        ),
+        ("signed id `..`", get("/", &signed("..")), Expect::Stranger),
+        (
+            "signed id with a NUL byte",
+            get("/", &signed("abc\0def")),
+            Expect::Refused(400),
+        ),
+        (
+            "signed id with SQL (`' OR '1'='1`)",
+            get("/", &signed("' OR '1'='1")),
+            Expect::Stranger,
+        ),
+        (
+            "signed id with SQL (`x'; DROP TABLE sessions; --`)",
+            get("/", &signed("x'; DROP TABLE sessions; --")),
+            Expect::Stranger,
+        ),
+        (
+            "signed id with a Redis glob (`*`)",
+            get("/", &signed("*")),
+            Expect::Stranger,
+        ),
+        (
+            "CR/LF in the cookie (header injection)",
+            get(
+                "/",
+                format!("session=x\r\nSet-Cookie: admin=1\r\nX-A: {victim}").as_bytes(),
+            ),
+            Expect::Stranger,
+        ),
+        (
+            "a lone CR inside the cookie value",
+            get("/", b"session=abc\rdef"),
+            Expect::Refused(400),
+        ),
+        (
+            "43 characters of id alphabet, never issued",
+            get("/", &signed(&"A".repeat(43))),
+            Expect::Stranger,
+        ),
+    ];
+
+    let mut out = Vec::new();
+    for (name, head, expect) in rows {
+        let r = raw(addr, &head, b"").await;
+        let outcome = match expect {
+            Expect::Victim => {
+                assert_eq!(r.status, 200, "{backend}: {name}");
+                assert!(r.body.contains(LOGGED_IN), "{backend}: {name}: {}", r.body);
+                "200, the victim's session (unchanged)".to_owned()
+            }
+            Expect::Stranger => {
+                assert_eq!(r.status, 200, "{backend}: {name}");
+                assert!(r.body.contains(LOGGED_OUT), "{backend}: {name}: {}", r.body);
+                for c in &r.set_cookies {
+                    assert!(
+                        c.starts_with("session=;"),
+                        "{backend}: {name}: only a removal may be set, got {c}"
+                    );
+                    assert!(!c.contains("admin"), "{backend}: {name}: injected {c}");
+                }
+                if r.set_cookies.is_empty() {
+                    "200, no session".to_owned()
+                } else {
+                    "200, no session, cookie removed".to_owned()
+                }
+            }
+            Expect::Refused(status) => {
+                assert_eq!(r.status, status, "{backend}: {name}");
+                format!("{status} from the HTTP layer")
+            }
+        };
+        out.push(format!("| {backend} | {name} | {outcome} |"));
+    }
+
+    // A note far over the store's limit: refused, and nothing is written.
+    let huge = vec![b'x'; 16 * LIMIT];
+    let post = |cookie: &str| {
+        let mut head = b"POST /note HTTP/1.1\r\nContent-Type: text/plain".to_vec();
+        if !cookie.is_empty() {
+            head.extend_from_slice(format!("\r\nCookie: {cookie}").as_bytes());
+        }
+        head
+    };
+    let r = raw(addr, &post(&victim), &huge).await;
+    assert_eq!(
+        r.status, 500,
+        "{backend}: huge note on the victim's session"
+    );
+    assert!(r.set_cookies.is_empty(), "{:?}", r.set_cookies);
+    let r = raw(addr, &post(""), &huge).await;
+    assert_eq!(r.status, 500, "{backend}: huge note on a new session");
+    assert!(r.set_cookies.is_empty(), "{:?}", r.set_cookies);
+    out.push(format!(
+        "| {backend} | a {} KiB note (store limit {} KiB), on a live and on a new session | 500 (`TooLarge`), no cookie, nothing written |",
+        huge.len() / 1024,
+        LIMIT / 1024
+    ));
+    let small = raw(addr, &post(&victim), b"hello").await;
+    assert_eq!(small.status, 200, "{backend}: a small note");
+
+    // The victim survived every row: still logged in, counter where it was.
+    let page = raw(addr, &get("/", victim.as_bytes()), b"").await;
+    assert!(page.body.contains(LOGGED_IN), "{backend}: victim lost");
+    let count = raw(addr, &get("/counter", victim.as_bytes()), b"").await;
+    assert_eq!(count.body.trim(), "3", "{backend}: victim's counter");
+    let note = raw(addr, &get("/note", victim.as_bytes()), b"").await;
+    assert_eq!(note.body, "hello");
+    // Nothing else was written: the store holds exactly what it held before.
+    assert_eq!(store.count().await.ok(), before, "{backend}: stray records");
+    out
+}
+
+async fn check(backend: &str, url: &str) {
+    for row in table(backend, url).await {
+        println!("{row}");
+    }
+}
+
+#[tokio::test]
+async fn hostile_requests_file_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sessions");
+    check(
+        "file",
+        &format!("file://{}?max_record_size={LIMIT}", root.display()),
+    )
+    .await;
+    // Nothing was created outside the store's directory.
+    let outside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(outside, vec![std::ffi::OsString::from("sessions")]);
+}
+
+#[tokio::test]
+async fn hostile_requests_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    check(
+        "sqlite",
+        &format!("sqlite://{}?max_record_size={LIMIT}", db.display()),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn hostile_requests_redis() {
+    let base = session_conformance::servers::external_url("REDIS")
+        .unwrap_or_else(|| "redis://127.0.0.1:6379/".into());
+    let prefix = format!("demo-hostile:{}:", std::process::id());
+    check(
+        "redis",
+        &format!("{base}?prefix={prefix}&max_record_size={LIMIT}"),
+    )
+    .await;
+}
+
+/// Secrets under 32 bytes are refused at start-up, before the demo listens.
+#[test]
+fn short_secrets_are_refused_at_start_up() {
+    let demo = env!("CARGO_BIN_EXE_session-demo");
+    for (var, url) in [
+        ("SESSION_SECRET", "memory://"),
+        ("SESSION_COOKIE_SECRET", "cookie://"),
+    ] {
+        let out = std::process::Command::new(demo)
+            .args(["--addr", "127.0.0.1:0"])
+            .env("SESSION_URL", url)
+            .env("SESSION_SECRET", "0123456789abcdef0123456789abcdef-signing")
+            .env(var, "short-secret-31-bytes-long-abcd")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{var}: the demo started: {stderr}");
+        assert!(stderr.contains("32"), "{var}: {stderr}");
+    }
+}
