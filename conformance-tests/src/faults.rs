@@ -27,7 +27,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use session_core::{Capabilities, Error, Record, Result, SessionId, SessionStore};
+use session_core::{
+    Capabilities, DeleteIf, Error, Record, Result, ScanCursor, ScanPage, SessionId, SessionStore,
+    StorageKey,
+};
 
 /// A store operation, as the fault plan names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,6 +50,10 @@ pub enum Op {
     DeleteExpired,
     /// `count`.
     Count,
+    /// `scan`.
+    Scan,
+    /// `delete_keys`.
+    DeleteKeys,
 }
 
 impl Op {
@@ -54,7 +61,7 @@ impl Op {
     pub fn is_write(self) -> bool {
         matches!(
             self,
-            Op::Create | Op::Save | Op::Touch | Op::Delete | Op::DeleteExpired
+            Op::Create | Op::Save | Op::Touch | Op::Delete | Op::DeleteExpired | Op::DeleteKeys
         )
     }
 }
@@ -277,7 +284,7 @@ impl FaultPlan {
     }
 }
 
-const ALL_OPS: [Op; 7] = [
+const ALL_OPS: [Op; 9] = [
     Op::Load,
     Op::Create,
     Op::Save,
@@ -285,6 +292,8 @@ const ALL_OPS: [Op; 7] = [
     Op::Delete,
     Op::DeleteExpired,
     Op::Count,
+    Op::Scan,
+    Op::DeleteKeys,
 ];
 
 /// Wraps a store and injects the faults its [`FaultPlan`] names: fail the Nth call (or
@@ -383,6 +392,13 @@ impl<S: SessionStore> SessionStore for FaultStore<S> {
     }
     async fn count(&self) -> Result<u64> {
         self.run(Op::Count, self.inner.count()).await
+    }
+    async fn scan(&self, cursor: Option<ScanCursor>, limit: usize) -> Result<ScanPage> {
+        self.run(Op::Scan, self.inner.scan(cursor, limit)).await
+    }
+    async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
+        self.run(Op::DeleteKeys, self.inner.delete_keys(keys, only))
+            .await
     }
 }
 

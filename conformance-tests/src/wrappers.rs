@@ -3,7 +3,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use session_core::{Capabilities, Record, Result, SessionId, SessionStore};
+use session_core::{
+    Capabilities, DeleteIf, Record, Result, ScanCursor, ScanPage, SessionId, SessionStore,
+    StorageKey,
+};
 
 /// How many times each store operation was called.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -18,7 +21,7 @@ pub struct OpCounts {
     pub touch: u64,
     /// `delete` calls.
     pub delete: u64,
-    /// `delete_expired` and `count` calls.
+    /// `delete_expired`, `count`, `scan` and `delete_keys` calls.
     pub enumerate: u64,
 }
 
@@ -118,5 +121,13 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
     async fn count(&self) -> Result<u64> {
         bump(&self.enumerate);
         self.inner.count().await
+    }
+    async fn scan(&self, cursor: Option<ScanCursor>, limit: usize) -> Result<ScanPage> {
+        bump(&self.enumerate);
+        self.inner.scan(cursor, limit).await
+    }
+    async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
+        bump(&self.enumerate);
+        self.inner.delete_keys(keys, only).await
     }
 }

@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use futures::future::LocalBoxFuture;
 use session_conformance::{cases, CaseResult, Fixture, Harness};
 use session_core::{
-    Capabilities, Clock, Error, MemoryStore, Record, Result, SessionId, SessionStore,
+    Capabilities, Clock, DeleteIf, Error, MemoryStore, Record, Result, ScanCursor, ScanPage,
+    SessionId, SessionStore, StorageKey,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -31,6 +32,10 @@ enum Bug {
     LeaksId,
     /// `count` is off by one.
     Miscount,
+    /// `scan` drops the last entry of every page.
+    ScanDropsEntries,
+    /// `delete_keys` ignores `DeleteIf::Expired` and deletes live records too.
+    SweepsLive,
 }
 
 struct Broken {
@@ -106,6 +111,21 @@ impl SessionStore for Broken {
     async fn count(&self) -> Result<u64> {
         let n = self.inner.count().await?;
         Ok(if self.bug == Bug::Miscount { n + 1 } else { n })
+    }
+    async fn scan(&self, cursor: Option<ScanCursor>, limit: usize) -> Result<ScanPage> {
+        let mut page = self.inner.scan(cursor, limit).await?;
+        if self.bug == Bug::ScanDropsEntries {
+            page.entries.pop();
+        }
+        Ok(page)
+    }
+    async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
+        let only = if self.bug == Bug::SweepsLive {
+            DeleteIf::Any
+        } else {
+            only
+        };
+        self.inner.delete_keys(keys, only).await
     }
 }
 
@@ -236,6 +256,22 @@ fn miscounts_are_caught() {
             case!(delete_expired_removes_only_expired),
         ],
     );
+}
+
+#[test]
+fn dropped_scan_entries_are_caught() {
+    expect_caught(
+        Bug::ScanDropsEntries,
+        &[
+            case!(scan_sees_live_and_expired),
+            case!(scan_pages_cover_everything),
+        ],
+    );
+}
+
+#[test]
+fn sweeping_live_records_is_caught() {
+    expect_caught(Bug::SweepsLive, &[case!(delete_keys_by_condition)]);
 }
 
 #[test]

@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use session_core::{Capabilities, Clock, Record, Result, SessionId, SessionStore};
+use session_core::{
+    Capabilities, Clock, DeleteIf, Record, Result, ScanCursor, ScanPage, SessionId, SessionStore,
+    StorageKey,
+};
 
 use crate::url::OpenContext;
 
@@ -86,5 +89,11 @@ impl SessionStore for AnyStore {
     }
     async fn count(&self) -> Result<u64> {
         self.inner.count().await
+    }
+    async fn scan(&self, cursor: Option<ScanCursor>, limit: usize) -> Result<ScanPage> {
+        self.inner.scan(cursor, limit).await
+    }
+    async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
+        self.inner.delete_keys(keys, only).await
     }
 }

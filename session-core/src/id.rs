@@ -136,6 +136,13 @@ impl StorageKey {
         &self.0
     }
 
+    /// A key from its 32 digest bytes, for stores that keep keys in binary form and
+    /// hand them back from a scan. Never derive one from anything but a stored key or
+    /// [`SessionId::storage_key`].
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        StorageKey(bytes)
+    }
+
     /// Lower-case hex, 64 characters: safe as a file name, SQL value or cache key.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)

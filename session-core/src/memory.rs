@@ -6,8 +6,8 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::{
-    Capabilities, Clock, Codec, Error, Record, Result, SessionId, SessionStore, StorageKey,
-    Timestamp,
+    Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
+    SessionId, SessionStore, StorageKey, Timestamp,
 };
 
 /// How many expired records `delete_expired` removes per lock acquisition, so a large
@@ -211,5 +211,49 @@ impl SessionStore for MemoryStore {
     async fn count(&self) -> Result<u64> {
         let now = self.clock.now();
         Ok(self.lock().values().filter(|e| e.expires_at > now).count() as u64)
+    }
+
+    /// Pages in storage-key order; the cursor is the last key's hex. Each page sorts
+    /// the keys after the cursor, which is fine for a development store.
+    async fn scan(&self, cursor: Option<ScanCursor>, limit: usize) -> Result<ScanPage> {
+        let after = match &cursor {
+            None => None,
+            Some(c) => Some(
+                StorageKey::from_hex(c.as_str())
+                    .ok_or_else(|| Error::Config("not a MemoryStore scan cursor".into()))?,
+            ),
+        };
+        let limit = limit.max(1);
+        let mut page: Vec<ScanEntry> = self
+            .lock()
+            .iter()
+            .filter(|(k, _)| after.is_none_or(|a| **k > a))
+            .map(|(k, e)| ScanEntry::new(*k, Some(e.expires_at), e.bytes.len() as u64))
+            .collect();
+        page.sort_unstable_by_key(|e| e.key);
+        let more = page.len() > limit;
+        page.truncate(limit);
+        let next = match page.last() {
+            Some(last) if more => Some(ScanCursor::new(last.key.to_hex())),
+            _ => None,
+        };
+        Ok(ScanPage::new(page, next))
+    }
+
+    async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
+        let now = self.clock.now();
+        let mut map = self.lock();
+        let mut removed = 0u64;
+        for key in keys {
+            let doomed = match (map.get(key), only) {
+                (None, _) => false,
+                (Some(_), DeleteIf::Any) => true,
+                (Some(e), _) => e.expires_at <= now,
+            };
+            if doomed && map.remove(key).is_some() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::{Record, Result, SessionId};
+use crate::{DeleteIf, Record, Result, ScanCursor, ScanPage, SessionId, StorageKey};
 
 /// What a store can and cannot do (contract rule 10). The conformance suite reads it:
 /// a missing capability is checked to answer [`Error::Unsupported`](crate::Error),
@@ -17,7 +17,7 @@ pub struct Capabilities {
     /// `save` rejects a stale expected version with `Conflict`. Without it the store is
     /// last-writer-wins (but still never resurrects).
     pub compare_and_set: bool,
-    /// `count` and `delete_expired` work.
+    /// `count`, `delete_expired`, `scan` and `delete_keys` work.
     pub enumerate: bool,
     /// Records live on the server, so `delete` revokes a session everywhere. The cookie
     /// store lacks this: a sealed cookie stays valid until it expires.
@@ -164,6 +164,30 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn count(&self) -> Result<u64> {
         Err(crate::Error::Unsupported("count"))
     }
+
+    /// One page of every stored record, expired ones included, by storage key, with
+    /// its deadline and stored size; for admin tools. Start with `cursor` `None`, then
+    /// pass each page's [`ScanPage::next`] until it is `None`.
+    ///
+    /// `limit` is the page size the caller wants; stores return at most that many
+    /// entries, except where the backend's own cursor only takes a hint (Redis `SCAN
+    /// COUNT`). A page may be empty while the walk goes on. Not a snapshot: every record
+    /// present for the whole walk appears, records created or removed during it may or
+    /// may not. A record appears once, except on Redis, whose `SCAN` may repeat a key
+    /// when the keyspace shrinks during the walk.
+    ///
+    /// Stores without [`Capabilities::enumerate`] answer `Unsupported`.
+    async fn scan(&self, _cursor: Option<ScanCursor>, _limit: usize) -> Result<ScanPage> {
+        Err(crate::Error::Unsupported("scan"))
+    }
+
+    /// Deletes the records stored under `keys` (see [`DeleteIf`] for which) and returns
+    /// how many went. Keys with no record are skipped; deleting is idempotent.
+    ///
+    /// Stores without [`Capabilities::enumerate`] answer `Unsupported`.
+    async fn delete_keys(&self, _keys: &[StorageKey], _only: DeleteIf) -> Result<u64> {
+        Err(crate::Error::Unsupported("delete_keys"))
+    }
 }
 
 macro_rules! forward_store {
@@ -196,6 +220,12 @@ macro_rules! forward_store {
             }
             async fn count(&self) -> Result<u64> {
                 (**self).count().await
+            }
+            async fn scan(&self, cursor: Option<ScanCursor>, limit: usize) -> Result<ScanPage> {
+                (**self).scan(cursor, limit).await
+            }
+            async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
+                (**self).delete_keys(keys, only).await
             }
         }
     )*};

@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use session_core::{
-    Capabilities, Clock, Codec, Error, Record, Result, SessionId, SessionStore, StorageKey,
+    Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanPage, SessionId,
+    SessionStore, StorageKey, Timestamp,
 };
 
 use crate::atomic::{insert_new, read_if_exists, remove_if_exists, replace, sync_dir, write_temp};
@@ -393,6 +394,34 @@ impl Job {
         }
         Ok(())
     }
+
+    /// Removes the record under `key` (with [`DeleteIf::Expired`], only if it has
+    /// expired at `now`, judged under the key's lock); `Ok(true)` if it went.
+    fn delete_key(&self, key: &StorageKey, only: DeleteIf, now: Timestamp) -> Result<bool> {
+        let path = self.layout().record_path(key);
+        let guard = self
+            .shared
+            .locks
+            .lock(key)
+            .map_err(|e| file_error("lock", &path, e))?;
+        let doomed = match only {
+            DeleteIf::Any => true,
+            // Expired, and anything added later: only what has expired goes. A file
+            // that does not decode is left for the operator, as the sweep leaves it.
+            _ => match read_if_exists(&path).map_err(|e| file_error("read", &path, e))? {
+                None => false,
+                Some(bytes) => Codec::decode(SessionId::from_bytes([0; 32]), &bytes)
+                    .is_ok_and(|r| r.is_expired(now)),
+            },
+        };
+        let removed =
+            doomed && remove_if_exists(&path).map_err(|e| file_error("remove", &path, e))?;
+        drop(guard);
+        if removed {
+            self.sync_leaf(key)?;
+        }
+        Ok(removed)
+    }
 }
 
 #[async_trait]
@@ -466,5 +495,38 @@ impl SessionStore for FileStore {
 
     async fn count(&self) -> Result<u64> {
         Ok(self.walk(|| Pass::Count).await?.live)
+    }
+
+    /// Pages in storage-key order (the fan-out directories' order); the cursor is the
+    /// last key's hex. Each record on a page is read once to learn its deadline; a
+    /// record that does not decode shows without one.
+    async fn scan(&self, cursor: Option<ScanCursor>, limit: usize) -> Result<ScanPage> {
+        let after = match &cursor {
+            None => None,
+            Some(c) => Some(
+                StorageKey::from_hex(c.as_str())
+                    .ok_or_else(|| Error::Config("not a FileStore scan cursor".into()))?,
+            ),
+        };
+        let shared = self.shared.clone();
+        let (entries, full) =
+            blocking(move || crate::scan::page(&shared.layout, after, limit)).await?;
+        let next = match entries.last() {
+            Some(last) if full => Some(ScanCursor::new(last.key.to_hex())),
+            _ => None,
+        };
+        Ok(ScanPage::new(entries, next))
+    }
+
+    async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
+        let (job, now, keys) = (self.job(), self.clock.now(), keys.to_vec());
+        blocking(move || {
+            let mut removed = 0u64;
+            for key in &keys {
+                removed += u64::from(job.delete_key(key, only, now)?);
+            }
+            Ok(removed)
+        })
+        .await
     }
 }

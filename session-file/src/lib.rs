@@ -10,6 +10,7 @@ mod error;
 mod file_store;
 mod layout;
 mod lock;
+mod scan;
 mod shelf_store;
 mod sweep;
 

@@ -13,7 +13,8 @@ use redb::{
     WriteTransaction,
 };
 use session_core::{
-    Capabilities, Clock, Codec, Error, Record, Result, SessionId, SessionStore, Timestamp,
+    Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
+    SessionId, SessionStore, StorageKey, Timestamp,
 };
 
 use crate::error::{blocking, file_error};
@@ -445,6 +446,76 @@ impl Shelf {
         Ok(n)
     }
 
+    /// Up to `limit` records after `after`, in key order, and whether the page is full.
+    fn scan(&self, after: Option<[u8; 32]>, limit: usize) -> Result<(Vec<ScanEntry>, bool)> {
+        let txn = self
+            .db
+            .begin_read()
+            .map_err(|e| self.err("begin read", e))?;
+        let sessions = txn
+            .open_table(SESSIONS)
+            .map_err(|e| self.err("open table", e))?;
+        let range = match after {
+            Some(a) => sessions.range((Bound::Excluded(a), Bound::Unbounded)),
+            None => sessions.range::<[u8; 32]>(..),
+        }
+        .map_err(|e| self.err("read", e))?;
+        let limit = limit.max(1);
+        let mut out = Vec::new();
+        for entry in range {
+            let (k, v) = entry.map_err(|e| self.err("read", e))?;
+            let (_, expires_at, bytes) = v.value();
+            out.push(ScanEntry::new(
+                StorageKey::from_bytes(k.value()),
+                Some(Timestamp::from_millis(expires_at)),
+                bytes.len() as u64,
+            ));
+            if out.len() >= limit {
+                return Ok((out, true));
+            }
+        }
+        Ok((out, false))
+    }
+
+    /// Removes the records under `keys` in one transaction (with
+    /// [`DeleteIf::Expired`], only those expired at `now`); returns how many went.
+    fn delete_keys(
+        &self,
+        durable: bool,
+        keys: &[StorageKey],
+        only: DeleteIf,
+        now: Timestamp,
+    ) -> Result<u64> {
+        self.write(durable, |txn| {
+            let mut sessions = txn
+                .open_table(SESSIONS)
+                .map_err(|e| self.err("open table", e))?;
+            let mut by_expiry = txn
+                .open_table(BY_EXPIRY)
+                .map_err(|e| self.err("open table", e))?;
+            let mut removed = 0u64;
+            for key in keys {
+                let key = *key.as_bytes();
+                let Some(meta) = self.meta(&sessions, &key)? else {
+                    continue;
+                };
+                let doomed = match only {
+                    DeleteIf::Any => true,
+                    _ => meta.expires_at <= now.as_millis(),
+                };
+                if !doomed {
+                    continue;
+                }
+                sessions.remove(&key).map_err(|e| self.err("write", e))?;
+                by_expiry
+                    .remove((meta.expires_at, key))
+                    .map_err(|e| self.err("write", e))?;
+                removed += 1;
+            }
+            Ok(removed)
+        })
+    }
+
     fn raw_entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let txn = self
             .db
@@ -564,5 +635,31 @@ impl SessionStore for ShelfStore {
     async fn count(&self) -> Result<u64> {
         let (shelf, now) = (self.shelf.clone(), self.clock.now());
         blocking(move || shelf.count(now)).await
+    }
+
+    /// Pages in storage-key order, from the record table (data is not decoded); the
+    /// cursor is the last key's hex.
+    async fn scan(&self, cursor: Option<ScanCursor>, limit: usize) -> Result<ScanPage> {
+        let after = match &cursor {
+            None => None,
+            Some(c) => Some(
+                *StorageKey::from_hex(c.as_str())
+                    .ok_or_else(|| Error::Config("not a ShelfStore scan cursor".into()))?
+                    .as_bytes(),
+            ),
+        };
+        let shelf = self.shelf.clone();
+        let (entries, full) = blocking(move || shelf.scan(after, limit)).await?;
+        let next = match entries.last() {
+            Some(last) if full => Some(ScanCursor::new(last.key.to_hex())),
+            _ => None,
+        };
+        Ok(ScanPage::new(entries, next))
+    }
+
+    async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
+        let (shelf, now, durable) = (self.shelf.clone(), self.clock.now(), self.durable);
+        let keys = keys.to_vec();
+        blocking(move || shelf.delete_keys(durable, &keys, only, now)).await
     }
 }

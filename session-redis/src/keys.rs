@@ -38,10 +38,15 @@ impl KeySpace {
 
     /// The key of `id`'s record: never the raw id (contract rule 7).
     pub(crate) fn key(&self, id: &SessionId) -> String {
-        let mut key = String::with_capacity(self.prefix.len() + HEX_LEN);
-        key.push_str(&self.prefix);
-        key.push_str(&id.storage_key().to_hex());
-        key
+        self.key_of_storage_key(&id.storage_key())
+    }
+
+    /// The key of the record stored under `key`.
+    pub(crate) fn key_of_storage_key(&self, key: &StorageKey) -> String {
+        let mut out = String::with_capacity(self.prefix.len() + HEX_LEN);
+        out.push_str(&self.prefix);
+        out.push_str(&key.to_hex());
+        out
     }
 
     /// The `SCAN MATCH` glob for this store's keys.
@@ -51,11 +56,15 @@ impl KeySpace {
 
     /// Whether a key found by `SCAN` is one of this store's records.
     pub(crate) fn owns(&self, key: &[u8]) -> bool {
+        self.storage_key(key).is_some()
+    }
+
+    /// The storage key a key found by `SCAN` files, if it is one of this store's.
+    pub(crate) fn storage_key(&self, key: &[u8]) -> Option<StorageKey> {
         key.strip_prefix(self.prefix.as_bytes())
             .filter(|rest| rest.len() == HEX_LEN)
             .and_then(|rest| std::str::from_utf8(rest).ok())
             .and_then(StorageKey::from_hex)
-            .is_some()
     }
 }
 

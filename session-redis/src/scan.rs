@@ -2,7 +2,7 @@
 //! one cursor on a standalone server, one cursor per primary on a cluster.
 
 use redis::{FromRedisValue, RedisResult, Value};
-use session_core::Result;
+use session_core::{Error, Result};
 
 use crate::cluster;
 use crate::connection::{timed, Connection};
@@ -26,7 +26,7 @@ pub(crate) struct ScanContext<'a> {
 
 impl KeyScan {
     pub(crate) async fn start(cx: &ScanContext<'_>) -> Result<Self> {
-        let targets = match cx.conn {
+        let mut targets = match cx.conn {
             Connection::Standalone(_) => vec![None],
             Connection::Cluster(c) => cluster::one_slot_per_primary(&mut c.clone(), cx.timeout)
                 .await?
@@ -34,11 +34,42 @@ impl KeyScan {
                 .map(Some)
                 .collect(),
         };
+        // In slot order, so a walk resumed from a cursor visits the primaries in the
+        // same order whatever their addresses.
+        targets.sort_unstable();
         Ok(KeyScan {
             targets,
             at: 0,
             cursor: 0,
         })
+    }
+
+    /// Resumes a walk where [`KeyScan::position`] said it stood. On a cluster the
+    /// primaries are looked up again; if the one owning `slot` is no longer a walk
+    /// target (the slots moved), the walk cannot go on.
+    pub(crate) async fn resume(cx: &ScanContext<'_>, (slot, cursor): (u16, u64)) -> Result<Self> {
+        let mut scan = Self::start(cx).await?;
+        scan.at = match cx.conn {
+            Connection::Standalone(_) => 0,
+            Connection::Cluster(_) => scan
+                .targets
+                .iter()
+                .position(|t| *t == Some(slot))
+                .ok_or_else(|| {
+                    Error::backend(
+                        "session-redis: the cluster's slots moved during the scan; start it again",
+                    )
+                })?,
+        };
+        scan.cursor = cursor;
+        Ok(scan)
+    }
+
+    /// Where the walk stands, as (first slot of the current primary, or 0 on a
+    /// standalone server; `SCAN` cursor on it); `None` once every node is walked.
+    pub(crate) fn position(&self) -> Option<(u16, u64)> {
+        let target = self.targets.get(self.at)?;
+        Some((target.unwrap_or(0), self.cursor))
     }
 
     /// The next non-empty batch of this store's keys, or `None` when every node has been

@@ -23,7 +23,12 @@ pub(crate) static TOUCH: LazyLock<Script> =
 pub(crate) static CREATE_OVER_EXPIRED: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/create_over_expired.lua")));
 
-/// Every script, for loading up front.
+/// Delete only if expired by the store's clock (see `scripts/delete_if_expired.lua`).
+/// Only admin tools run it, so it is not loaded up front: the first call loads it.
+pub(crate) static DELETE_IF_EXPIRED: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/delete_if_expired.lua")));
+
+/// Every script requests use, for loading up front.
 pub(crate) fn all() -> [&'static Script; 3] {
     [&SAVE, &TOUCH, &CREATE_OVER_EXPIRED]
 }
@@ -92,6 +97,7 @@ mod tests {
             include_str!("scripts/save.lua"),
             include_str!("scripts/touch.lua"),
             include_str!("scripts/create_over_expired.lua"),
+            include_str!("scripts/delete_if_expired.lua"),
         ] {
             assert!(source.contains("redis.call('GETRANGE', KEYS[1], 0, 60)"));
             assert!(source.contains(&v1_pattern), "{source}");

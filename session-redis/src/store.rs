@@ -10,7 +10,8 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::Value;
 use session_core::{
-    Capabilities, Clock, Codec, Error, Record, Result, SessionId, SessionStore, Timestamp,
+    Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
+    SessionId, SessionStore, StorageKey, Timestamp,
 };
 
 use crate::cluster;
@@ -19,7 +20,9 @@ use crate::keys::KeySpace;
 use crate::layout;
 use crate::options::RedisOptions;
 use crate::scan::{per_key, KeyScan, ScanContext};
-use crate::scripts::{self, SaveReply, TouchReply, CREATE_OVER_EXPIRED, SAVE, TOUCH};
+use crate::scripts::{
+    self, SaveReply, TouchReply, CREATE_OVER_EXPIRED, DELETE_IF_EXPIRED, SAVE, TOUCH,
+};
 
 /// The longest pause between two reconnection attempts of a manager this crate builds:
 /// short, so that a server back from an outage is used again within half a second or so.
@@ -81,6 +84,8 @@ struct Settings {
 /// | `delete` | `DEL` | 1 |
 /// | `count` | `SCAN`, then `GETRANGE` of each key's deadline | 2 per batch of keys (on a cluster: per primary, the `GETRANGE`s sent concurrently) |
 /// | `delete_expired` | nothing: answers 0 | 0 |
+/// | `scan` | `SCAN` (resumed from the cursor) until keys turn up, then `GETRANGE` of each key's deadline and `STRLEN` | 3 per page, more where the prefix is sparse (on a cluster also `CLUSTER SLOTS`) |
+/// | `delete_keys` | `UNLINK` per key (pipelined); expired-only: a script per key that checks the deadline first | 1 per page; expired-only: concurrent, 1 per key |
 ///
 /// Expiry is enforced twice: by the server, which drops a key at its `PXAT`, and on
 /// every read and write against the store's [`Clock`], so a record expired by the
@@ -241,6 +246,27 @@ impl RedisStore {
                 .count() as u64;
         }
         Ok(removed)
+    }
+
+    /// Where a scan stands, as the opaque text of a [`ScanCursor`]: the `SCAN` cursor,
+    /// preceded on a cluster by the first slot of the primary being walked.
+    fn cursor_text(&self, (slot, cursor): (u16, u64)) -> String {
+        if self.conn.is_cluster() {
+            format!("{slot}:{cursor}")
+        } else {
+            cursor.to_string()
+        }
+    }
+
+    fn parse_cursor(&self, cursor: &ScanCursor) -> Result<(u16, u64)> {
+        let text = cursor.as_str();
+        let parsed = if self.conn.is_cluster() {
+            text.split_once(':')
+                .and_then(|(slot, c)| Some((slot.parse().ok()?, c.parse().ok()?)))
+        } else {
+            text.parse().ok().map(|c| (0, c))
+        };
+        parsed.ok_or_else(|| Error::Config(format!("not a RedisStore scan cursor: {text:?}")))
     }
 
     fn scan_context(&self) -> ScanContext<'_> {
@@ -493,6 +519,112 @@ impl SessionStore for RedisStore {
                 .count() as u64;
         }
         Ok(live)
+    }
+
+    /// One batch of `SCAN` (with `COUNT` = `limit`, a hint Redis may exceed a little),
+    /// resumed from the cursor, then every key's deadline (`GETRANGE` of the header)
+    /// and size (`STRLEN`), pipelined. Keys that went away meanwhile are left out; a
+    /// value not in this layout shows without a deadline. A key may repeat if the
+    /// keyspace shrinks during the walk (the `SCAN` guarantee).
+    async fn scan(&self, cursor: Option<ScanCursor>, limit: usize) -> Result<ScanPage> {
+        let cx = ScanContext {
+            count: limit.max(1),
+            ..self.scan_context()
+        };
+        let mut walk = match &cursor {
+            None => KeyScan::start(&cx).await?,
+            Some(c) => KeyScan::resume(&cx, self.parse_cursor(c)?).await?,
+        };
+        let Some(keys) = walk.next(&cx).await? else {
+            return Ok(ScanPage::new(Vec::new(), None));
+        };
+        let next = walk
+            .position()
+            .map(|p| ScanCursor::new(self.cursor_text(p)));
+        let deadlines = per_key("scan", &cx, &keys, |k| {
+            let mut c = redis::cmd("GETRANGE");
+            c.arg(k).arg(layout::EXPIRES_AT).arg(layout::HEADER_LEN - 1);
+            c
+        })
+        .await?;
+        let sizes = per_key("scan", &cx, &keys, |k| {
+            let mut c = redis::cmd("STRLEN");
+            c.arg(k);
+            c
+        })
+        .await?;
+        let mut entries = Vec::with_capacity(keys.len());
+        for ((key, deadline), size) in keys.iter().zip(deadlines).zip(sizes) {
+            let (Some(storage_key), Some(Value::BulkString(field)), Some(Value::Int(size))) =
+                (self.settings.keys.storage_key(key), deadline, size)
+            else {
+                // Not a string (not a session record), or gone since the SCAN.
+                continue;
+            };
+            if field.is_empty() || size <= 0 {
+                continue;
+            }
+            entries.push(ScanEntry::new(
+                storage_key,
+                layout::parse_expires_field(&field),
+                size.unsigned_abs(),
+            ));
+        }
+        Ok(ScanPage::new(entries, next))
+    }
+
+    /// `DeleteIf::Any`: `UNLINK` of every key, pipelined. `DeleteIf::Expired`: a script
+    /// per key that deletes it only if its header's deadline has passed by the store's
+    /// clock (Redis drops keys at their `PXAT` by itself; this catches the ones the
+    /// store's clock calls expired first).
+    async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
+        use futures::{StreamExt, TryStreamExt};
+
+        /// Scripts in flight at once.
+        const FANOUT: usize = 64;
+
+        let names: Vec<Vec<u8>> = keys
+            .iter()
+            .map(|k| self.settings.keys.key_of_storage_key(k).into_bytes())
+            .collect();
+        if names.is_empty() {
+            return Ok(0);
+        }
+        if matches!(only, DeleteIf::Any) {
+            let cx = self.scan_context();
+            let replies = per_key("delete_keys", &cx, &names, |k| {
+                let mut c = redis::cmd("UNLINK");
+                c.arg(k);
+                c
+            })
+            .await?;
+            return Ok(replies
+                .iter()
+                .filter(|r| matches!(r, Some(Value::Int(1))))
+                .count() as u64);
+        }
+        let now = self.now().as_millis();
+        let timeout = self.settings.timeout;
+        let conn = self.conn.clone();
+        let codes: Vec<i64> = futures::stream::iter(names)
+            .map(move |name| {
+                let mut c = conn.clone();
+                async move {
+                    timed(
+                        "delete_keys",
+                        timeout,
+                        DELETE_IF_EXPIRED
+                            .key(name)
+                            .arg(now)
+                            .invoke_async::<i64>(&mut c),
+                    )
+                    .await
+                }
+            })
+            .buffered(FANOUT)
+            .try_collect()
+            .await?;
+        Ok(codes.iter().filter(|&&c| c == 1).count() as u64)
     }
 }
 

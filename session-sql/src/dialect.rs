@@ -102,6 +102,9 @@ pub(crate) struct Statements {
     pub sweep: String,
     /// `now` → number of live rows.
     pub count: String,
+    /// `after key, limit` → `session_id, expires_at, stored size` of up to `limit` rows
+    /// after `after key`, in key order (a keyset page; `''` starts the walk).
+    pub scan: String,
 }
 
 const COLUMNS: &str = "session_id, atime, expires_at, version, data";
@@ -134,6 +137,18 @@ impl Statements {
             ),
             Backend::MySql => format!("DELETE FROM {t} WHERE expires_at <= $1 LIMIT $2"),
         };
+        let (key, size) = match backend {
+            // LENGTH of a BLOB counts bytes on SQLite and MySQL; PostgreSQL's
+            // octet_length is an int4, widened so every dialect answers a BIGINT. MySQL
+            // reports the binary-collated key column as BINARY, so it is converted to
+            // text for the driver.
+            Backend::Sqlite => ("session_id", "length(data)"),
+            Backend::Postgres => ("session_id", "CAST(octet_length(data) AS BIGINT)"),
+            Backend::MySql => (
+                "CONVERT(session_id USING utf8mb4)",
+                "CAST(LENGTH(data) AS SIGNED)",
+            ),
+        };
         Statements {
             load: r(format!(
                 "SELECT atime, expires_at, version, data FROM {t} \
@@ -158,11 +173,15 @@ impl Statements {
             delete: r(format!("DELETE FROM {t} WHERE session_id = $1")),
             sweep: r(sweep),
             count: r(format!("SELECT COUNT(*) FROM {t} WHERE expires_at > $1")),
+            scan: r(format!(
+                "SELECT {key}, expires_at, {size} FROM {t} \
+                 WHERE session_id > $1 ORDER BY session_id LIMIT $2"
+            )),
         }
     }
 
     #[cfg(test)]
-    fn all(&self) -> [&str; 9] {
+    fn all(&self) -> [&str; 10] {
         [
             &self.load,
             &self.insert,
@@ -173,8 +192,27 @@ impl Statements {
             &self.delete,
             &self.sweep,
             &self.count,
+            &self.scan,
         ]
     }
+}
+
+/// `DELETE` of the rows under `keys` keys (bound `$1`…`$keys`), with `only_expired` also
+/// `expires_at <= $keys+1` (now), rendered for `backend`. Built per call: the number
+/// of keys varies.
+pub(crate) fn delete_keys(
+    backend: Backend,
+    table: &TableName,
+    keys: usize,
+    only_expired: bool,
+) -> String {
+    let t = backend.qualified(table);
+    let list: Vec<String> = (1..=keys).map(|i| format!("${i}")).collect();
+    let mut sql = format!("DELETE FROM {t} WHERE session_id IN ({})", list.join(", "));
+    if only_expired {
+        sql.push_str(&format!(" AND expires_at <= ${}", keys + 1));
+    }
+    backend.render(&sql)
 }
 
 #[cfg(test)]
@@ -207,6 +245,19 @@ mod tests {
             let expected: Vec<u32> = (1..=found.len() as u32).collect();
             assert_eq!(found, expected, "{sql}");
         }
+    }
+
+    #[test]
+    fn delete_keys_binds_every_key_then_now() {
+        let t = TableName::sessions();
+        let pg = delete_keys(Backend::Postgres, &t, 3, true);
+        assert_eq!(params(&pg), vec![1, 2, 3, 4]);
+        assert!(pg.ends_with("IN ($1, $2, $3) AND expires_at <= $4"), "{pg}");
+        assert!(!delete_keys(Backend::Postgres, &t, 2, false).contains("expires_at"));
+        assert_eq!(
+            delete_keys(Backend::MySql, &t, 2, true),
+            "DELETE FROM `sessions` WHERE session_id IN (?, ?) AND expires_at <= ?"
+        );
     }
 
     #[test]

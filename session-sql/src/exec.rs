@@ -21,6 +21,9 @@ pub(crate) struct StoredRow {
     pub data: Vec<u8>,
 }
 
+/// One row of a scan page: storage key (hex), deadline, stored size in bytes.
+pub(crate) type ScanRow = (String, i64, i64);
+
 /// sqlx gives each database its own query-result type with an inherent
 /// `rows_affected`; this names it for generic code.
 pub(crate) trait RowsAffected {
@@ -64,6 +67,7 @@ where
     for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> Vec<u8>: Decode<'q, DB> + Type<DB>,
+    for<'q> String: Decode<'q, DB> + Type<DB>,
     usize: ColumnIndex<DB::Row>,
 {
     fn query<'q>(sql: &'q str, args: &[Arg<'q>]) -> Query<'q, DB, DB::Arguments<'q>> {
@@ -96,6 +100,18 @@ where
             version: row.try_get(2)?,
             data: row.try_get(3)?,
         }))
+    }
+
+    /// Runs the `scan` statement: rows of `session_id, expires_at, size`.
+    pub async fn fetch_scan(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<ScanRow>, sqlx::Error> {
+        let rows = Self::query(sql, args).fetch_all(self.0).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .collect()
     }
 
     /// Runs a statement whose answer is at most one row of one integer.

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use session_core::{
-    Capabilities, Clock, Codec, Error, Record, Result, SessionId, SessionStore, Timestamp,
+    Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
+    SessionId, SessionStore, StorageKey, Timestamp,
 };
 
 use crate::connect::{self, ConnectOptions};
@@ -19,6 +20,10 @@ use crate::{migrate, Backend, SqlPool, TableName};
 
 /// Expired rows `delete_expired` removes per statement unless configured otherwise.
 pub const DEFAULT_SWEEP_BATCH: u32 = 1000;
+
+/// Keys one `delete_keys` statement names at most (well under every database's limit
+/// on bound parameters).
+const DELETE_KEYS_CHUNK: usize = 500;
 
 /// Sessions in one SQL table on SQLite, PostgreSQL or MySQL/MariaDB (web.py's
 /// DBStore, Beaker's `ext:database`).
@@ -41,6 +46,8 @@ pub const DEFAULT_SWEEP_BATCH: u32 = 1000;
 /// | `delete` | `DELETE … WHERE session_id = ?` |
 /// | `delete_expired` | `DELETE` of at most [`with_sweep_batch`](SqlStore::with_sweep_batch) expired rows per statement, repeated until a batch comes back short |
 /// | `count` | `SELECT COUNT(*) … WHERE expires_at > now` |
+/// | `scan` | `SELECT session_id, expires_at, LENGTH(data) … WHERE session_id > cursor ORDER BY session_id LIMIT n` (a keyset page on the primary key) |
+/// | `delete_keys` | `DELETE … WHERE session_id IN (…)`, plus `AND expires_at <= now` for expired-only, per 500 keys |
 ///
 /// A configured [`with_max_record_size`](SqlStore::with_max_record_size) refuses
 /// larger records with `TooLarge` before any I/O.
@@ -417,5 +424,53 @@ impl SessionStore for SqlStore {
             .await?
             .unwrap_or(0);
         u64::try_from(n).map_err(|_| Error::Corrupt(format!("negative count {n}")))
+    }
+
+    /// A keyset page on the primary key: the cursor is the last row's `session_id`.
+    /// Rows whose `session_id` is not a storage key (not written by this store) are
+    /// skipped.
+    async fn scan(&self, cursor: Option<ScanCursor>, limit: usize) -> Result<ScanPage> {
+        let after = cursor.as_ref().map_or("", ScanCursor::as_str);
+        let limit = limit.clamp(1, i64::MAX as usize);
+        let args = [Arg::Text(after), Arg::Int(limit as i64)];
+        let run = async {
+            with_pool!(&self.pool, p => Exec(p).fetch_scan(&self.sql.scan, &args).await)
+                .map_err(|e| from_sqlx("scan", e))
+        };
+        let rows = self.bounded("scan", run).await?;
+        let next = match rows.last() {
+            Some((last, _, _)) if rows.len() >= limit => Some(ScanCursor::new(last.clone())),
+            _ => None,
+        };
+        let entries = rows
+            .into_iter()
+            .filter_map(|(key, expires_at, size)| {
+                let key = StorageKey::from_hex(&key)?;
+                let size = u64::try_from(size).unwrap_or(0);
+                Some(ScanEntry::new(
+                    key,
+                    Some(Timestamp::from_millis(expires_at)),
+                    size,
+                ))
+            })
+            .collect();
+        Ok(ScanPage::new(entries, next))
+    }
+
+    async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
+        let only_expired = !matches!(only, DeleteIf::Any);
+        let now = self.clock.now().as_millis();
+        let mut removed = 0;
+        for chunk in keys.chunks(DELETE_KEYS_CHUNK) {
+            let hex: Vec<String> = chunk.iter().map(StorageKey::to_hex).collect();
+            let mut args: Vec<Arg<'_>> = hex.iter().map(|k| Arg::Text(k)).collect();
+            if only_expired {
+                args.push(Arg::Int(now));
+            }
+            let sql =
+                crate::dialect::delete_keys(self.backend(), &self.table, chunk.len(), only_expired);
+            removed += self.execute("delete_keys", &sql, &args).await?;
+        }
+        Ok(removed)
     }
 }

@@ -13,6 +13,7 @@ mod model;
 mod privacy;
 mod roundtrip;
 mod save;
+mod scan;
 mod session;
 mod touch;
 mod util;
@@ -37,6 +38,7 @@ pub use save::{
     save_after_delete_not_found, save_after_expiry_not_found, save_replaces_data,
     save_stale_version_conflict,
 };
+pub use scan::{delete_keys_by_condition, scan_pages_cover_everything, scan_sees_live_and_expired};
 pub use session::{
     session_cycle_id, session_delete_revokes, session_empty_not_persisted,
     session_explicit_save_mode, session_invalidate, session_lazy_no_store_ops,

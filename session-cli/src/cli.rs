@@ -1,0 +1,86 @@
+//! The command line.
+
+use clap::{Parser, Subcommand};
+
+/// Administer a session store: sweep expired sessions, count them, look one up, log
+/// one user or everyone out, create the SQL table. Takes the same URLs as session-any
+/// (and the apps that use it).
+#[derive(Debug, Parser)]
+#[command(name = "session-admin", version, after_help = crate::exit::HELP)]
+pub struct Cli {
+    /// The store's URL, as session-any takes it: file:///dir, shelf:///path/file,
+    /// sqlite:///path/file.db, postgres://user@host/db, mysql://user@host/db,
+    /// redis://host:port/db?prefix=…, redis+cluster://h1:p1,h2:p2,
+    /// memcache://h1:p1,…, cookie://. SQL URLs take ?session_table=name.
+    #[arg(
+        short,
+        long,
+        env = "SESSION_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub url: Option<String>,
+
+    /// Print one JSON object on stdout (errors too: {"error": …, "exit_code": …}).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Print nothing on success and show no progress; errors still go to stderr.
+    /// With --json the JSON object is still printed.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Sessions per page when walking the store.
+    #[arg(long, global = true, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_size: u32,
+
+    /// The session cookie's name: signed cookie values and cookie:// values are bound
+    /// to it.
+    #[arg(
+        long,
+        global = true,
+        env = "SESSION_COOKIE_NAME",
+        default_value = "session"
+    )]
+    pub cookie_name: String,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Delete expired sessions and print how many went. Stores with native TTLs
+    /// (Redis) drop most by themselves; gc removes those the clock calls expired first.
+    Gc {
+        /// Count the expired sessions, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Count sessions (live, expired, unreadable) and show their size distribution.
+    Stats,
+    /// Print one session's record as JSON: version, times, data. ID is the
+    /// 43-character session id or the signed cookie value (verified with the secrets in
+    /// SESSION_SECRET); for cookie:// it is the sealed cookie value. Only a live
+    /// session is shown, exactly as the app would load it: an expired session is "not
+    /// found" (exit 4) even before gc removes it.
+    Inspect {
+        /// The session id, signed cookie value, or (cookie://) sealed cookie value.
+        id: String,
+    },
+    /// Delete one session (log that user out everywhere). ID as for inspect.
+    Delete {
+        /// The session id or signed cookie value.
+        id: String,
+    },
+    /// Delete every session (everyone is logged out). Refuses without --yes.
+    Purge {
+        /// Confirm: really delete every session.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Create the SQL session table and its index if missing (SQL stores only).
+    Migrate,
+}
