@@ -1,219 +1,214 @@
-//! `FileStore`: load and save next to the raw file operations they are built from, with
-//! and without fsync, and `delete_expired` over many expired files (rate and memory).
+//! `FileStore`, durable (fsync, the default) and not (`durable(false)`), next to the
+//! raw file operations it is built from, twice: inline on the calling thread (the
+//! physical limit) and on tokio's blocking pool (the limit for an async server, which
+//! must not block its workers, and which is what our store does).
 //!
-//! The raw baselines do the minimum a crash-safe replace needs, on the same bytes the
-//! store writes, in a mirror directory with the same layout, measured in the same run:
-//! read = `fs::read`; write = create a temp file, write, `fdatasync`, rename over the
-//! target, fsync the directory (the fsyncs only in the fsync rows). They run inline on
-//! the calling thread; the store pays for its `spawn_blocking` hop, the envelope decode
-//! or encode, the expiry and version checks, and the lock, which is what the ratio shows.
+//! Raw operations, in a mirror directory with the store's layout (`ab/cd/<key hex>`),
+//! on the bytes the store writes:
+//!
+//! - create: `open(O_CREAT|O_EXCL)`, write, `fdatasync`, fsync the directory;
+//! - load: `fs::read`;
+//! - save and touch: write a temp file, `fdatasync`, rename over the target, fsync the
+//!   directory (our touch rewrites the record with its new deadline, so the raw
+//!   equivalent is the same crash-safe replace);
+//! - delete: unlink, fsync the directory.
+//!
+//! Without fsync both sides skip every `fdatasync` and directory fsync.
+//!
+//! Also here: `delete_expired` over many expired files (the `file` subcommand's sweep
+//! table), rate and memory.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use session_core::{Codec, Data, ManualClock, Record, SessionId, SessionStore, Timestamp, Value};
+use async_trait::async_trait;
+use session_core::{ManualClock, SessionStore};
 use session_file::FileStore;
 
+use crate::driver::{Item, Op, Raw, Target};
 use crate::report::{self, fmt_kib, fmt_rate, rate, thousands, Table};
-use crate::{BoxResult, Flags};
+use crate::workload::{sample_record, TaskResult};
+use crate::BoxResult;
 
-/// Distinct sessions the load and save loops cycle through.
-const SESSIONS: usize = 1_000;
-/// Each measurement is repeated this many times, alternating store and raw; the median
-/// is reported, so one disturbed round does not decide the figure.
-const ROUNDS: usize = 3;
-
-/// Options of the `file` benchmark.
-pub struct Options {
-    ops: usize,
-    fsync_ops: usize,
-    sweep_files: usize,
-    dir: Option<PathBuf>,
+/// The raw file operations, inline or offloaded.
+pub struct FileRaw {
+    root: PathBuf,
+    durable: bool,
+    offload: bool,
+    seq: AtomicU64,
 }
 
-impl Options {
-    /// Parses `--ops`, `--fsync-ops`, `--sweep-files` and `--dir`.
-    pub fn parse(args: &[String]) -> BoxResult<Self> {
-        let flags = Flags::new(args)?;
-        flags.only(&["--ops", "--fsync-ops", "--sweep-files", "--dir"])?;
-        let ops = flags.count("--ops", 20_000)?;
-        Ok(Options {
-            ops,
-            fsync_ops: flags.count("--fsync-ops", (ops / 10).max(1))?,
-            sweep_files: flags.count("--sweep-files", 100_000)?,
-            dir: flags.path("--dir"),
-        })
-    }
-}
-
-/// A session of typical shape: a user, roles, a cart, a CSRF token and some text.
-fn sample_record(now: Timestamp, ttl: Duration, i: usize) -> Record {
-    let mut data = Data::new();
-    data.insert("user".into(), Value::from(format!("user-{i}@example.com")));
-    data.insert("roles".into(), Value::from(vec!["reader", "editor"]));
-    data.insert(
-        "cart".into(),
-        Value::from((0..8).map(|n| format!("sku-{i}-{n}")).collect::<Vec<_>>()),
-    );
-    data.insert("csrf".into(), Value::from("x".repeat(43)));
-    data.insert("note".into(), Value::from("lorem ipsum ".repeat(30)));
-    Record::new(SessionId::generate(), data, now, now.saturating_add(ttl))
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
-/// Where the raw baseline keeps its copy of a record: the store's path, moved under
-/// `raw_root`, so the directory shapes match.
-fn mirror(store: &FileStore, raw_root: &Path, id: &SessionId) -> BoxResult<PathBuf> {
-    let rel = store
-        .record_path(id)
-        .strip_prefix(store.dir())?
-        .to_path_buf();
-    Ok(raw_root.join(rel))
-}
-
-/// The raw crash-safe replace the store is built from.
-fn raw_replace(target: &Path, bytes: &[u8], seq: u64, fsync: bool) -> BoxResult<()> {
-    let dir = target.parent().ok_or("record path has no parent")?;
-    let tmp = dir.join(format!(".raw-{seq}"));
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    if fsync {
-        f.sync_data()?;
-    }
-    drop(f);
-    fs::rename(&tmp, target)?;
-    if fsync {
-        File::open(dir)?.sync_all()?;
-    }
-    Ok(())
-}
-
-struct Bench {
-    store: FileStore,
-    records: Vec<Record>,
-    cookies: Vec<String>,
-    raw_paths: Vec<PathBuf>,
-    raw_seq: u64,
-}
-
-impl Bench {
-    async fn setup(scratch: &Path) -> BoxResult<Self> {
-        let store = FileStore::open(scratch.join("store")).await?.durable(false);
-        let raw_root = scratch.join("raw");
-        let now = Timestamp::from_system(std::time::SystemTime::now());
-        let (mut records, mut cookies, mut raw_paths) = (Vec::new(), Vec::new(), Vec::new());
-        for i in 0..SESSIONS {
-            let r = sample_record(now, Duration::from_secs(24 * 3600), i);
-            cookies.push(store.create(&r).await?);
-            let raw = mirror(&store, &raw_root, &r.id)?;
-            fs::create_dir_all(raw.parent().ok_or("no parent")?)?;
-            fs::write(&raw, Codec::MessagePack.encode(&r)?)?;
-            raw_paths.push(raw);
-            records.push(r);
-        }
-        Ok(Bench {
-            store,
-            records,
-            cookies,
-            raw_paths,
-            raw_seq: 0,
+impl FileRaw {
+    fn new(root: PathBuf, durable: bool, offload: bool) -> Arc<Self> {
+        Arc::new(FileRaw {
+            root,
+            durable,
+            offload,
+            seq: AtomicU64::new(0),
         })
     }
 
-    fn mean_record_bytes(&self) -> BoxResult<usize> {
-        let mut total = 0;
-        for r in &self.records {
-            total += Codec::MessagePack.encode(r)?.len();
-        }
-        Ok(total / self.records.len())
+    fn path(&self, key: &str) -> PathBuf {
+        self.root
+            .join(key.get(0..2).unwrap_or("00"))
+            .join(key.get(2..4).unwrap_or("00"))
+            .join(key)
     }
 
-    async fn store_loads(&self, ops: usize) -> BoxResult<f64> {
-        let start = Instant::now();
-        for i in 0..ops {
-            let cookie = &self.cookies[i % SESSIONS];
-            self.store
-                .load(cookie)
-                .await?
-                .ok_or("a session went missing")?;
-        }
-        Ok(rate(ops as u64, start.elapsed()))
-    }
-
-    fn raw_reads(&self, ops: usize) -> BoxResult<f64> {
-        let start = Instant::now();
-        for i in 0..ops {
-            let bytes = fs::read(&self.raw_paths[i % SESSIONS])?;
-            std::hint::black_box(bytes);
-        }
-        Ok(rate(ops as u64, start.elapsed()))
-    }
-
-    async fn store_saves(&mut self, ops: usize, durable: bool) -> BoxResult<f64> {
-        let store = self.store.clone().durable(durable);
-        // The next version of every record, built before the clock starts.
-        let mut nexts = Vec::with_capacity(ops);
-        for i in 0..ops {
-            let idx = i % SESSIONS;
-            let mut next = self.records[idx].clone();
-            next.version += (i / SESSIONS) as u64 + 1;
-            next.data.insert("n".into(), Value::from(i));
-            nexts.push(next);
-        }
-        let start = Instant::now();
-        for next in &nexts {
-            store.save(next, next.version - 1).await?;
-        }
-        let r = rate(ops as u64, start.elapsed());
-        for next in nexts.into_iter().rev().take(SESSIONS) {
-            let idx = self
-                .records
-                .iter()
-                .position(|r| r.id == next.id)
-                .ok_or("record vanished")?;
-            if self.records[idx].version < next.version {
-                self.records[idx] = next;
+    fn sync_dir(&self, path: &Path) -> std::io::Result<()> {
+        if self.durable {
+            if let Some(dir) = path.parent() {
+                File::open(dir)?.sync_all()?;
             }
         }
-        Ok(r)
+        Ok(())
     }
 
-    fn raw_writes(&mut self, ops: usize, fsync: bool) -> BoxResult<f64> {
-        // The bytes the store writes for these records, encoded before the clock starts.
-        let mut payloads = Vec::with_capacity(SESSIONS);
-        for r in &self.records {
-            payloads.push(Codec::MessagePack.encode(r)?);
+    fn create_sync(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        let open = || {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+        };
+        let mut f = match open() {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(dir) = path.parent() {
+                    fs::create_dir_all(dir)?;
+                }
+                open()?
+            }
+            Err(e) => return Err(e),
+        };
+        f.write_all(bytes)?;
+        if self.durable {
+            f.sync_data()?;
         }
-        let start = Instant::now();
-        for i in 0..ops {
-            let idx = i % SESSIONS;
-            self.raw_seq += 1;
-            raw_replace(&self.raw_paths[idx], &payloads[idx], self.raw_seq, fsync)?;
+        drop(f);
+        self.sync_dir(path)
+    }
+
+    fn replace_sync(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let tmp = path.with_file_name(format!(".raw-{seq}"));
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        if self.durable {
+            f.sync_data()?;
         }
-        Ok(rate(ops as u64, start.elapsed()))
+        drop(f);
+        fs::rename(&tmp, path)?;
+        self.sync_dir(path)
+    }
+
+    fn delete_sync(&self, path: &Path) -> std::io::Result<()> {
+        fs::remove_file(path)?;
+        self.sync_dir(path)
+    }
+
+    async fn run<T, F>(self: &Arc<Self>, f: F) -> TaskResult<T>
+    where
+        F: FnOnce(&FileRaw) -> std::io::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.offload {
+            let me = self.clone();
+            tokio::task::spawn_blocking(move || f(&me))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())
+        } else {
+            f(self).map_err(|e| e.to_string())
+        }
     }
 }
 
-fn ratio_row(op: &str, fsync: &str, ops: usize, store: f64, raw: f64) -> Vec<String> {
-    vec![
-        op.to_owned(),
-        fsync.to_owned(),
-        thousands(ops as u64),
-        fmt_rate(store),
-        fmt_rate(raw),
-        format!("{:.2}", store / raw),
-    ]
+/// `Raw` needs `&self`; the offloaded calls need an owned handle.
+struct Shared(Arc<FileRaw>);
+
+#[async_trait]
+impl Raw for Shared {
+    fn label(&self, op: Op) -> Option<String> {
+        let sync = if self.0.durable {
+            ", fdatasync, dir fsync"
+        } else {
+            ""
+        };
+        let how = if self.0.offload {
+            " (spawn_blocking)"
+        } else {
+            " (inline)"
+        };
+        Some(match op {
+            Op::Create => format!("open O_EXCL, write{sync}{how}"),
+            Op::Load => format!("fs::read{how}"),
+            Op::Save | Op::Touch => format!("write temp, rename{sync}{how}"),
+            Op::Delete => format!(
+                "unlink{}{how}",
+                if self.0.durable { ", dir fsync" } else { "" }
+            ),
+        })
+    }
+
+    async fn create(&self, item: &Item) -> TaskResult<String> {
+        let path = self.0.path(&item.key);
+        let handle = path.to_string_lossy().into_owned();
+        let bytes = item.bytes.clone();
+        self.0
+            .run(move |raw| raw.create_sync(&path, &bytes))
+            .await?;
+        Ok(handle)
+    }
+
+    async fn load(&self, handle: &str) -> TaskResult<()> {
+        let path = PathBuf::from(handle);
+        let bytes = self.0.run(move |_| fs::read(path)).await?;
+        std::hint::black_box(bytes);
+        Ok(())
+    }
+
+    async fn save(&self, handle: &str, item: &Item) -> TaskResult<()> {
+        let (path, bytes) = (PathBuf::from(handle), item.bytes.clone());
+        self.0.run(move |raw| raw.replace_sync(&path, &bytes)).await
+    }
+
+    async fn touch(&self, handle: &str, item: &Item) -> TaskResult<()> {
+        self.save(handle, item).await
+    }
+
+    async fn delete(&self, handle: &str) -> TaskResult<()> {
+        let path = PathBuf::from(handle);
+        self.0.run(move |raw| raw.delete_sync(&path)).await
+    }
+}
+
+/// The file backends: `file` (durable, the default) and `file-nosync`.
+pub async fn target(scratch: &Path, durable: bool) -> BoxResult<Target> {
+    let name = if durable { "file" } else { "file-nosync" };
+    let store = FileStore::open(scratch.join(format!("{name}-store")))
+        .await?
+        .durable(durable);
+    let raw_root = scratch.join(format!("{name}-raw"));
+    let async_root = scratch.join(format!("{name}-raw-async"));
+    Ok(Target {
+        backend: name.into(),
+        what: format!("FileStore (durable: {durable})"),
+        store: Arc::new(store),
+        raw: Some(Arc::new(Shared(FileRaw::new(raw_root, durable, false)))),
+        raw_async: Some(Arc::new(Shared(FileRaw::new(async_root, durable, true)))),
+        cleanup: None,
+    })
 }
 
 /// Creates `files` sessions that expire, lets them expire, and times one sweep.
@@ -226,9 +221,9 @@ async fn sweep(scratch: &Path, files: usize) -> BoxResult<Vec<String>> {
         .durable(false);
     let started = Instant::now();
     for i in 0..files {
-        setup
-            .create(&sample_record(clock.now(), Duration::from_secs(60), i))
-            .await?;
+        let mut r = sample_record(clock.now(), 600, i);
+        r.expires_at = clock.now().saturating_add(Duration::from_secs(60));
+        setup.create(&r).await?;
     }
     eprintln!(
         "  created {} expiring sessions in {:.1} s",
@@ -264,68 +259,9 @@ async fn sweep(scratch: &Path, files: usize) -> BoxResult<Vec<String>> {
     ])
 }
 
-/// Runs the whole `file` benchmark and prints its tables.
-pub async fn run(opts: Options) -> BoxResult<()> {
-    let scratch = match &opts.dir {
-        Some(dir) => tempfile::tempdir_in(dir)?,
-        None => tempfile::tempdir()?,
-    };
-    println!("## FileStore\n");
-    println!("- machine: {}", report::machine());
-    println!(
-        "- scratch directory: {} ({})",
-        scratch.path().display(),
-        report::filesystem(scratch.path())
-    );
-
-    let mut bench = Bench::setup(scratch.path()).await?;
-    println!(
-        "- {} sessions of {} bytes (encoded), one task, median of {ROUNDS} rounds\n",
-        thousands(SESSIONS as u64),
-        bench.mean_record_bytes()?
-    );
-
-    // Warm the page cache and the blocking pool once, untimed.
-    bench.store_loads(SESSIONS).await?;
-    bench.raw_reads(SESSIONS)?;
-
-    let mut table = Table::new(&[
-        "operation",
-        "fsync",
-        "ops",
-        "FileStore ops/s",
-        "raw ops/s",
-        "FileStore / raw",
-    ]);
-    let (mut store_r, mut raw_r) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        raw_r.push(bench.raw_reads(opts.ops)?);
-        store_r.push(bench.store_loads(opts.ops).await?);
-    }
-    table.row(ratio_row(
-        "load / read",
-        "n/a",
-        opts.ops,
-        median(store_r),
-        median(raw_r),
-    ));
-    for (fsync, ops) in [(true, opts.fsync_ops), (false, opts.ops)] {
-        let (mut store_r, mut raw_r) = (Vec::new(), Vec::new());
-        for _ in 0..ROUNDS {
-            raw_r.push(bench.raw_writes(ops, fsync)?);
-            store_r.push(bench.store_saves(ops, fsync).await?);
-        }
-        table.row(ratio_row(
-            "save / write-temp-rename",
-            if fsync { "yes" } else { "no" },
-            ops,
-            median(store_r),
-            median(raw_r),
-        ));
-    }
-    println!("{}", table.render());
-
-    println!("### delete_expired\n");
+/// The `file` subcommand's extra: `delete_expired` at a tenth of `files` and at
+/// `files`, as a Markdown table.
+pub async fn sweeps(scratch: &Path, files: usize) -> BoxResult<String> {
     let mut sweeps = Table::new(&[
         "expired files",
         "seconds",
@@ -334,13 +270,13 @@ pub async fn run(opts: Options) -> BoxResult<()> {
         "process peak RSS",
     ]);
     // A tenth of the files first: equal memory at both sizes shows the walk streams.
-    for files in [(opts.sweep_files / 10).max(1), opts.sweep_files] {
-        sweeps.row(sweep(scratch.path(), files).await?);
+    for n in [(files / 10).max(1), files] {
+        sweeps.row(sweep(scratch, n).await?);
     }
-    println!("{}", sweeps.render());
-    println!(
-        "Peak RSS growth: the sweep's peak resident memory above the resident memory \
-         just before it (VmHWM reset through /proc/self/clear_refs)."
-    );
-    Ok(())
+    Ok(format!(
+        "### file: delete_expired\n\n{}\nPeak RSS growth: the sweep's peak resident memory \
+         above the resident memory just before it (VmHWM reset through \
+         /proc/self/clear_refs).\n",
+        sweeps.render()
+    ))
 }

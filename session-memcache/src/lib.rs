@@ -55,6 +55,7 @@ mod error;
 mod exptime;
 mod keys;
 mod options;
+mod recent;
 mod routing;
 mod store;
 

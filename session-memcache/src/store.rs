@@ -13,6 +13,7 @@ use session_core::{
 
 use crate::exptime::Exptime;
 use crate::keys::KeyPrefix;
+use crate::recent::Recent;
 use crate::routing::StableRendezvous;
 use crate::{MemcacheError, MemcacheOptions};
 
@@ -80,6 +81,8 @@ struct Inner {
     clock: Clock,
     max_record_size: usize,
     timeout: Duration,
+    /// CAS tokens of items recently loaded or saved: one-round-trip saves.
+    recent: Recent,
 }
 
 /// An item as read for a compare-and-swap.
@@ -129,6 +132,7 @@ impl MemcacheStore {
                 clock: options.clock().clone(),
                 max_record_size: options.max_record_size(),
                 timeout,
+                recent: Recent::new(),
             }),
         })
     }
@@ -254,6 +258,53 @@ impl Inner {
         Ok(Some(Stored { bytes, cas }))
     }
 
+    /// The one-round-trip save: a compare-and-swap against the CAS token of the item
+    /// last seen under `key`, when that item had version `expected_version` and is live
+    /// by the clock (see `recent.rs` for why that decides exactly as the read would).
+    /// `Ok(false)`: no usable token, or someone wrote since; take the read-check-CAS
+    /// path.
+    async fn save_with_known_cas(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        record: &Record,
+        expected_version: u64,
+    ) -> Result<bool> {
+        let now = self.clock.now();
+        let Some(cas) = self.recent.cas_for(key, expected_version, now) else {
+            return Ok(false);
+        };
+        let result = self
+            .client
+            .set(key, bytes)
+            .ttl_raw(Exptime::for_deadline(now, record.expires_at).wire())
+            .compare_cas(cas)
+            .return_cas()
+            .send()
+            .await
+            .map_err(client_error("save"))?;
+        match result.status {
+            MutationStatus::Applied => {
+                match result.cas {
+                    Some(new) => self
+                        .recent
+                        .remember(key, record.version, record.expires_at, new),
+                    None => self.recent.forget(key),
+                }
+                Ok(true)
+            }
+            MutationStatus::NotFound => {
+                self.recent.forget(key);
+                Err(Error::NotFound)
+            }
+            MutationStatus::CasMismatch => Ok(false),
+            other => Err(unexpected(
+                "save",
+                format!("compare-and-swap answered {other:?}"),
+            )),
+        }
+    }
+
     /// The read-check-CAS loop behind `save` and `touch`. `rewrite` gets the stored
     /// record (live by the clock) and returns the bytes and deadline to write, or the
     /// error that ends the operation.
@@ -334,8 +385,9 @@ impl SessionStore for MemcacheStore {
         };
         let inner = &self.inner;
         let key = inner.prefix.key_for(&id);
+        // With the CAS token, so that a save of this version can skip its read.
         let stored = inner
-            .bounded("load", inner.fetch("load", &key, false))
+            .bounded("load", inner.fetch("load", &key, true))
             .await?;
         let Some(stored) = stored else {
             return Ok(None);
@@ -344,6 +396,9 @@ impl SessionStore for MemcacheStore {
         if record.is_expired(inner.clock.now()) {
             return Ok(None);
         }
+        inner
+            .recent
+            .remember(&key, record.version, record.expires_at, stored.cas);
         Ok(Some(record))
     }
 
@@ -375,12 +430,24 @@ impl SessionStore for MemcacheStore {
     async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
         let inner = &self.inner;
         let bytes = inner.encode(record)?;
-        let write = inner.read_modify_write("save", record.id, |current| {
-            if current.version != expected_version {
-                return Err(Error::Conflict);
+        let key = inner.prefix.key_for(&record.id);
+        let write = async {
+            if inner
+                .save_with_known_cas(&key, &bytes, record, expected_version)
+                .await?
+            {
+                return Ok(());
             }
-            Ok((bytes.clone(), record.expires_at))
-        });
+            inner.recent.forget(&key);
+            inner
+                .read_modify_write("save", record.id, |current| {
+                    if current.version != expected_version {
+                        return Err(Error::Conflict);
+                    }
+                    Ok((bytes.clone(), record.expires_at))
+                })
+                .await
+        };
         inner.bounded("save", write).await?;
         Ok(record.id.to_string())
     }

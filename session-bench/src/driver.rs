@@ -1,0 +1,499 @@
+//! The one generic driver: create, load, save, touch and delete through any
+//! [`SessionStore`], next to a backend's raw client doing the minimal equivalent I/O,
+//! over a grid of concurrency levels and payload sizes. A backend module only says how
+//! to open its store and supplies its [`Raw`] client.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use session_core::{Codec, Error, Record, SessionStore};
+
+use crate::results::{Row, Side};
+use crate::workload::{
+    measure, now, owned_session, sample_record, summarize, Sample, TaskResult, SESSIONS, TTL,
+};
+use crate::BoxResult;
+
+/// The five store operations measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// Insert a new session.
+    Create,
+    /// Read a live session.
+    Load,
+    /// Replace a session with its next version (compare-and-set where supported).
+    Save,
+    /// Extend a session's deadline.
+    Touch,
+    /// Remove a session.
+    Delete,
+}
+
+impl Op {
+    /// Every operation, in table order.
+    pub const ALL: [Op; 5] = [Op::Create, Op::Load, Op::Save, Op::Touch, Op::Delete];
+
+    /// Its name in rows and options.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Create => "create",
+            Op::Load => "load",
+            Op::Save => "save",
+            Op::Touch => "touch",
+            Op::Delete => "delete",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> BoxResult<Op> {
+        Op::ALL
+            .into_iter()
+            .find(|o| o.name() == s)
+            .ok_or_else(|| format!("unknown operation {s:?}").into())
+    }
+}
+
+/// What the raw client writes and reads for one session: the bytes our store would
+/// write for it, and the columns or key it goes under.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// The session's storage key, hex (what our server stores key by).
+    pub key: String,
+    /// The value, built before the clock starts.
+    pub bytes: Arc<Vec<u8>>,
+    /// The record's version (SQL binds it).
+    pub version: u64,
+    /// Last access, Unix ms.
+    pub accessed_ms: i64,
+    /// Deadline, Unix ms.
+    pub expires_ms: i64,
+}
+
+/// A backend's raw client: the least work its client library can do for each
+/// operation, on the bytes our store would move. `create` answers a handle (a key,
+/// a path, a sealed value) that the other calls get back.
+#[async_trait]
+pub trait Raw: Send + Sync + 'static {
+    /// What the raw side runs for `op`, for the docs; `None`: nothing comparable.
+    fn label(&self, op: Op) -> Option<String>;
+    /// The bytes our store would write for `record`.
+    fn bytes(&self, record: &Record) -> BoxResult<Vec<u8>> {
+        Ok(Codec::MessagePack.encode(record)?)
+    }
+    /// Inserts a new item.
+    async fn create(&self, item: &Item) -> TaskResult<String>;
+    /// Reads an item (an error if it is missing).
+    async fn load(&self, handle: &str) -> TaskResult<()>;
+    /// Overwrites an item.
+    async fn save(&self, handle: &str, item: &Item) -> TaskResult<()>;
+    /// Moves an item's deadline.
+    async fn touch(&self, handle: &str, item: &Item) -> TaskResult<()>;
+    /// Removes an item.
+    async fn delete(&self, handle: &str) -> TaskResult<()>;
+}
+
+/// One backend to measure.
+pub struct Target {
+    /// Its name in rows: `redis`, `file`, ...
+    pub backend: String,
+    /// What "ours" is, for the docs (`RedisStore`, ...).
+    pub what: String,
+    /// Our store.
+    pub store: Arc<dyn SessionStore>,
+    /// The raw client: the physical limit.
+    pub raw: Option<Arc<dyn Raw>>,
+    /// The raw client on tokio's blocking pool (files): the async limit.
+    pub raw_async: Option<Arc<dyn Raw>>,
+    /// Removes what the run wrote (tables, keys), if anything must be.
+    pub cleanup: Option<Cleanup>,
+}
+
+/// Work to do once a target is measured.
+pub type Cleanup = Box<dyn FnOnce() -> futures::future::BoxFuture<'static, ()> + Send>;
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    /// Operations.
+    pub ops: Vec<Op>,
+    /// Concurrency levels.
+    pub tasks: Vec<usize>,
+    /// Payload sizes, bytes.
+    pub payloads: Vec<usize>,
+    /// Operations per side per cell, split over the rounds.
+    pub n: usize,
+    /// Rounds per cell, alternating raw and ours; rates are the rounds' median.
+    pub rounds: usize,
+}
+
+fn err(e: Error) -> String {
+    e.to_string()
+}
+
+/// Our store's sessions of one payload size.
+struct Pool {
+    records: Vec<Record>,
+    cookies: Arc<Vec<String>>,
+}
+
+/// The raw client's twins of them.
+struct RawPool {
+    items: Vec<Item>,
+    handles: Arc<Vec<String>>,
+}
+
+fn item(raw: &dyn Raw, r: &Record) -> BoxResult<Item> {
+    Ok(Item {
+        key: r.id.storage_key().to_hex(),
+        bytes: Arc::new(raw.bytes(r)?),
+        version: r.version,
+        accessed_ms: r.accessed_at.as_millis(),
+        expires_ms: r.expires_at.as_millis(),
+    })
+}
+
+async fn ours_pool(store: &Arc<dyn SessionStore>, records: Vec<Record>) -> BoxResult<Pool> {
+    let shared = Arc::new(records);
+    let cookies = Arc::new(std::sync::Mutex::new(vec![String::new(); shared.len()]));
+    let (s, r, c) = (store.clone(), shared.clone(), cookies.clone());
+    measure(32, shared.len(), move |i| {
+        let (s, r, c) = (s.clone(), r.clone(), c.clone());
+        async move {
+            let cookie = s.create(&r[i]).await.map_err(err)?;
+            if let Ok(mut all) = c.lock() {
+                all[i] = cookie;
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    let cookies = cookies
+        .lock()
+        .map_err(|_| "poisoned")?
+        .drain(..)
+        .collect::<Vec<_>>();
+    let records = Arc::try_unwrap(shared).map_err(|_| "records still shared")?;
+    Ok(Pool {
+        records,
+        cookies: Arc::new(cookies),
+    })
+}
+
+async fn raw_pool(raw: &Arc<dyn Raw>, records: &[Record]) -> BoxResult<RawPool> {
+    let mut items = Vec::with_capacity(records.len());
+    for r in records {
+        items.push(item(raw.as_ref(), r)?);
+    }
+    let shared = Arc::new(items);
+    let handles = Arc::new(std::sync::Mutex::new(vec![String::new(); shared.len()]));
+    let (x, it, h) = (raw.clone(), shared.clone(), handles.clone());
+    measure(32, shared.len(), move |i| {
+        let (x, it, h) = (x.clone(), it.clone(), h.clone());
+        async move {
+            let handle = x.create(&it[i]).await?;
+            if let Ok(mut all) = h.lock() {
+                all[i] = handle;
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    let handles = handles
+        .lock()
+        .map_err(|_| "poisoned")?
+        .drain(..)
+        .collect::<Vec<_>>();
+    let items = Arc::try_unwrap(shared).map_err(|_| "items still shared")?;
+    Ok(RawPool {
+        items,
+        handles: Arc::new(handles),
+    })
+}
+
+/// For each operation index of a run with `tasks` tasks: the pool session it uses.
+fn plan_indices(tasks: usize, n: usize) -> Vec<usize> {
+    (0..n)
+        .map(|i| owned_session(i % tasks, tasks, i / tasks))
+        .collect()
+}
+
+async fn run_ours(
+    store: &Arc<dyn SessionStore>,
+    pool: &mut Pool,
+    op: Op,
+    tasks: usize,
+    n: usize,
+    payload: usize,
+) -> BoxResult<Sample> {
+    let s = store.clone();
+    match op {
+        Op::Create => {
+            let t = now();
+            let fresh: Arc<Vec<Record>> =
+                Arc::new((0..n).map(|i| sample_record(t, payload, i)).collect());
+            measure(tasks, n, move |i| {
+                let (s, f) = (s.clone(), fresh.clone());
+                async move { s.create(&f[i]).await.map(drop).map_err(err) }
+            })
+            .await
+        }
+        Op::Load => {
+            let cookies = pool.cookies.clone();
+            measure(tasks, n, move |i| {
+                let (s, c) = (s.clone(), cookies.clone());
+                async move {
+                    match s.load(&c[i % c.len()]).await.map_err(err)? {
+                        Some(r) => {
+                            drop(std::hint::black_box(r));
+                            Ok(())
+                        }
+                        None => Err("a session went missing".into()),
+                    }
+                }
+            })
+            .await
+        }
+        Op::Save => {
+            let mut plan = Vec::with_capacity(n);
+            for idx in plan_indices(tasks, n) {
+                let mut next = pool.records[idx].clone();
+                let expected = next.version;
+                next.version += 1;
+                pool.records[idx].version = next.version;
+                plan.push((next, expected));
+            }
+            let plan = Arc::new(plan);
+            measure(tasks, n, move |i| {
+                let (s, p) = (s.clone(), plan.clone());
+                async move { s.save(&p[i].0, p[i].1).await.map(drop).map_err(err) }
+            })
+            .await
+        }
+        Op::Touch => {
+            let t = now();
+            let mut plan = Vec::with_capacity(n);
+            for idx in plan_indices(tasks, n) {
+                let mut next = pool.records[idx].clone();
+                next.accessed_at = t;
+                next.expires_at = t.saturating_add(TTL);
+                plan.push(next);
+            }
+            let plan = Arc::new(plan);
+            measure(tasks, n, move |i| {
+                let (s, p) = (s.clone(), plan.clone());
+                async move { s.touch(&p[i]).await.map(drop).map_err(err) }
+            })
+            .await
+        }
+        Op::Delete => {
+            let t = now();
+            let doomed: Arc<Vec<Record>> =
+                Arc::new((0..n).map(|i| sample_record(t, payload, i)).collect());
+            let (s2, d2) = (s.clone(), doomed.clone());
+            measure(32, n, move |i| {
+                let (s, d) = (s2.clone(), d2.clone());
+                async move { s.create(&d[i]).await.map(drop).map_err(err) }
+            })
+            .await?;
+            measure(tasks, n, move |i| {
+                let (s, d) = (s.clone(), doomed.clone());
+                async move { s.delete(&d[i].id).await.map_err(err) }
+            })
+            .await
+        }
+    }
+}
+
+async fn run_raw(
+    raw: &Arc<dyn Raw>,
+    pool: &mut RawPool,
+    op: Op,
+    tasks: usize,
+    n: usize,
+    payload: usize,
+) -> BoxResult<Sample> {
+    let x = raw.clone();
+    let fresh_items = |n: usize| -> BoxResult<Arc<Vec<Item>>> {
+        let t = now();
+        let mut items = Vec::with_capacity(n);
+        for i in 0..n {
+            items.push(item(raw.as_ref(), &sample_record(t, payload, i))?);
+        }
+        Ok(Arc::new(items))
+    };
+    match op {
+        Op::Create => {
+            let fresh = fresh_items(n)?;
+            measure(tasks, n, move |i| {
+                let (x, f) = (x.clone(), fresh.clone());
+                async move { x.create(&f[i]).await.map(drop) }
+            })
+            .await
+        }
+        Op::Load => {
+            let handles = pool.handles.clone();
+            measure(tasks, n, move |i| {
+                let (x, h) = (x.clone(), handles.clone());
+                async move { x.load(&h[i % h.len()]).await }
+            })
+            .await
+        }
+        Op::Save | Op::Touch => {
+            let t = now();
+            let mut plan = Vec::with_capacity(n);
+            for idx in plan_indices(tasks, n) {
+                let mut next = pool.items[idx].clone();
+                if op == Op::Save {
+                    next.version += 1;
+                    pool.items[idx].version = next.version;
+                } else {
+                    next.accessed_ms = t.as_millis();
+                    next.expires_ms = t.saturating_add(TTL).as_millis();
+                }
+                plan.push((pool.handles[idx].clone(), next));
+            }
+            let plan = Arc::new(plan);
+            measure(tasks, n, move |i| {
+                let (x, p) = (x.clone(), plan.clone());
+                async move {
+                    let (handle, item) = &p[i];
+                    if op == Op::Save {
+                        x.save(handle, item).await
+                    } else {
+                        x.touch(handle, item).await
+                    }
+                }
+            })
+            .await
+        }
+        Op::Delete => {
+            let fresh = fresh_items(n)?;
+            let handles = Arc::new(std::sync::Mutex::new(vec![String::new(); n]));
+            let (x2, f2, h2) = (x.clone(), fresh.clone(), handles.clone());
+            measure(32, n, move |i| {
+                let (x, f, h) = (x2.clone(), f2.clone(), h2.clone());
+                async move {
+                    let handle = x.create(&f[i]).await?;
+                    if let Ok(mut all) = h.lock() {
+                        all[i] = handle;
+                    }
+                    Ok(())
+                }
+            })
+            .await?;
+            let handles: Arc<Vec<String>> =
+                Arc::new(handles.lock().map_err(|_| "poisoned")?.drain(..).collect());
+            measure(tasks, n, move |i| {
+                let (x, h) = (x.clone(), handles.clone());
+                async move { x.delete(&h[i]).await }
+            })
+            .await
+        }
+    }
+}
+
+fn blank(backend: &str, op: Op, tasks: usize, payload: usize) -> Row {
+    Row {
+        backend: backend.to_owned(),
+        op: op.name().to_owned(),
+        concurrency: tasks,
+        payload_bytes: payload,
+        ours: None,
+        raw: None,
+        raw_async: None,
+        peer: None,
+        ours_vs_raw: None,
+        ours_vs_raw_async: None,
+        ours_vs_peer: None,
+        note: None,
+    }
+}
+
+/// Measures `target` over `grid`; rows come back without the peer column.
+pub async fn bench_target(target: &Target, grid: &Grid) -> BoxResult<Vec<Row>> {
+    let mut rows = Vec::new();
+    let caps = target.store.capabilities();
+    let per_round = (grid.n / grid.rounds.max(1)).max(1);
+    for &payload in &grid.payloads {
+        let t = now();
+        let records: Vec<Record> = (0..SESSIONS)
+            .map(|i| sample_record(t, payload, i))
+            .collect();
+        // A payload the store refuses (the cookie store's 4 KiB) is reported, not run.
+        match target.store.create(&records[0]).await {
+            Ok(_) => {}
+            Err(Error::TooLarge { limit, size }) => {
+                for &op in &grid.ops {
+                    for &tasks in &grid.tasks {
+                        let mut row = blank(&target.backend, op, tasks, payload);
+                        row.note = Some(format!("over the store's limit ({size} > {limit} bytes)"));
+                        rows.push(row);
+                    }
+                }
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if target.store.delete(&records[0].id).await.is_err() {
+            // The cookie store cannot delete; a leftover does not matter.
+        }
+        eprintln!("  {}: {} B sessions", target.backend, payload);
+        let mut pool = ours_pool(&target.store, records.clone()).await?;
+        let mut raw_pools = Vec::new();
+        for raw in [&target.raw, &target.raw_async].into_iter().flatten() {
+            raw_pools.push((raw.clone(), raw_pool(raw, &records).await?));
+        }
+        drop(records);
+        for &op in &grid.ops {
+            for &tasks in &grid.tasks {
+                let mut row = blank(&target.backend, op, tasks, payload);
+                if op == Op::Delete && !caps.revoke {
+                    row.note = Some("the store cannot revoke (delete answers Unsupported)".into());
+                    rows.push(row);
+                    continue;
+                }
+                let mut ours = Vec::new();
+                let mut raws: Vec<Vec<Sample>> = raw_pools.iter().map(|_| Vec::new()).collect();
+                // Alternating which side goes first, so a burst of noise from other
+                // processes lands on both sides alike; the rates are the rounds' median.
+                for round in 0..grid.rounds.max(1) {
+                    if round % 2 == 1 {
+                        ours.push(
+                            run_ours(&target.store, &mut pool, op, tasks, per_round, payload)
+                                .await?,
+                        );
+                    }
+                    for (k, (raw, rp)) in raw_pools.iter_mut().enumerate() {
+                        if raw.label(op).is_some() {
+                            raws[k].push(run_raw(raw, rp, op, tasks, per_round, payload).await?);
+                        }
+                    }
+                    if round % 2 == 0 {
+                        ours.push(
+                            run_ours(&target.store, &mut pool, op, tasks, per_round, payload)
+                                .await?,
+                        );
+                    }
+                }
+                row.ours = Some(Side {
+                    what: target.what.clone(),
+                    figures: summarize(ours),
+                });
+                let mut sides = raws.into_iter().zip(&raw_pools).map(|(samples, (raw, _))| {
+                    (!samples.is_empty()).then(|| Side {
+                        what: raw.label(op).unwrap_or_default(),
+                        figures: summarize(samples),
+                    })
+                });
+                if target.raw.is_some() {
+                    row.raw = sides.next().flatten();
+                }
+                if target.raw_async.is_some() {
+                    row.raw_async = sides.next().flatten();
+                }
+                rows.push(row.with_ratios());
+            }
+        }
+    }
+    Ok(rows)
+}

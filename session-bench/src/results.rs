@@ -1,0 +1,605 @@
+//! What a run found, as machine-readable JSON and as Markdown tables. One [`Row`] per
+//! backend, operation, concurrency and payload, with our figures, the raw client's
+//! (the limit) and tower-sessions' (the peer) side by side.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::{fmt_rate, Table};
+use crate::workload::round2;
+
+/// Throughput and latency of one side of one measurement.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Figures {
+    /// Operations per second (median of the rounds).
+    pub ops_per_s: f64,
+    /// Median latency, microseconds (over every operation of every round).
+    pub p50_us: f64,
+    /// 99th-percentile latency, microseconds.
+    pub p99_us: f64,
+    /// Operations timed, all rounds together.
+    pub ops: u64,
+}
+
+/// One measured side: its figures and what it ran.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Side {
+    /// What ran: the store type, the raw command, the peer store.
+    pub what: String,
+    /// The figures.
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// One backend / operation / concurrency / payload cell.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    /// `memory`, `file`, `file-nosync`, `sqlite`, `postgres`, `mysql`, `redis`,
+    /// `memcache` or `cookie`.
+    pub backend: String,
+    /// `create`, `load`, `save`, `touch` or `delete`.
+    pub op: String,
+    /// Concurrent tasks.
+    pub concurrency: usize,
+    /// Size of the encoded session (the envelope a store writes), bytes.
+    pub payload_bytes: usize,
+    /// Our store.
+    pub ours: Option<Side>,
+    /// The raw client doing the minimal equivalent I/O: the physical limit.
+    pub raw: Option<Side>,
+    /// For files: the same raw I/O run on tokio's blocking pool, the limit for an
+    /// async server.
+    pub raw_async: Option<Side>,
+    /// tower-sessions' store on the same backend.
+    pub peer: Option<Side>,
+    /// ours / raw, ops/s.
+    pub ours_vs_raw: Option<f64>,
+    /// ours / raw_async, ops/s.
+    pub ours_vs_raw_async: Option<f64>,
+    /// ours / peer, ops/s.
+    pub ours_vs_peer: Option<f64>,
+    /// Why a side is missing, or anything else worth knowing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Row {
+    /// Fills in the ratios from the sides present.
+    pub fn with_ratios(mut self) -> Self {
+        let ours = self.ours.as_ref().map(|s| s.figures.ops_per_s);
+        let ratio = |other: &Option<Side>| match (ours, other) {
+            (Some(o), Some(s)) if s.figures.ops_per_s > 0.0 => {
+                Some(round2(o / s.figures.ops_per_s))
+            }
+            _ => None,
+        };
+        self.ours_vs_raw = ratio(&self.raw);
+        self.ours_vs_raw_async = ratio(&self.raw_async);
+        self.ours_vs_peer = ratio(&self.peer);
+        self
+    }
+}
+
+/// A row as the peers binary prints it (one JSON object per line).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerRow {
+    /// Backend, as in [`Row::backend`].
+    pub backend: String,
+    /// Operation.
+    pub op: String,
+    /// Concurrent tasks.
+    pub concurrency: usize,
+    /// Payload, bytes.
+    pub payload_bytes: usize,
+    /// What ran and how fast.
+    pub side: Side,
+}
+
+/// One HTTP load-generator run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HttpRow {
+    /// `ours`, `bare` or `tower-sessions`.
+    pub stack: String,
+    /// The backend behind the session layer (`none` for the bare app).
+    pub backend: String,
+    /// The path every request asked for.
+    pub path: String,
+    /// Keep-alive connections.
+    pub connections: usize,
+    /// Requests per second over the measured window.
+    pub requests_per_s: f64,
+    /// Median latency, microseconds.
+    pub p50_us: f64,
+    /// 99th-percentile latency, microseconds.
+    pub p99_us: f64,
+    /// Responses that were not 2xx or failed.
+    pub errors: u64,
+    /// requests_per_s / the bare app's on the same path.
+    pub vs_bare: Option<f64>,
+    /// Why the run is missing, if it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One scale measurement.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScaleRow {
+    /// Backend.
+    pub backend: String,
+    /// Sessions in the store.
+    pub sessions: u64,
+    /// `load` (random live sessions, one task) or `delete_expired`.
+    pub op: String,
+    /// For `load`: its figures; for `delete_expired`: rate in removed/s.
+    pub figures: Option<Figures>,
+    /// For `delete_expired`: records removed and seconds taken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed: Option<u64>,
+    /// For `delete_expired`: seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
+    /// For `delete_expired`: the peak resident set above the one just before, KiB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_growth_kib: Option<u64>,
+    /// For `delete_expired`: the process's peak resident set, KiB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process_peak_rss_kib: Option<u64>,
+    /// How long seeding took, seconds (on the first row of a size).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed_seconds: Option<f64>,
+    /// Anything worth knowing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Store writes of a read-only workload under one touch policy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TouchRow {
+    /// Seconds between two requests of one visitor.
+    pub request_gap_s: u64,
+    /// `Always`, `Throttled(60s)` or `OnChange`.
+    pub policy: String,
+    /// Requests served.
+    pub requests: u64,
+    /// Loads the store saw.
+    pub loads: u64,
+    /// Writes (saves and touches) the store saw.
+    pub writes: u64,
+    /// 1 - writes / writes under `Always`, percent.
+    pub reduction_pct: Option<f64>,
+}
+
+/// Everything one run measured.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Report {
+    /// The command that produced it.
+    pub command: String,
+    /// When it started (UTC, RFC 3339).
+    pub started: String,
+    /// CPU, cores, memory, kernel.
+    pub machine: String,
+    /// Server versions and other context.
+    pub context: Vec<String>,
+    /// The 1-minute load average at the start and at the end.
+    pub load_average: Vec<String>,
+    /// Store-level rows.
+    pub rows: Vec<Row>,
+    /// HTTP-level rows.
+    pub http: Vec<HttpRow>,
+    /// Scale rows.
+    pub scale: Vec<ScaleRow>,
+    /// Touch-policy rows.
+    pub touch: Vec<TouchRow>,
+    /// Backends or stacks not measured, and why.
+    pub skipped: Vec<String>,
+}
+
+fn fmt_side(side: &Option<Side>) -> (String, String) {
+    match side {
+        Some(s) => (
+            fmt_rate(s.figures.ops_per_s),
+            format!("{:.0} / {:.0}", s.figures.p50_us, s.figures.p99_us),
+        ),
+        None => ("–".into(), "–".into()),
+    }
+}
+
+fn fmt_ratio(r: Option<f64>) -> String {
+    r.map(|r| format!("{r:.2}")).unwrap_or_else(|| "–".into())
+}
+
+fn fmt_payload(bytes: usize) -> String {
+    if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// A target ratio and the rows it is judged on.
+struct Target {
+    what: String,
+    threshold: f64,
+    worst: Option<(f64, String)>,
+    /// The same judged on median latencies (raw p50 / ours p50), which bursts of noise
+    /// from other processes move far less than throughput at one task.
+    worst_p50: Option<f64>,
+}
+
+impl Report {
+    /// The whole report as Markdown: context, one table per backend, the HTTP, scale
+    /// and touch tables, and the targets.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "- command: `{}`", self.command);
+        let _ = writeln!(out, "- started: {}", self.started);
+        let _ = writeln!(out, "- machine: {}", self.machine);
+        for c in &self.context {
+            let _ = writeln!(out, "- {c}");
+        }
+        if !self.load_average.is_empty() {
+            let _ = writeln!(out, "- load average: {}", self.load_average.join(" → "));
+        }
+        for s in &self.skipped {
+            let _ = writeln!(out, "- skipped: {s}");
+        }
+        out.push('\n');
+        self.store_tables(&mut out);
+        self.targets(&mut out);
+        self.http_table(&mut out);
+        self.scale_table(&mut out);
+        self.touch_table(&mut out);
+        out
+    }
+
+    fn store_tables(&self, out: &mut String) {
+        let mut backends: Vec<&str> = Vec::new();
+        for r in &self.rows {
+            if !backends.contains(&r.backend.as_str()) {
+                backends.push(&r.backend);
+            }
+        }
+        for backend in backends {
+            let rows: Vec<&Row> = self.rows.iter().filter(|r| r.backend == backend).collect();
+            let has_async = rows.iter().any(|r| r.raw_async.is_some());
+            let has_raw = rows.iter().any(|r| r.raw.is_some());
+            let has_peer = rows.iter().any(|r| r.peer.is_some());
+            let mut headers = vec!["op", "tasks", "payload", "ours ops/s", "ours p50/p99 µs"];
+            if has_raw {
+                headers.extend(["raw ops/s", "raw p50/p99 µs", "ours/raw"]);
+            }
+            if has_async {
+                headers.extend(["async raw ops/s", "ours/async raw"]);
+            }
+            if has_peer {
+                headers.extend(["tower-sessions ops/s", "t-s p50/p99 µs", "ours/t-s"]);
+            }
+            headers.push("note");
+            let mut table = Table::new(&headers);
+            for r in &rows {
+                let (o, ol) = fmt_side(&r.ours);
+                let mut cells = vec![
+                    r.op.clone(),
+                    r.concurrency.to_string(),
+                    fmt_payload(r.payload_bytes),
+                    o,
+                    ol,
+                ];
+                if has_raw {
+                    let (x, xl) = fmt_side(&r.raw);
+                    cells.extend([x, xl, fmt_ratio(r.ours_vs_raw)]);
+                }
+                if has_async {
+                    let (x, _) = fmt_side(&r.raw_async);
+                    cells.extend([x, fmt_ratio(r.ours_vs_raw_async)]);
+                }
+                if has_peer {
+                    let (x, xl) = fmt_side(&r.peer);
+                    cells.extend([x, xl, fmt_ratio(r.ours_vs_peer)]);
+                }
+                cells.push(r.note.clone().unwrap_or_default());
+                table.row(cells);
+            }
+            let _ = writeln!(out, "### {backend}\n");
+            let mut whats: Vec<String> = Vec::new();
+            for r in &rows {
+                for (label, side) in [
+                    ("ours", &r.ours),
+                    ("raw", &r.raw),
+                    ("async raw", &r.raw_async),
+                    ("tower-sessions", &r.peer),
+                ] {
+                    if let Some(s) = side {
+                        let line = format!("{label} {}: {}", r.op, s.what);
+                        if !whats.contains(&line) {
+                            whats.push(line);
+                        }
+                    }
+                }
+            }
+            for w in whats {
+                let _ = writeln!(out, "- {w}");
+            }
+            let _ = writeln!(out, "\n{}", table.render());
+        }
+    }
+
+    fn targets(&self, out: &mut String) {
+        let mut targets = Vec::new();
+        for backend in ["redis", "memcache", "postgres", "mysql", "sqlite", "file"] {
+            for op in ["load", "save"] {
+                let mut t = Target {
+                    what: format!("{backend} {op}, 1 task: ours ≥ 0.9 × raw"),
+                    threshold: 0.9,
+                    worst: None,
+                    worst_p50: None,
+                };
+                let mut t_async = Target {
+                    what: format!("{backend} {op}, 1 task: ours ≥ 0.9 × async raw"),
+                    threshold: 0.9,
+                    worst: None,
+                    worst_p50: None,
+                };
+                for r in self
+                    .rows
+                    .iter()
+                    .filter(|r| r.backend == backend && r.op == op && r.concurrency == 1)
+                {
+                    let at = fmt_payload(r.payload_bytes);
+                    let p50 = |side: &Option<Side>| match (&r.ours, side) {
+                        (Some(o), Some(s)) if o.figures.p50_us > 0.0 => {
+                            Some(round2(s.figures.p50_us / o.figures.p50_us))
+                        }
+                        _ => None,
+                    };
+                    for (target, x) in [(&mut t, p50(&r.raw)), (&mut t_async, p50(&r.raw_async))] {
+                        if let Some(x) = x {
+                            if target.worst_p50.is_none_or(|w| x < w) {
+                                target.worst_p50 = Some(x);
+                            }
+                        }
+                    }
+                    if let Some(x) = r.ours_vs_raw {
+                        if t.worst.as_ref().is_none_or(|(w, _)| x < *w) {
+                            t.worst = Some((x, at.clone()));
+                        }
+                    }
+                    if let Some(x) = r.ours_vs_raw_async {
+                        if t_async.worst.as_ref().is_none_or(|(w, _)| x < *w) {
+                            t_async.worst = Some((x, at));
+                        }
+                    }
+                }
+                targets.push(t);
+                if t_async.worst.is_some() {
+                    targets.push(t_async);
+                }
+            }
+        }
+        let mut peers: Vec<&str> = Vec::new();
+        for r in self.rows.iter().filter(|r| r.peer.is_some()) {
+            if !peers.contains(&r.backend.as_str()) {
+                peers.push(&r.backend);
+            }
+        }
+        for backend in peers {
+            for op in ["create", "load", "save", "touch", "delete"] {
+                let mut t = Target {
+                    what: format!("{backend} {op}: ours ≥ 1.2 × tower-sessions (every cell)"),
+                    threshold: 1.2,
+                    worst: None,
+                    worst_p50: None,
+                };
+                for r in self
+                    .rows
+                    .iter()
+                    .filter(|r| r.backend == backend && r.op == op)
+                {
+                    if let Some(x) = r.ours_vs_peer {
+                        let at = format!(
+                            "{} task(s), {}",
+                            r.concurrency,
+                            fmt_payload(r.payload_bytes)
+                        );
+                        if t.worst.as_ref().is_none_or(|(w, _)| x < *w) {
+                            t.worst = Some((x, at));
+                        }
+                    }
+                }
+                if t.worst.is_some() {
+                    targets.push(t);
+                }
+            }
+        }
+        for h in self
+            .http
+            .iter()
+            .filter(|h| h.stack == "ours" && h.backend == "memory")
+        {
+            targets.push(Target {
+                what: format!("HTTP {}: demo on memory ≥ 0.85 × no-session app", h.path),
+                threshold: 0.85,
+                worst: h
+                    .vs_bare
+                    .map(|x| (x, format!("{} connections", h.connections))),
+                worst_p50: None,
+            });
+        }
+        for h in self.http.iter().filter(|h| h.stack == "ours") {
+            let peer = self.http.iter().find(|p| {
+                p.stack == "tower-sessions" && p.backend == h.backend && p.path == h.path
+            });
+            if let Some(p) = peer {
+                if p.requests_per_s > 0.0 {
+                    targets.push(Target {
+                        what: format!(
+                            "HTTP {} on {}: ours ≥ 1.2 × tower-sessions",
+                            h.path, h.backend
+                        ),
+                        threshold: 1.2,
+                        worst: Some((round2(h.requests_per_s / p.requests_per_s), String::new())),
+                        worst_p50: None,
+                    });
+                }
+            }
+        }
+        // Judged where a visitor reads at least ten times per throttle interval (a
+        // request every 1 or 5 s against 60 s); at a 30 s gap the arithmetic bound is
+        // 1 - 30/60 = 50 %, reported but not judged.
+        if let Some(t) = self
+            .touch
+            .iter()
+            .filter(|t| t.policy.starts_with("Throttled") && t.request_gap_s <= 6)
+            .filter_map(|t| t.reduction_pct.map(|r| (r, t.request_gap_s)))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+        {
+            targets.push(Target {
+                what: "Throttled(60 s) touch cuts store writes of a read-only workload by ≥ 90 % (requests ≤ 6 s apart)"
+                    .into(),
+                threshold: 90.0,
+                worst: Some((t.0, format!("a request every {} s", t.1))),
+                worst_p50: None,
+            });
+        }
+        if targets.iter().all(|t| t.worst.is_none()) {
+            return;
+        }
+        let mut table = Table::new(&[
+            "target",
+            "worst measured",
+            "where",
+            "met",
+            "worst by p50 latency",
+        ]);
+        for t in targets {
+            let Some((x, at)) = t.worst else {
+                continue;
+            };
+            table.row(vec![
+                t.what,
+                format!("{x:.2}"),
+                at,
+                if x >= t.threshold { "yes" } else { "**no**" }.into(),
+                t.worst_p50
+                    .map(|p| {
+                        let met = if p >= t.threshold { "yes" } else { "**no**" };
+                        format!("{p:.2} ({met})")
+                    })
+                    .unwrap_or_else(|| "–".into()),
+            ]);
+        }
+        let _ = writeln!(out, "### Targets\n\n{}", table.render());
+    }
+
+    fn http_table(&self, out: &mut String) {
+        if self.http.is_empty() {
+            return;
+        }
+        let mut table = Table::new(&[
+            "stack",
+            "backend",
+            "path",
+            "connections",
+            "requests/s",
+            "p50 µs",
+            "p99 µs",
+            "errors",
+            "vs bare app",
+            "note",
+        ]);
+        for h in &self.http {
+            table.row(vec![
+                h.stack.clone(),
+                h.backend.clone(),
+                h.path.clone(),
+                h.connections.to_string(),
+                fmt_rate(h.requests_per_s),
+                format!("{:.0}", h.p50_us),
+                format!("{:.0}", h.p99_us),
+                h.errors.to_string(),
+                fmt_ratio(h.vs_bare),
+                h.note.clone().unwrap_or_default(),
+            ]);
+        }
+        let _ = writeln!(out, "### HTTP\n\n{}", table.render());
+    }
+
+    fn scale_table(&self, out: &mut String) {
+        if self.scale.is_empty() {
+            return;
+        }
+        let mut table = Table::new(&[
+            "backend",
+            "sessions",
+            "op",
+            "ops/s",
+            "p50 µs",
+            "p99 µs",
+            "seconds",
+            "peak RSS growth",
+            "process peak RSS",
+            "note",
+        ]);
+        for s in &self.scale {
+            let (rate, p50, p99) = match &s.figures {
+                // Sweeps and cleanups are one call: a rate, no per-operation latency.
+                Some(f) if s.op != "load" => (fmt_rate(f.ops_per_s), "–".into(), "–".into()),
+                Some(f) => (
+                    fmt_rate(f.ops_per_s),
+                    format!("{:.0}", f.p50_us),
+                    format!("{:.0}", f.p99_us),
+                ),
+                None => ("–".into(), "–".into(), "–".into()),
+            };
+            table.row(vec![
+                s.backend.clone(),
+                crate::report::thousands(s.sessions),
+                s.op.clone(),
+                rate,
+                p50,
+                p99,
+                s.seconds.map(|x| format!("{x:.2}")).unwrap_or_default(),
+                s.peak_rss_growth_kib
+                    .map(|k| format!("{} KiB", crate::report::thousands(k)))
+                    .unwrap_or_default(),
+                s.process_peak_rss_kib
+                    .map(crate::report::fmt_kib)
+                    .unwrap_or_default(),
+                s.note.clone().unwrap_or_default(),
+            ]);
+        }
+        let _ = writeln!(out, "### Scale\n\n{}", table.render());
+    }
+
+    fn touch_table(&self, out: &mut String) {
+        if self.touch.is_empty() {
+            return;
+        }
+        let mut table = Table::new(&[
+            "request every",
+            "touch policy",
+            "requests",
+            "loads",
+            "writes",
+            "write reduction vs Always",
+        ]);
+        for t in &self.touch {
+            table.row(vec![
+                format!("{} s", t.request_gap_s),
+                t.policy.clone(),
+                crate::report::thousands(t.requests),
+                crate::report::thousands(t.loads),
+                crate::report::thousands(t.writes),
+                t.reduction_pct
+                    .map(|r| format!("{r:.1} %"))
+                    .unwrap_or_else(|| "–".into()),
+            ]);
+        }
+        let _ = writeln!(
+            out,
+            "### Touch policy (read-only workload)\n\n{}",
+            table.render()
+        );
+    }
+}
