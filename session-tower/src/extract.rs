@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::StatusCode;
 
+use crate::handler_failure::HandlerFailure;
+
 /// The request's session, as an axum extractor. Dereferences to
 /// [`session_core::Session`], so every session method is available.
 ///
@@ -46,11 +48,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
 /// store, a 500 for anything else). Outside the layer it is a bare 500.
 #[derive(Debug)]
 pub struct SessionError(pub session_core::Error);
-
-/// Marks a response made from a [`SessionError`] so the layer can swap in its
-/// configured error response.
-#[derive(Clone)]
-pub(crate) struct HandlerFailure(pub(crate) Arc<session_core::Error>);
 
 impl From<session_core::Error> for SessionError {
     fn from(e: session_core::Error) -> Self {

@@ -14,7 +14,7 @@ use session_core::{
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::extract::HandlerFailure;
+use crate::handler_failure::HandlerFailure;
 use crate::signing::{SigningKeys, Verified};
 use crate::{CookieConfig, SameSite};
 

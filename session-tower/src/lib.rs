@@ -10,29 +10,35 @@
 //!   customise), are logged through `tracing`, and never panic.
 //! - Responses that set the cookie carry `Vary: Cookie`.
 //!
-//! ```no_run
-//! use axum::{routing::get, Router};
-//! use session_core::MemoryStore;
-//! use session_tower::{Session, SessionError, SessionLayer, SigningKeys};
-//!
-//! async fn counter(session: Session) -> Result<String, SessionError> {
-//!     let n = session.update("n", |n: Option<u64>| n.unwrap_or(0) + 1).await?;
-//!     Ok(n.to_string())
-//! }
-//!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let keys = SigningKeys::new([std::env::var("SESSION_SECRET")?])?;
-//! let app: Router = Router::new()
-//!     .route("/counter", get(counter))
-//!     .layer(SessionLayer::new(MemoryStore::new(), keys));
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, app).await?;
-//! # Ok(()) }
-//! ```
+#![cfg_attr(
+    feature = "axum",
+    doc = r#"
+```no_run
+use axum::{routing::get, Router};
+use session_core::MemoryStore;
+use session_tower::{Session, SessionError, SessionLayer, SigningKeys};
+
+async fn counter(session: Session) -> Result<String, SessionError> {
+    let n = session.update("n", |n: Option<u64>| n.unwrap_or(0) + 1).await?;
+    Ok(n.to_string())
+}
+
+# async fn run() -> Result<(), Box<dyn std::error::Error>> {
+let keys = SigningKeys::new([std::env::var("SESSION_SECRET")?])?;
+let app: Router = Router::new()
+    .route("/counter", get(counter))
+    .layer(SessionLayer::new(MemoryStore::new(), keys));
+let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+axum::serve(listener, app).await?;
+# Ok(()) }
+```
+"#
+)]
 
 mod cookie_config;
 #[cfg(feature = "axum")]
 mod extract;
+mod handler_failure;
 mod layer;
 mod signing;
 
@@ -43,6 +49,6 @@ pub use layer::{ErrorHook, SessionLayer, SessionService, MAX_COOKIE_BYTES};
 pub use signing::{SigningKeys, Verified, MIN_SECRET_LEN};
 
 /// Keeps the README's example compiling.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
