@@ -395,7 +395,7 @@ pub async fn run(
     let exe = std::env::current_exe()?;
     let mut rows = Vec::new();
     let serve = |url: Option<&str>| {
-        let mut cmd = Command::new(&exe);
+        let mut cmd = crate::pin::server_command(&exe);
         cmd.arg("serve");
         if let Some(u) = url {
             cmd.args(["--url", u]);

@@ -18,6 +18,7 @@ mod file;
 mod http;
 mod memcache;
 mod peers;
+mod pin;
 mod redis;
 mod report;
 mod results;
@@ -66,6 +67,8 @@ options (defaults in brackets):
   --memcache URL      memcache://host:port [$SESSION_TEST_MEMCACHE_URL, else a private
                       memcached started for the run]
   --http-secs N       measured seconds per HTTP run, after 1 s of warm-up [4]
+  --server-cpus LIST  start the servers the bench runs (private memcached, HTTP apps)
+                      under `taskset -c LIST`; see pinned.sh [unpinned]
   --connections N     keep-alive connections of the HTTP load generator [32]
   --sessions N        scale: sessions [1000000]
   --sweep-files N     file: expired files of the big delete_expired run [100000]
@@ -170,7 +173,11 @@ impl Options {
             "--connections",
             "--sessions",
             "--sweep-files",
+            "--server-cpus",
         ])?;
+        if let Some(cpus) = flags.value("--server-cpus") {
+            crate::pin::set_server_cpus(cpus);
+        }
         let ops = match flags.value("--op-list") {
             Some(list) => list.split(',').map(Op::parse).collect::<BoxResult<_>>()?,
             None => Op::ALL.to_vec(),
@@ -284,6 +291,7 @@ async fn dispatch(command: &str, opts: Options, command_line: String) -> BoxResu
         started: started(),
         machine: report::machine(),
         load_average: vec![load_average()],
+        context: vec![pin::placement()],
         ..Report::default()
     };
     let scratch = opts.scratch()?;

@@ -41,7 +41,7 @@ impl PrivateServer {
     /// Starts `memcached -m 1024` on a free loopback port and waits until it answers.
     pub fn start() -> BoxResult<Self> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let child = Command::new("memcached")
+        let child = crate::pin::server_command("memcached")
             .args(["-l", "127.0.0.1", "-p", &port.to_string(), "-U", "0"])
             .args(["-m", "1024", "-c", "4096", "-u", "root"])
             .stdin(Stdio::null())

@@ -129,7 +129,7 @@ impl Peers {
 
     /// A command that serves the two HTTP routes behind tower-sessions' layer.
     pub fn serve_command(&self, backend: &str, url: Option<&str>) -> Command {
-        let mut cmd = Command::new(&self.bin);
+        let mut cmd = crate::pin::server_command(&self.bin);
         cmd.args(["serve", "--backend", backend]);
         if let Some(url) = url {
             cmd.args(["--url", url]);

@@ -77,8 +77,13 @@ pub fn machine() -> String {
                 .map(|rest| rest.trim_start_matches([' ', '\t', ':']).trim().to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
+    // The machine's CPUs, not this process's share (`taskset` narrows that): one
+    // "processor" line per logical CPU.
+    let cores = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .map(|s| s.lines().filter(|l| l.starts_with("processor")).count())
+        .filter(|&n| n > 0)
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
         .unwrap_or(1);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_owned())
