@@ -9,6 +9,7 @@ mod atomic;
 mod error;
 mod file_store;
 mod layout;
+mod listing;
 mod lock;
 mod scan;
 mod shelf_store;

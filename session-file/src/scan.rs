@@ -7,8 +7,6 @@
 //! and nothing is kept between pages. Each page lists only the directories it passes
 //! and reads one record at a time.
 
-use std::fs;
-use std::io;
 use std::path::Path;
 
 use session_core::{Codec, Result, ScanEntry, SessionId, StorageKey};
@@ -16,6 +14,7 @@ use session_core::{Codec, Result, ScanEntry, SessionId, StorageKey};
 use crate::atomic::read_if_exists;
 use crate::error::file_error;
 use crate::layout::{fanout_byte, hex_byte, record_key, Layout};
+use crate::listing::list;
 
 /// Up to `limit` records whose keys come after `after`, in key order, and whether the
 /// page is full (so the walk may go on after its last key).
@@ -59,23 +58,12 @@ pub(crate) fn page(
 
 /// The fan-out directories under `dir`, in ascending order (none if `dir` is missing).
 fn fanout_dirs(dir: &Path) -> Result<Vec<u8>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(file_error("list", dir, e)),
-    };
     let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| file_error("list", dir, e))?;
-        let Some(byte) = fanout_byte(&entry.file_name()) else {
-            continue;
-        };
-        let is_dir = entry
-            .file_type()
-            .map_err(|e| file_error("stat", &entry.path(), e))?
-            .is_dir();
-        if is_dir {
-            out.push(byte);
+    for entry in list(dir)? {
+        let entry = entry?;
+        match fanout_byte(&entry.name) {
+            Some(byte) if entry.is_dir() => out.push(byte),
+            _ => {}
         }
     }
     out.sort_unstable();
@@ -85,24 +73,12 @@ fn fanout_dirs(dir: &Path) -> Result<Vec<u8>> {
 /// The record keys in leaf directory `dir`, in ascending order. As in the sweep, only
 /// regular files named by a key that belongs in this leaf count.
 fn record_keys(dir: &Path, prefix: &str) -> Result<Vec<StorageKey>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(file_error("list", dir, e)),
-    };
     let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| file_error("list", dir, e))?;
-        let Some(key) = record_key(&entry.file_name()).filter(|k| k.to_hex().starts_with(prefix))
-        else {
-            continue;
-        };
-        let is_file = entry
-            .file_type()
-            .map_err(|e| file_error("stat", &entry.path(), e))?
-            .is_file();
-        if is_file {
-            out.push(key);
+    for entry in list(dir)? {
+        let entry = entry?;
+        match record_key(&entry.name).filter(|k| k.to_hex().starts_with(prefix)) {
+            Some(key) if entry.is_file() => out.push(key),
+            _ => {}
         }
     }
     out.sort_unstable();

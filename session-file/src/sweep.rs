@@ -16,6 +16,7 @@ use session_core::{Codec, Result, SessionId, Timestamp};
 use crate::atomic::{current_id, open_and_read, remove_if_exists};
 use crate::error::file_error;
 use crate::layout::{fanout_byte, hex_byte, is_temp_name, record_key, Layout};
+use crate::listing::list;
 use crate::lock::StripeLocks;
 
 /// What a walk does besides looking.
@@ -60,23 +61,14 @@ pub(crate) fn walk_top(
 ) -> Result<Tally> {
     let top = layout.top_dir(first);
     let mut tally = Tally::default();
-    let entries = match fs::read_dir(&top) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(tally),
-        Err(e) => return Err(file_error("list", &top, e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| file_error("list", &top, e))?;
-        let Some(second) = fanout_byte(&entry.file_name()) else {
+    for entry in list(&top)? {
+        let entry = entry?;
+        let Some(second) = fanout_byte(&entry.name) else {
             continue;
         };
-        let is_dir = entry
-            .file_type()
-            .map_err(|e| file_error("stat", &entry.path(), e))?
-            .is_dir();
-        if is_dir {
+        if entry.is_dir() {
             let prefix = format!("{}{}", hex_byte(first), hex_byte(second));
-            walk_leaf(&entry.path(), &prefix, locks, now, pass, &mut tally)?;
+            walk_leaf(&entry.path, &prefix, locks, now, pass, &mut tally)?;
         }
     }
     Ok(tally)
@@ -90,25 +82,14 @@ fn walk_leaf(
     pass: Pass,
     tally: &mut Tally,
 ) -> Result<()> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(file_error("list", dir, e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| file_error("list", dir, e))?;
-        let name = entry.file_name();
-        let path = entry.path();
-        // Only regular files are ours; anything else someone put here (a directory
-        // under a record's name, a socket) is left alone rather than stall every sweep
-        // on the same error. `file_type` usually comes from the listing, without a stat.
-        let is_file = entry
-            .file_type()
-            .map_err(|e| file_error("stat", &path, e))?
-            .is_file();
-        if !is_file {
+    for entry in list(dir)? {
+        let entry = entry?;
+        // Anything but a regular file is left alone rather than stall every sweep on
+        // the same error.
+        if !entry.is_file() {
             continue;
         }
+        let (name, path) = (entry.name, entry.path);
         if is_temp_name(&name) {
             if let Pass::Sweep { temp_cutoff } = pass {
                 if remove_stale_temp(&path, temp_cutoff)? {
