@@ -302,6 +302,19 @@ async fn dispatch(command: &str, opts: Options, command_line: String) -> BoxResu
             None => default.iter().map(|s| (*s).to_owned()).collect(),
         }
     };
+    // What each command measures: store-level rows of some backends, the touch
+    // counts, HTTP runs, the file sweeps, scale.
+    let owned = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let (store_backends, touch_counts, http_backends) = match command {
+        "all" => (selected(BACKENDS), true, selected(BACKENDS)),
+        "http" => (Vec::new(), false, selected(BACKENDS)),
+        "touch" => (Vec::new(), true, Vec::new()),
+        "scale" => (Vec::new(), false, Vec::new()),
+        "sql" => (owned(&["sqlite", "postgres", "mysql"]), false, Vec::new()),
+        "file" => (owned(&["file", "file-nosync"]), false, Vec::new()),
+        one if BACKENDS.contains(&one) => (owned(&[one]), false, Vec::new()),
+        other => return Err(format!("unknown command {other:?}").into()),
+    };
     let peers = if opts.peers && !matches!(command, "touch" | "scale") {
         match peers::Peers::locate(&opts).await {
             Ok(p) => Some(p),
@@ -316,83 +329,37 @@ async fn dispatch(command: &str, opts: Options, command_line: String) -> BoxResu
         None
     };
     let mut memcached = None;
-    match command {
-        "all" => {
-            let backends = selected(BACKENDS);
-            stores(
-                &opts,
-                &backends,
-                scratch.path(),
-                peers.as_ref(),
-                &mut memcached,
-                &mut report,
-            )
-            .await?;
-            report.touch = touch::run().await?;
-            report.http = http::run(
-                &opts,
-                &backends,
-                scratch.path(),
-                peers.as_ref(),
-                &mut memcached,
-                &mut report,
-            )
-            .await?;
-        }
-        "http" => {
-            let backends = selected(BACKENDS);
-            report.http = http::run(
-                &opts,
-                &backends,
-                scratch.path(),
-                peers.as_ref(),
-                &mut memcached,
-                &mut report,
-            )
-            .await?;
-        }
-        "touch" => report.touch = touch::run().await?,
-        "scale" => {
-            let backends = selected(&["file", "sqlite", "redis"]);
-            report.scale = scale::run(&opts, &backends, scratch.path(), &mut report).await?;
-        }
-        "sql" => {
-            let backends = ["sqlite", "postgres", "mysql"].map(str::to_owned);
-            stores(
-                &opts,
-                &backends,
-                scratch.path(),
-                peers.as_ref(),
-                &mut memcached,
-                &mut report,
-            )
-            .await?;
-        }
-        "file" => {
-            let backends = ["file", "file-nosync"].map(str::to_owned);
-            stores(
-                &opts,
-                &backends,
-                scratch.path(),
-                peers.as_ref(),
-                &mut memcached,
-                &mut report,
-            )
-            .await?;
-            extra = file::sweeps(scratch.path(), opts.sweep_files).await?;
-        }
-        one if BACKENDS.contains(&one) => {
-            stores(
-                &opts,
-                &[one.to_owned()],
-                scratch.path(),
-                peers.as_ref(),
-                &mut memcached,
-                &mut report,
-            )
-            .await?;
-        }
-        other => return Err(format!("unknown command {other:?}").into()),
+    if !store_backends.is_empty() {
+        stores(
+            &opts,
+            &store_backends,
+            scratch.path(),
+            peers.as_ref(),
+            &mut memcached,
+            &mut report,
+        )
+        .await?;
+    }
+    if touch_counts {
+        report.touch = touch::run().await?;
+    }
+    if !http_backends.is_empty() {
+        report.http = http::run(
+            &opts,
+            &http_backends,
+            scratch.path(),
+            peers.as_ref(),
+            &mut memcached,
+            &mut report,
+        )
+        .await?;
+    }
+    if command == "file" {
+        extra = file::sweeps(scratch.path(), opts.sweep_files).await?;
+    }
+    if command == "scale" {
+        let backends = selected(&["file", "sqlite", "redis"]);
+        report.scale = scale::run(&opts, &backends, scratch.path(), &mut report).await?;
     }
     drop(memcached);
     report.load_average.push(load_average());
