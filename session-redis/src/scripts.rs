@@ -10,23 +10,34 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
+/// A script's source: the shared v1-header pattern (`scripts/v1_header.lua`), then the
+/// script itself.
+macro_rules! script_source {
+    ($file:literal) => {
+        concat!(
+            include_str!("scripts/v1_header.lua"),
+            include_str!(concat!("scripts/", $file))
+        )
+    };
+}
+
 /// Compare-and-set save (see `scripts/save.lua`).
 pub(crate) static SAVE: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/save.lua")));
+    LazyLock::new(|| Script::new(script_source!("save.lua")));
 
 /// Deadline-only update (see `scripts/touch.lua`).
 pub(crate) static TOUCH: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/touch.lua")));
+    LazyLock::new(|| Script::new(script_source!("touch.lua")));
 
 /// Create over a leftover expired by the store's clock (see
 /// `scripts/create_over_expired.lua`).
 pub(crate) static CREATE_OVER_EXPIRED: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/create_over_expired.lua")));
+    LazyLock::new(|| Script::new(script_source!("create_over_expired.lua")));
 
 /// Delete only if expired by the store's clock (see `scripts/delete_if_expired.lua`).
 /// Only admin tools run it, so it is not loaded up front: the first call loads it.
 pub(crate) static DELETE_IF_EXPIRED: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/delete_if_expired.lua")));
+    LazyLock::new(|| Script::new(script_source!("delete_if_expired.lua")));
 
 /// Every script requests use, for loading up front.
 pub(crate) fn all() -> [&'static Script; 3] {
@@ -94,12 +105,14 @@ mod tests {
             "%d".repeat(19)
         );
         for source in [
-            include_str!("scripts/save.lua"),
-            include_str!("scripts/touch.lua"),
-            include_str!("scripts/create_over_expired.lua"),
-            include_str!("scripts/delete_if_expired.lua"),
+            script_source!("save.lua"),
+            script_source!("touch.lua"),
+            script_source!("create_over_expired.lua"),
+            script_source!("delete_if_expired.lua"),
         ] {
             assert!(source.contains("redis.call('GETRANGE', KEYS[1], 0, 60)"));
+            assert!(source.starts_with(include_str!("scripts/v1_header.lua")));
+            assert_eq!(source.matches("local V1 =").count(), 1, "{source}");
             assert!(source.contains(&v1_pattern), "{source}");
             assert!(source.contains("string.find(head, V1)"));
             assert!(source.contains("tonumber(string.sub(head, 42, 61))"));

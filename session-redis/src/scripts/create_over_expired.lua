@@ -9,11 +9,7 @@
 --
 -- Returns 1 created, 0 a live record (or a value this layout does not know) holds the id.
 --
--- The v1 header (layout.rs): tag '1', version (20 digits), accessed-at and expires-at
--- (sign and 19 digits each). Spelt out: building it with string.rep on every call
--- costs about a quarter of the script's run time.
-local V1 =
-  '^1%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d[+-]%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d[+-]%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d$'
+-- V1, the v1 header's pattern, comes from v1_header.lua, prepended by scripts.rs.
 local head = redis.call('GETRANGE', KEYS[1], 0, 60)
 if #head > 0 then
   if not string.find(head, V1) then

@@ -7,10 +7,7 @@
 --
 -- Returns 1 deleted, 0 missing, live, or not a v1 value (left alone).
 --
--- The v1 header (layout.rs): tag '1', version (20 digits), accessed-at and expires-at
--- (sign and 19 digits each).
-local V1 =
-  '^1%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d[+-]%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d[+-]%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d$'
+-- V1, the v1 header's pattern, comes from v1_header.lua, prepended by scripts.rs.
 local head = redis.call('GETRANGE', KEYS[1], 0, 60)
 if #head == 0 then
   return 0

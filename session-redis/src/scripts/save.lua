@@ -11,11 +11,7 @@
 --
 -- Only the 61-byte header is read: a large envelope is never copied into Lua.
 --
--- The v1 header (layout.rs): tag '1', version (20 digits), accessed-at and expires-at
--- (sign and 19 digits each). Spelt out: building it with string.rep on every call
--- costs about a quarter of the script's run time.
-local V1 =
-  '^1%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d[+-]%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d[+-]%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d$'
+-- V1, the v1 header's pattern, comes from v1_header.lua, prepended by scripts.rs.
 local head = redis.call('GETRANGE', KEYS[1], 0, 60)
 if #head == 0 then
   return 0
