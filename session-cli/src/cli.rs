@@ -2,8 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
-/// Administer a session store: sweep expired sessions, count them, look one up, log
-/// one user or everyone out, create the SQL table. Takes the same URLs as session-any
+/// Administer a session store: sweep expired sessions, count them, look one up, end
+/// one session or all of them, create the SQL table. Takes the same URLs as session-any
 /// (and the apps that use it).
 #[derive(Debug, Parser)]
 #[command(name = "session-admin", version, after_help = crate::exit::HELP)]
@@ -70,7 +70,9 @@ pub enum Command {
         /// The session id, signed cookie value, or (cookie://) sealed cookie value.
         id: String,
     },
-    /// Delete one session (log that user out everywhere). ID as for inspect.
+    /// Delete one session: the browser holding that cookie is logged out. The user's
+    /// other sessions (other browsers and devices) stay valid; `purge` ends every
+    /// session. ID as for inspect.
     Delete {
         /// The session id or signed cookie value.
         id: String,

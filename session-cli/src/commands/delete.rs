@@ -1,4 +1,5 @@
-//! `delete <ID>`: remove one session (log one user out everywhere).
+//! `delete <ID>`: remove one session (the browser holding it is logged out; the user's
+//! other sessions stay).
 
 use serde_json::json;
 use session_core::{DeleteIf, SessionStore};
