@@ -34,7 +34,7 @@ mod session;
 mod store;
 mod time;
 
-pub use codec::{Codec, FORMAT_JSON_V1, FORMAT_MSGPACK_V1};
+pub use codec::{Codec, DEFAULT_MAX_RECORD_SIZE, FORMAT_JSON_V1, FORMAT_MSGPACK_V1, MAX_DEPTH};
 pub use error::{BoxError, Error, Result};
 pub use id::{InvalidId, SessionId, StorageKey, ID_BYTES, ID_TEXT_LEN};
 pub use memory::MemoryStore;
