@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use session_any::{AnyStore, SessionConfig};
 use session_conformance::{CountingStore, FaultStore, Op};
-use session_core::{CookieChange, Session, SessionOptions, SessionStore, TouchPolicy};
+use session_core::{CookieChange, SessionDriver, SessionOptions, SessionStore, TouchPolicy};
 
 /// One backend under test.
 struct Backend {
@@ -172,7 +172,7 @@ fn options(retries: u32) -> Arc<SessionOptions> {
 
 /// A new stored session holding `n = 0`; returns its cookie value.
 async fn new_session(store: &Arc<dyn SessionStore>, opts: &Arc<SessionOptions>) -> String {
-    let s = Session::new(store.clone(), opts.clone(), None);
+    let s = SessionDriver::new(store.clone(), opts.clone(), None);
     s.insert("n", 0u64).await.unwrap();
     match s.finish().await.unwrap().cookie {
         CookieChange::Set(v) => v,
@@ -187,7 +187,7 @@ async fn read(
     cookie: &str,
     key: &str,
 ) -> Option<u64> {
-    let s = Session::new(store.clone(), opts.clone(), Some(cookie.to_owned()));
+    let s = SessionDriver::new(store.clone(), opts.clone(), Some(cookie.to_owned()));
     s.get::<u64>(key).await.unwrap()
 }
 
@@ -214,7 +214,7 @@ async fn hammer(store: Arc<dyn SessionStore>, cas: bool) -> (u64, u64, Duration)
         tasks.push(tokio::spawn(async move {
             for _ in 0..INCREMENTS {
                 let cookie = jar.lock().unwrap().clone();
-                let s = Session::new(store.clone(), opts.clone(), Some(cookie));
+                let s = SessionDriver::new(store.clone(), opts.clone(), Some(cookie));
                 s.update("n", |n: Option<u64>| n.unwrap_or(0) + 1)
                     .await
                     .unwrap();
@@ -293,8 +293,8 @@ async fn concurrent_requests_on_different_keys_both_survive() {
                 let cookie = new_session(&store, &opts).await;
                 // Both requests read the same version before either writes, so the
                 // second save always conflicts and must replay its own key only.
-                let a = Session::new(store.clone(), opts.clone(), Some(cookie.clone()));
-                let b2 = Session::new(store.clone(), opts.clone(), Some(cookie.clone()));
+                let a = SessionDriver::new(store.clone(), opts.clone(), Some(cookie.clone()));
+                let b2 = SessionDriver::new(store.clone(), opts.clone(), Some(cookie.clone()));
                 a.get::<u64>("n").await.unwrap();
                 b2.get::<u64>("n").await.unwrap();
                 a.insert("a", round).await.unwrap();
@@ -359,8 +359,8 @@ async fn logout_racing_a_slow_save_stays_deleted() {
                     }
                 }
                 let cookie = new_session(&store, &opts).await;
-                let slow = Session::new(store.clone(), opts.clone(), Some(cookie.clone()));
-                let logout = Session::new(store.clone(), opts.clone(), Some(cookie.clone()));
+                let slow = SessionDriver::new(store.clone(), opts.clone(), Some(cookie.clone()));
+                let logout = SessionDriver::new(store.clone(), opts.clone(), Some(cookie.clone()));
                 // Both requests have loaded the session before either acts.
                 slow.get::<u64>("n").await.unwrap();
                 logout.get::<u64>("n").await.unwrap();
@@ -533,15 +533,16 @@ async fn record_history(store: Arc<dyn SessionStore>) -> Vec<Event> {
             for op in 0..OPS {
                 let is_read = (client + op) % 3 == 0;
                 let invoked = clock.fetch_add(1, Ordering::SeqCst);
-                let s = Session::new(store.clone(), opts.clone(), Some(cookie.clone()));
+                let s = SessionDriver::new(store.clone(), opts.clone(), Some(cookie.clone()));
                 let result = if is_read {
                     s.get::<u64>("n").await.map(Call::Read)
                 } else {
                     async {
-                        s.update("n", |n: Option<u64>| n.unwrap_or(0) + 1).await?;
+                        let handle = s.session();
+                        handle.update("n", |n: Option<u64>| n.unwrap_or(0) + 1).await?;
                         s.finish().await?;
                         // After a replayed save this is the value actually written.
-                        s.get::<u64>("n").await.map(Call::Inc)
+                        handle.get::<u64>("n").await.map(Call::Inc)
                     }
                     .await
                 };

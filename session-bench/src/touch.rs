@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use session_conformance::CountingStore;
 use session_core::{
-    CookieChange, ManualClock, MemoryStore, Session, SessionOptions, SessionStore, TouchPolicy,
+    CookieChange, ManualClock, MemoryStore, SessionDriver, SessionOptions, SessionStore, TouchPolicy,
 };
 
 use crate::results::TouchRow;
@@ -36,7 +36,7 @@ async fn one(gap: u64, policy: TouchPolicy) -> BoxResult<(u64, u64, u64)> {
     options.validate()?;
     let mut cookies = Vec::with_capacity(VISITORS);
     for v in 0..VISITORS {
-        let session = Session::new(store.clone(), options.clone(), None);
+        let session = SessionDriver::new(store.clone(), options.clone(), None);
         session
             .insert("user", format!("user-{v}@example.com"))
             .await?;
@@ -50,7 +50,7 @@ async fn one(gap: u64, policy: TouchPolicy) -> BoxResult<(u64, u64, u64)> {
     for _ in 0..SIMULATED.as_secs() / gap {
         clock.advance(Duration::from_secs(gap));
         for cookie in &mut cookies {
-            let session = Session::new(store.clone(), options.clone(), Some(cookie.clone()));
+            let session = SessionDriver::new(store.clone(), options.clone(), Some(cookie.clone()));
             let user: Option<String> = session.get("user").await?;
             if user.is_none() {
                 return Err("a visitor lost the session".into());

@@ -23,7 +23,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use std::time::Duration;
-//! use session_core::{CookieChange, Expiry, Session, SessionOptions};
+//! use session_core::{CookieChange, Expiry, SessionDriver, SessionOptions};
 //! use session_cookie::CookieStore;
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -35,12 +35,12 @@
 //!     Some(Duration::from_secs(8 * 3600)), // absolute: short, see above
 //! )?));
 //!
-//! let session = Session::new(store.clone(), options.clone(), None);
+//! let session = SessionDriver::new(store.clone(), options.clone(), None);
 //! session.insert("user", "ada").await?;
 //! let CookieChange::Set(cookie) = session.finish().await?.cookie else { unreachable!() };
 //! assert!(cookie.len() <= store.max_value_len());
 //!
-//! let session = Session::new(store, options, Some(cookie));
+//! let session = SessionDriver::new(store, options, Some(cookie));
 //! assert_eq!(session.get::<String>("user").await?.as_deref(), Some("ada"));
 //! # Ok::<(), session_core::Error>(())
 //! # }).unwrap();

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 use session_cookie::CookieStore;
 use session_core::{
-    CookieChange, Data, ManualClock, Record, Session, SessionId, SessionOptions, SessionStore,
+    CookieChange, Data, ManualClock, Record, SessionDriver, SessionId, SessionOptions, SessionStore,
     TouchPolicy,
 };
 
@@ -56,7 +56,7 @@ fn options(clock: &ManualClock, touch: TouchPolicy) -> Arc<SessionOptions> {
 
 /// A session written before the rotation: its cookie is sealed with the old key.
 async fn old_cookie(r: &Rotation) -> String {
-    let s = Session::new(
+    let s = SessionDriver::new(
         r.before.clone(),
         options(&r.clock, TouchPolicy::Always),
         None,
@@ -70,7 +70,7 @@ async fn old_cookie(r: &Rotation) -> String {
 
 /// Runs one request that reads the session; returns the cookie it sends, if any.
 async fn visit(store: Arc<CookieStore>, opts: Arc<SessionOptions>, cookie: &str) -> CookieChange {
-    let s = Session::new(store, opts, Some(cookie.to_owned()));
+    let s = SessionDriver::new(store, opts, Some(cookie.to_owned()));
     assert_eq!(
         s.get::<String>("user").await.unwrap().as_deref(),
         Some("ada")
@@ -146,7 +146,7 @@ async fn always_touch_reseals_on_the_first_response() {
         panic!("TouchPolicy::Always must send the re-sealed cookie");
     };
     assert_current(&r, &resealed);
-    let s = Session::new(
+    let s = SessionDriver::new(
         r.new_only.clone(),
         options(&r.clock, TouchPolicy::Always),
         Some(resealed),
@@ -193,7 +193,7 @@ async fn every_policy_reseals_on_the_first_response() {
 async fn a_write_reseals() {
     let r = rotation();
     let cookie = old_cookie(&r).await;
-    let s = Session::new(
+    let s = SessionDriver::new(
         r.after.clone(),
         options(&r.clock, TouchPolicy::OnChange),
         Some(cookie.clone()),

@@ -12,7 +12,7 @@ use session_cookie::{
     DEFAULT_COOKIE_NAME, MAX_INFLATED_LEN,
 };
 use session_core::{
-    Codec, CookieChange, Data, Error, ManualClock, Record, Session, SessionId, SessionOptions,
+    Codec, CookieChange, Data, Error, ManualClock, Record, SessionDriver, SessionId, SessionOptions,
     SessionStore,
 };
 
@@ -158,8 +158,9 @@ async fn too_large_is_refused_on_every_write() {
     }
 }
 
-/// Through the session handle: the error reaches the caller of `finish` (or
-/// `persist`), so no outcome, and so no cookie, is produced for an oversized session.
+/// Through the session handle: the error reaches the caller of `persist` (which rolls
+/// the refused change back, so the end of the request does not try it again) or of
+/// `finish`, so no cookie is produced for an oversized session.
 #[tokio::test]
 async fn too_large_surfaces_before_any_cookie() {
     let clock = ManualClock::new();
@@ -170,18 +171,22 @@ async fn too_large_surfaces_before_any_cookie() {
     );
     let options = Arc::new(SessionOptions::default().with_clock(clock.clone()));
 
-    let s = Session::new(store.clone(), options.clone(), None);
+    let s = SessionDriver::new(store.clone(), options.clone(), None);
     s.insert("user", "ada").await.unwrap();
     let CookieChange::Set(small) = s.finish().await.unwrap().cookie else {
         panic!("a small session gets a cookie");
     };
 
-    let s = Session::new(store.clone(), options.clone(), Some(small.clone()));
+    let s = SessionDriver::new(store.clone(), options.clone(), Some(small.clone()));
     s.insert("blob", noise(10_000, 3)).await.unwrap();
     assert!(matches!(s.persist().await, Err(Error::TooLarge { .. })));
-    assert!(matches!(s.finish().await, Err(Error::TooLarge { .. })));
+    assert!(!s.contains_key("blob").await.unwrap(), "rolled back");
+    if let CookieChange::Set(value) = s.finish().await.unwrap().cookie {
+        let record = store.load(&value).await.unwrap().unwrap();
+        assert!(!record.data.contains_key("blob"), "the refused blob was sealed");
+    }
 
-    let s = Session::new(store.clone(), options, None);
+    let s = SessionDriver::new(store.clone(), options, None);
     s.insert("blob", noise(10_000, 4)).await.unwrap();
     assert!(matches!(s.finish().await, Err(Error::TooLarge { .. })));
 

@@ -4,19 +4,21 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use session_core::{MemoryStore, Session, SessionOptions, CookieChange};
+//! use session_core::{CookieChange, MemoryStore, SessionDriver, SessionOptions};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let store = Arc::new(MemoryStore::new());
 //! let options = Arc::new(SessionOptions::default());
 //!
-//! // First request: no cookie. Put something in the session.
-//! let session = Session::new(store.clone(), options.clone(), None);
+//! // First request: no cookie. The adapter keeps the driver; the handler gets the
+//! // session and puts something in it.
+//! let driver = SessionDriver::new(store.clone(), options.clone(), None);
+//! let session = driver.session();
 //! session.insert("user", "ada").await?;
-//! let CookieChange::Set(cookie) = session.finish().await?.cookie else { panic!() };
+//! let CookieChange::Set(cookie) = driver.finish().await?.cookie else { panic!() };
 //!
 //! // Next request: the cookie brings the session back.
-//! let session = Session::new(store, options, Some(cookie));
+//! let session = SessionDriver::new(store, options, Some(cookie)).session();
 //! assert_eq!(session.get::<String>("user").await?.as_deref(), Some("ada"));
 //! # Ok::<(), session_core::Error>(())
 //! # }).unwrap();
@@ -42,7 +44,7 @@ pub use options::{Expiry, SaveMode, SessionOptions, TouchPolicy};
 pub use params::{redact_url, Params};
 pub use record::{Data, Record};
 pub use scan::{DeleteIf, ScanCursor, ScanEntry, ScanPage};
-pub use session::{CookieChange, Outcome, Session};
+pub use session::{CookieChange, Outcome, Session, SessionDriver};
 pub use store::{Capabilities, SessionStore};
 pub use time::{Clock, ManualClock, Timestamp};
 

@@ -41,11 +41,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     }
 }
 
-/// A session error as a handler's error type: `?` on any session call. The cause goes
-/// to the log, and [`SessionLayer`](crate::SessionLayer) answers the client with the
-/// same response as for a failure at the end of the request (its
-/// [`on_error`](crate::SessionLayer::on_error) hook; by default a 503 for an unreachable
-/// store, a 500 for anything else). Outside the layer it is a bare 500.
+/// A session error as a handler's error type: `?` on any session call.
+/// [`SessionLayer`](crate::SessionLayer) logs the cause (once, at `ERROR`) and answers
+/// the client with the same response as for a failure at the end of the request (its
+/// [`on_error`](crate::SessionLayer::on_error) hook; by default a 503 with
+/// `Retry-After: 1` for an unreachable store, a 500 for anything else). A session only
+/// exists under the layer, so the layer always sees it; without the layer the response
+/// is a bare 500.
 #[derive(Debug)]
 pub struct SessionError(pub session_core::Error);
 
@@ -69,7 +71,8 @@ impl std::error::Error for SessionError {
 
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
-        tracing::error!(error = %self.0, "session operation failed in a handler");
+        // Not logged here: the layer logs it when it turns the marker into its error
+        // response, and logging in both places reported every failure twice.
         let mut res = StatusCode::INTERNAL_SERVER_ERROR.into_response();
         res.extensions_mut()
             .insert(HandlerFailure(Arc::new(self.0)));

@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use http::header::{CACHE_CONTROL, COOKIE, RETRY_AFTER, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use session_core::{
-    CookieChange, Error, Outcome, Result, Session, SessionOptions, SessionStore, Timestamp,
+    CookieChange, Error, Outcome, Result, SessionDriver, SessionOptions, SessionStore, Timestamp,
 };
 use tower_layer::Layer;
 use tower_service::Service;
@@ -22,14 +22,18 @@ use crate::{CookieConfig, SameSite};
 /// section 6.1 minimum, and what every major browser enforces).
 pub const MAX_COOKIE_BYTES: usize = 4096;
 
-/// Turns a store error into the response the client gets. The default answers an
-/// empty `500 Internal Server Error`: sessions fail closed.
+/// Turns a store error into the response the client gets. Sessions fail closed: the
+/// default answers an empty `503 Service Unavailable` with `Retry-After: 1` for
+/// [`Error::Backend`] (the store is unreachable or timed out: the client may retry, a
+/// load balancer sees an outage) and an empty `500 Internal Server Error` for anything
+/// else.
 pub type ErrorHook = Arc<dyn Fn(&Error) -> Response<String> + Send + Sync>;
 
 /// A tower layer that attaches a [`Session`] to every request.
 ///
 /// Handlers find the session in the request extensions (`session_core::Session`) or,
-/// with axum, through the [`Session`](crate::Session) extractor. The session is saved
+/// with axum, through the [`Session`](crate::Session) extractor. The layer keeps the
+/// request's [`SessionDriver`]: only it ends the request. The session is saved
 /// (or touched, or deleted) before the response headers are returned, so the cookie is
 /// always in the response that follows a change.
 #[derive(Clone)]
@@ -331,12 +335,12 @@ where
         let shared = self.shared.clone();
         Box::pin(async move {
             let incoming = shared.read_cookie(req.headers());
-            let session = Session::new(
+            let session = SessionDriver::new(
                 shared.store.clone(),
                 shared.options.clone(),
                 incoming.value.clone(),
             );
-            req.extensions_mut().insert(session.clone());
+            req.extensions_mut().insert(session.session());
             let mut res = inner.call(req).await?;
             let handler_failed = res.extensions_mut().remove::<HandlerFailure>();
             if let Some(HandlerFailure(error)) = &handler_failed {
@@ -344,23 +348,24 @@ where
             }
 
             let failed = handler_failed.is_some() || res.status().is_server_error();
-            let outcome = if failed && !shared.save_on_server_error {
+            let save = !failed || shared.save_on_server_error;
+            if save && incoming.rotated {
+                // Loads the session so a re-signed cookie keeps its Max-Age (only during
+                // a key rotation, once per client). If the store is down, re-signing can
+                // wait: the old signature stays valid.
+                if let Err(e) = session.expires_at().await {
+                    tracing::warn!(error = %e, "could not load the session to re-sign its cookie");
+                }
+            }
+            let used = session.is_loaded().await;
+            let outcome = if save {
+                session.finish().await
+            } else {
                 // Write nothing more, but a delete or persist that already happened
                 // must still reach the cookie.
                 Ok(session.finish_unsaved().await)
-            } else {
-                if incoming.rotated {
-                    // Loads the session so a re-signed cookie keeps its Max-Age (only
-                    // during a key rotation, once per client). If the store is down,
-                    // re-signing can wait: the old signature stays valid.
-                    if let Err(e) = session.expires_at().await {
-                        tracing::warn!(error = %e, "could not load the session to re-sign its cookie");
-                    }
-                }
-                session.finish().await
             };
             let header = outcome.and_then(|o| shared.cookie_header(&o, &incoming));
-            let used = session.is_loaded().await;
             match header {
                 Ok(value) => {
                     let headers = res.headers_mut();

@@ -6,8 +6,9 @@
 //! - Nothing touches the store unless a handler uses the session.
 //! - The session is written before the response headers leave; nothing is saved on a
 //!   5xx response unless [`SessionLayer::save_on_server_error`] says so.
-//! - Store failures fail closed (500 by default, [`SessionLayer::on_error`] to
-//!   customise), are logged through `tracing`, and never panic.
+//! - Store failures fail closed (by default 503 with `Retry-After: 1` for an
+//!   unreachable store, 500 otherwise; [`SessionLayer::on_error`] to customise), are
+//!   logged once through `tracing`, and never panic.
 //! - Responses that set the cookie carry `Vary: Cookie`.
 //!
 #![cfg_attr(

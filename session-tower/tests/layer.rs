@@ -519,3 +519,107 @@ fn throttle_longer_than_idle_is_refused() {
     let layer = SessionLayer::new(MemoryStore::new(), keys(&[KEY_A]));
     assert!(matches!(layer.with_options(options), Err(Error::Config(_))));
 }
+
+/// Issue 16 item 3: a handler that catches a refused `persist` and answers 413 gets
+/// its 413; the layer does not write the refused change at the end of the request.
+#[tokio::test]
+async fn refused_persist_is_answered_by_the_handler_and_not_retried() {
+    async fn note(s: Session) -> Result<(StatusCode, &'static str), SessionError> {
+        s.insert("note", "x".repeat(1024)).await?;
+        match s.persist().await {
+            Err(session_core::Error::TooLarge { .. }) => {
+                Ok((StatusCode::PAYLOAD_TOO_LARGE, "too large"))
+            }
+            other => other.map(|()| (StatusCode::OK, "kept")).map_err(Into::into),
+        }
+    }
+    let store = Arc::new(CountingStore::new(
+        MemoryStore::new().with_max_record_size(64),
+    ));
+    let app = Router::new()
+        .route("/login", get(login))
+        .route("/whoami", get(whoami))
+        .route("/note", get(note))
+        .layer(SessionLayer::from_arc(store.clone(), keys(&[KEY_A])));
+    let cookie = send(&app, "/login", None).await.cookie().unwrap();
+    let before = store.counts();
+
+    let r = send(&app, "/note", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert_eq!(r.body, "too large");
+    let after = store.counts();
+    assert_eq!(after.save, before.save + 1, "one refused save, no retry");
+    assert_eq!(after.create, before.create);
+    assert_eq!(send(&app, "/whoami", Some(&cookie)).await.body, "ada");
+
+    // A new session refused the same way stays unwritten and gets no cookie.
+    let r = send(&app, "/note", None).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.cookie().is_none());
+    assert_eq!(store.inner().count().await.unwrap(), 1);
+}
+
+/// The same for a refused write that is an outage: the handler's answer stands, and
+/// the layer makes no second attempt behind its back.
+#[tokio::test]
+async fn failed_persist_is_not_retried_at_the_end_of_the_request() {
+    use session_conformance::{FaultStore, Op};
+    async fn tolerant(s: Session) -> Result<&'static str, SessionError> {
+        s.insert("visited", true).await?;
+        Ok(match s.persist().await {
+            Ok(()) => "saved",
+            Err(_) => "not saved, carrying on",
+        })
+    }
+    let store = Arc::new(FaultStore::new(MemoryStore::new()));
+    let plan = store.plan();
+    let app = Router::new()
+        .route("/login", get(login))
+        .route("/tolerant", get(tolerant))
+        .layer(SessionLayer::from_arc(store.clone(), keys(&[KEY_A])));
+    let cookie = send(&app, "/login", None).await.cookie().unwrap();
+    plan.fail_nth(Op::Save, 1);
+    let r = send(&app, "/tolerant", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, "not saved, carrying on");
+    assert_eq!(plan.calls_of(Op::Save), 1, "the layer retried the refused save");
+}
+
+/// Issue 16 item 13: a store failure inside a handler is logged once, by the layer.
+#[tokio::test]
+async fn a_handler_store_failure_is_logged_once() {
+    use session_conformance::{FaultStore, Op};
+    use std::sync::Mutex;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let store = Arc::new(FaultStore::new(MemoryStore::new()));
+    let app = app(SessionLayer::from_arc(store.clone(), keys(&[KEY_A])));
+    let cookie = send(&app, "/login", None).await.cookie().unwrap();
+    store.plan().fail_always(Op::Load);
+    let r = send(&app, "/whoami", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "expected one ERROR line, got:\n{log}");
+    assert!(errors[0].contains("injected"), "{}", errors[0]);
+}

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 use serde_json::json;
-use session_core::{CookieChange, Session, SessionOptions};
+use session_core::{CookieChange, SessionDriver, SessionOptions};
 
 use super::util::{data, record_at, TTL};
 use crate::{CaseResult, Check, Harness};
@@ -49,7 +49,7 @@ pub async fn concurrent_increments_exact(h: &Harness) -> CaseResult {
             .with_clock(h.clock().clone())
             .with_conflict_retries(1_000),
     );
-    let first = Session::new(fx.store().clone(), opts.clone(), None);
+    let first = SessionDriver::new(fx.store().clone(), opts.clone(), None);
     c.ok("insert", first.insert("n", 0).await)?;
     let CookieChange::Set(cookie) = c.ok("finish", first.finish().await)?.cookie else {
         return Err(c.fail("first request", "a cookie", "none"));
@@ -57,8 +57,8 @@ pub async fn concurrent_increments_exact(h: &Harness) -> CaseResult {
     if !fx.caps().compare_and_set {
         // Last writer wins, as the capabilities declare: two increments from the same
         // starting point count once.
-        let a = Session::new(fx.store().clone(), opts.clone(), Some(cookie.clone()));
-        let b = Session::new(fx.store().clone(), opts.clone(), Some(cookie.clone()));
+        let a = SessionDriver::new(fx.store().clone(), opts.clone(), Some(cookie.clone()));
+        let b = SessionDriver::new(fx.store().clone(), opts.clone(), Some(cookie.clone()));
         c.ok(
             "a increments",
             a.update("n", |n: Option<u64>| n.unwrap_or(0) + 1).await,
@@ -72,7 +72,7 @@ pub async fn concurrent_increments_exact(h: &Harness) -> CaseResult {
             CookieChange::Set(v) => v,
             _ => cookie,
         };
-        let s = Session::new(fx.store().clone(), opts, Some(last));
+        let s = SessionDriver::new(fx.store().clone(), opts, Some(last));
         let n = c.ok("get", s.get::<u64>("n").await)?;
         // One increment may be lost (last writer wins) or both kept (a merging store);
         // never none, never more.
@@ -89,7 +89,7 @@ pub async fn concurrent_increments_exact(h: &Harness) -> CaseResult {
         let cookie = cookie.clone();
         tokio::spawn(async move {
             for _ in 0..ROUNDS {
-                let s = Session::new(store.clone(), opts.clone(), Some(cookie.clone()));
+                let s = SessionDriver::new(store.clone(), opts.clone(), Some(cookie.clone()));
                 s.update("n", |n: Option<u64>| n.unwrap_or(0) + 1).await?;
                 s.finish().await?;
             }
@@ -100,7 +100,7 @@ pub async fn concurrent_increments_exact(h: &Harness) -> CaseResult {
         let result = joined.map_err(|e| c.fail("join", "task finished", e))?;
         c.ok("increment task", result)?;
     }
-    let s = Session::new(fx.store().clone(), opts, Some(cookie));
+    let s = SessionDriver::new(fx.store().clone(), opts, Some(cookie));
     let n = c.ok("get", s.get::<u64>("n").await)?;
     c.eq("every increment counted", Some((TASKS * ROUNDS) as u64), n)
 }
@@ -111,13 +111,13 @@ pub async fn concurrent_different_keys_survive(h: &Harness) -> CaseResult {
     let c = Check::new("concurrent_different_keys_survive");
     let fx = h.fixture().await;
     let opts = Arc::new(SessionOptions::default().with_clock(h.clock().clone()));
-    let first = Session::new(fx.store().clone(), opts.clone(), None);
+    let first = SessionDriver::new(fx.store().clone(), opts.clone(), None);
     c.ok("insert", first.insert("base", 1).await)?;
     let CookieChange::Set(cookie) = c.ok("finish", first.finish().await)?.cookie else {
         return Err(c.fail("first request", "a cookie", "none"));
     };
-    let a = Session::new(fx.store().clone(), opts.clone(), Some(cookie.clone()));
-    let b = Session::new(fx.store().clone(), opts.clone(), Some(cookie.clone()));
+    let a = SessionDriver::new(fx.store().clone(), opts.clone(), Some(cookie.clone()));
+    let b = SessionDriver::new(fx.store().clone(), opts.clone(), Some(cookie.clone()));
     c.ok("a reads", a.get::<u64>("base").await)?;
     c.ok("b reads", b.get::<u64>("base").await)?;
     c.ok("a sets cart", a.insert("cart", vec!["book"]).await)?;
@@ -129,7 +129,7 @@ pub async fn concurrent_different_keys_survive(h: &Harness) -> CaseResult {
         (CookieChange::Set(v), _) | (_, CookieChange::Set(v)) => v,
         _ => cookie,
     };
-    let s = Session::new(fx.store().clone(), opts, Some(last_cookie));
+    let s = SessionDriver::new(fx.store().clone(), opts, Some(last_cookie));
     let theme = c.ok("get theme", s.get::<String>("theme").await)?;
     c.eq("b's change", Some("dark".to_owned()), theme)?;
     c.eq(

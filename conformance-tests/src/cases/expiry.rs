@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use session_core::{CookieChange, Expiry, Session, SessionOptions, TouchPolicy};
+use session_core::{CookieChange, Expiry, SessionDriver, SessionOptions, TouchPolicy};
 
 use super::util::{data, record_at};
 use crate::{CaseResult, Check, Harness};
@@ -52,7 +52,7 @@ async fn start(
     fx: &crate::Fixture,
     opts: &Arc<SessionOptions>,
 ) -> Result<String, crate::Failure> {
-    let s = Session::new(fx.store().clone(), opts.clone(), None);
+    let s = SessionDriver::new(fx.store().clone(), opts.clone(), None);
     c.ok("insert", s.insert("user", "ada").await)?;
     match c.ok("finish first request", s.finish().await)?.cookie {
         CookieChange::Set(v) => Ok(v),
@@ -72,7 +72,7 @@ pub async fn expiry_idle_timeout(h: &Harness) -> CaseResult {
     let opts = options(h, 60, 3600)?;
     let cookie = start(c, &fx, &opts).await?;
     h.clock().advance(Duration::from_secs(59));
-    let s = Session::new(fx.store().clone(), opts.clone(), Some(cookie.clone()));
+    let s = SessionDriver::new(fx.store().clone(), opts.clone(), Some(cookie.clone()));
     c.eq(
         "used within the idle timeout",
         Some("ada".to_owned()),
@@ -84,7 +84,7 @@ pub async fn expiry_idle_timeout(h: &Harness) -> CaseResult {
         _ => cookie,
     };
     h.clock().advance(Duration::from_secs(59));
-    let s = Session::new(fx.store().clone(), opts.clone(), Some(cookie.clone()));
+    let s = SessionDriver::new(fx.store().clone(), opts.clone(), Some(cookie.clone()));
     c.eq(
         "touch extended the idle deadline",
         Some("ada".to_owned()),
@@ -92,7 +92,7 @@ pub async fn expiry_idle_timeout(h: &Harness) -> CaseResult {
     )?;
     c.ok("finish", s.finish().await)?;
     h.clock().advance(Duration::from_secs(61));
-    let s = Session::new(fx.store().clone(), opts, Some(cookie));
+    let s = SessionDriver::new(fx.store().clone(), opts, Some(cookie));
     c.eq(
         "gone after the idle timeout",
         None,
@@ -110,7 +110,7 @@ pub async fn expiry_absolute_lifetime(h: &Harness) -> CaseResult {
     let mut cookie = start(c, &fx, &opts).await?;
     for round in 0..2 {
         h.clock().advance(Duration::from_secs(50));
-        let s = Session::new(fx.store().clone(), opts.clone(), Some(cookie.clone()));
+        let s = SessionDriver::new(fx.store().clone(), opts.clone(), Some(cookie.clone()));
         let step = format!("request {round} within the lifetime");
         c.eq(
             &step,
@@ -122,7 +122,7 @@ pub async fn expiry_absolute_lifetime(h: &Harness) -> CaseResult {
         }
     }
     h.clock().advance(Duration::from_secs(50));
-    let s = Session::new(fx.store().clone(), opts, Some(cookie));
+    let s = SessionDriver::new(fx.store().clone(), opts, Some(cookie));
     c.eq(
         "gone after the absolute lifetime",
         None,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use session_core::{
-    CookieChange, SaveMode, Session, SessionId, SessionOptions, SessionStore, TouchPolicy,
+    CookieChange, SaveMode, SessionDriver, SessionId, SessionOptions, SessionStore, TouchPolicy,
 };
 
 use crate::wrappers::CountingStore;
@@ -24,7 +24,7 @@ async fn login(
     store: Arc<dyn SessionStore>,
     opts: &Arc<SessionOptions>,
 ) -> Result<String, Failure> {
-    let s = Session::new(store, opts.clone(), None);
+    let s = SessionDriver::new(store, opts.clone(), None);
     c.ok("insert user", s.insert("user", "ada").await)?;
     match c.ok("finish login", s.finish().await)?.cookie {
         CookieChange::Set(v) => Ok(v),
@@ -38,7 +38,7 @@ async fn user(
     opts: &Arc<SessionOptions>,
     cookie: &str,
 ) -> Result<Option<String>, Failure> {
-    let s = Session::new(store, opts.clone(), Some(cookie.to_owned()));
+    let s = SessionDriver::new(store, opts.clone(), Some(cookie.to_owned()));
     c.ok("get user", s.get::<String>("user").await)
 }
 
@@ -53,7 +53,7 @@ pub async fn session_lazy_no_store_ops(h: &Harness) -> CaseResult {
     let before = counted.counts();
 
     for incoming in [None, Some(cookie.clone()), Some("garbage".to_owned())] {
-        let s = Session::new(counted.clone(), o.clone(), incoming);
+        let s = SessionDriver::new(counted.clone(), o.clone(), incoming);
         let out = c.ok("finish untouched", s.finish().await)?;
         c.eq(
             "untouched session leaves the cookie alone",
@@ -67,7 +67,7 @@ pub async fn session_lazy_no_store_ops(h: &Harness) -> CaseResult {
         counted.counts(),
     )?;
 
-    let s = Session::new(counted.clone(), o.clone(), Some(cookie));
+    let s = SessionDriver::new(counted.clone(), o.clone(), Some(cookie));
     c.ok("read", s.get::<String>("user").await)?;
     c.ok("read again", s.get::<String>("user").await)?;
     c.ok("finish", s.finish().await)?;
@@ -86,7 +86,7 @@ pub async fn session_empty_not_persisted(h: &Harness) -> CaseResult {
     let fx = h.fixture().await;
     let counted = counting(&fx);
     let o = Arc::new(opts(h));
-    let s = Session::new(counted.clone(), o.clone(), None);
+    let s = SessionDriver::new(counted.clone(), o.clone(), None);
     c.eq("empty", true, c.ok("is_empty", s.is_empty().await)?)?;
     c.ok("insert then remove", s.insert("tmp", 1).await)?;
     c.ok("remove", s.remove("tmp").await)?;
@@ -114,7 +114,7 @@ pub async fn session_unknown_id_not_adopted(h: &Harness) -> CaseResult {
     let fx = h.fixture().await;
     let o = Arc::new(opts(h));
     let planted = SessionId::generate().to_string();
-    let s = Session::new(fx.store().clone(), o.clone(), Some(planted.clone()));
+    let s = SessionDriver::new(fx.store().clone(), o.clone(), Some(planted.clone()));
     c.ok("insert", s.insert("user", "ada").await)?;
     let id = c.ok("id", s.id().await)?;
     c.eq("no id before the first write", None, id)?;
@@ -146,7 +146,7 @@ pub async fn session_explicit_save_mode(h: &Harness) -> CaseResult {
             .with_save_mode(SaveMode::Explicit)
             .with_touch(TouchPolicy::OnChange),
     );
-    let s = Session::new(fx.store().clone(), o.clone(), None);
+    let s = SessionDriver::new(fx.store().clone(), o.clone(), None);
     c.ok("insert without save", s.insert("user", "ada").await)?;
     let out = c.ok("finish", s.finish().await)?;
     c.eq(
@@ -155,13 +155,13 @@ pub async fn session_explicit_save_mode(h: &Harness) -> CaseResult {
         out.cookie,
     )?;
 
-    let s = Session::new(fx.store().clone(), o.clone(), None);
+    let s = SessionDriver::new(fx.store().clone(), o.clone(), None);
     c.ok("insert", s.insert("user", "ada").await)?;
     c.ok("save", s.save().await)?;
     let CookieChange::Set(cookie) = c.ok("finish", s.finish().await)?.cookie else {
         return Err(c.fail("saved session", "a cookie", "none"));
     };
-    let s = Session::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
+    let s = SessionDriver::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
     c.ok("change without save", s.insert("user", "bob").await)?;
     let out = c.ok("finish", s.finish().await)?;
     c.eq(
@@ -175,7 +175,7 @@ pub async fn session_explicit_save_mode(h: &Harness) -> CaseResult {
         user(c, fx.store().clone(), &o, &cookie).await?,
     )?;
 
-    let s = Session::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
+    let s = SessionDriver::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
     c.ok("change", s.insert("user", "bob").await)?;
     c.ok("persist mid-request", s.persist().await)?;
     let mid = c.ok("load mid-request", fx.store().load(&cookie).await)?;
@@ -207,14 +207,14 @@ pub async fn session_cycle_id(h: &Harness) -> CaseResult {
     let fx = h.fixture().await;
     let o = Arc::new(opts(h));
     let old = login(c, fx.store().clone(), &o).await?;
-    let s = Session::new(fx.store().clone(), o.clone(), Some(old.clone()));
+    let s = SessionDriver::new(fx.store().clone(), o.clone(), Some(old.clone()));
     let old_id = c.ok("id", s.id().await)?;
     c.ok("cycle", s.cycle_id().await)?;
     let CookieChange::Set(new) = c.ok("finish", s.finish().await)?.cookie else {
         return Err(c.fail("cycled session", "a new cookie", "none"));
     };
     c.that("cookie changed", new != old, "a different cookie", &new)?;
-    let s = Session::new(fx.store().clone(), o.clone(), Some(new.clone()));
+    let s = SessionDriver::new(fx.store().clone(), o.clone(), Some(new.clone()));
     c.eq(
         "data kept",
         Some("ada".to_owned()),
@@ -242,7 +242,7 @@ pub async fn session_delete_revokes(h: &Harness) -> CaseResult {
     let fx = h.fixture().await;
     let o = Arc::new(opts(h));
     let cookie = login(c, fx.store().clone(), &o).await?;
-    let s = Session::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
+    let s = SessionDriver::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
     c.ok("delete", s.delete().await)?;
     c.ok(
         "insert after delete is dropped",
@@ -268,7 +268,7 @@ pub async fn session_invalidate(h: &Harness) -> CaseResult {
     let fx = h.fixture().await;
     let o = Arc::new(opts(h));
     let cookie = login(c, fx.store().clone(), &o).await?;
-    let s = Session::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
+    let s = SessionDriver::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
     c.ok("invalidate", s.invalidate().await)?;
     c.eq(
         "fresh session is empty",
@@ -280,7 +280,7 @@ pub async fn session_invalidate(h: &Harness) -> CaseResult {
         return Err(c.fail("invalidated session with data", "a new cookie", "none"));
     };
     c.that("new cookie", new != cookie, "a different cookie", &new)?;
-    let s = Session::new(fx.store().clone(), o.clone(), Some(new));
+    let s = SessionDriver::new(fx.store().clone(), o.clone(), Some(new));
     c.eq(
         "old data gone from the new session",
         None,
@@ -308,10 +308,10 @@ pub async fn session_logout_beats_slow_save(h: &Harness) -> CaseResult {
     let fx = h.fixture().await;
     let o = Arc::new(opts(h));
     let cookie = login(c, fx.store().clone(), &o).await?;
-    let slow = Session::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
+    let slow = SessionDriver::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
     c.ok("slow request reads", slow.get::<String>("user").await)?;
     c.ok("slow request writes", slow.insert("cart", 3).await)?;
-    let logout = Session::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
+    let logout = SessionDriver::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
     c.ok("logout", logout.delete().await)?;
     c.ok("logout finishes", logout.finish().await)?;
     let out = c.ok("slow request finishes", slow.finish().await)?;
@@ -351,10 +351,10 @@ pub async fn session_logout_beats_slow_cycle(h: &Harness) -> CaseResult {
     let fx = h.fixture().await;
     let o = Arc::new(opts(h));
     let cookie = login(c, fx.store().clone(), &o).await?;
-    let slow = Session::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
+    let slow = SessionDriver::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
     c.ok("slow request reads", slow.get::<String>("user").await)?;
     c.ok("slow request cycles", slow.cycle_id().await)?;
-    let logout = Session::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
+    let logout = SessionDriver::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
     c.ok("logout", logout.delete().await)?;
     c.ok("logout finishes", logout.finish().await)?;
     let out = c.ok("slow request finishes", slow.finish().await)?;
@@ -386,16 +386,16 @@ pub async fn session_logout_beats_slow_cycle(h: &Harness) -> CaseResult {
     }
     // And a save that lands between the load and the cycle survives the move.
     let cookie = login(c, fx.store().clone(), &o).await?;
-    let slow = Session::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
+    let slow = SessionDriver::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
     c.ok("slow request reads", slow.get::<String>("user").await)?;
     c.ok("slow request cycles", slow.cycle_id().await)?;
-    let other = Session::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
+    let other = SessionDriver::new(fx.store().clone(), o.clone(), Some(cookie.clone()));
     c.ok("other request writes", other.insert("cart", 3).await)?;
     c.ok("other request finishes", other.finish().await)?;
     let CookieChange::Set(new) = c.ok("slow request finishes", slow.finish().await)?.cookie else {
         return Err(c.fail("cycled session", "a new cookie", "none"));
     };
-    let s = Session::new(fx.store().clone(), o, Some(new));
+    let s = SessionDriver::new(fx.store().clone(), o, Some(new));
     c.eq(
         "concurrent save kept by the cycle",
         Some(3),
@@ -415,7 +415,7 @@ pub async fn session_touch_policies(h: &Harness) -> CaseResult {
     let visit = |o: Arc<SessionOptions>, cookie: String| {
         let store = counted.clone();
         async move {
-            let s = Session::new(store, o, Some(cookie.clone()));
+            let s = SessionDriver::new(store, o, Some(cookie.clone()));
             c.ok("read", s.get::<String>("user").await)?;
             let out = c.ok("finish", s.finish().await)?;
             Ok::<_, Failure>(match out.cookie {

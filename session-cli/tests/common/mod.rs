@@ -13,7 +13,7 @@ use rand::Rng;
 use serde_json::{json, Value};
 use session_any::AnyStore;
 use session_core::{
-    CookieChange, Data, Record, Session, SessionId, SessionOptions, SessionStore, Timestamp,
+    CookieChange, Data, Record, SessionDriver, SessionId, SessionOptions, SessionStore, Timestamp,
 };
 
 /// Exit codes, as documented by `session-admin --help`.
@@ -134,7 +134,7 @@ pub async fn seed(
         expired: Vec::new(),
     };
     for i in 0..live {
-        let session = Session::new(store.clone(), options.clone(), None);
+        let session = SessionDriver::new(store.clone(), options.clone(), None);
         session.insert("user", format!("user-{i}")).await.unwrap();
         session.insert("visits", i).await.unwrap();
         session

@@ -1,10 +1,11 @@
 //! The request-local session handle, independent of any HTTP framework.
 //!
-//! The HTTP layer builds a [`Session`] from the request's cookie value, hands it to the
-//! handler, and calls [`Session::finish`] before the response headers go out; the
-//! [`Outcome`] says what to do with the cookie.
+//! The HTTP layer builds a [`SessionDriver`] from the request's cookie value, hands its
+//! [`Session`] to the handler, and calls [`SessionDriver::finish`] before the response
+//! headers go out; the [`Outcome`] says what to do with the cookie.
 
 mod change;
+mod driver;
 mod state;
 
 use std::sync::Arc;
@@ -17,6 +18,8 @@ use tokio::sync::Mutex;
 use crate::{Error, Result, SessionId, SessionOptions, SessionStore, Timestamp};
 use change::{Change, UpdateFn};
 use state::{Phase, State};
+
+pub use driver::SessionDriver;
 
 /// What the response should do with the session cookie.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -32,7 +35,7 @@ pub enum CookieChange {
     Remove,
 }
 
-/// The result of [`Session::finish`].
+/// The result of [`SessionDriver::finish`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Outcome {
     /// What to do with the cookie.
@@ -46,6 +49,16 @@ pub struct Outcome {
 /// Cheap to clone (clones share state) and `Send + Sync`. Nothing is read from the
 /// store until a method needs the data, so a request that never touches the session
 /// costs no store operation. Values are any serde type.
+///
+/// A handler gets this handle from its framework adapter; the adapter keeps the
+/// [`SessionDriver`] that created it and alone ends the request. The handle has no way
+/// to end it:
+///
+/// ```compile_fail
+/// async fn handler(session: session_core::Session) {
+///     session.finish().await; // only the adapter's `SessionDriver` can
+/// }
+/// ```
 #[derive(Clone)]
 pub struct Session {
     shared: Arc<Shared>,
@@ -73,8 +86,9 @@ fn value_error(key: &str, e: serde_json::Error) -> Error {
 }
 
 impl Session {
-    /// A handle for a request that sent `cookie_value` (or none).
-    pub fn new(
+    /// A handle for a request that sent `cookie_value` (or none); only
+    /// [`SessionDriver::new`] makes one, so the handle and the driver stay two things.
+    fn start(
         store: Arc<dyn SessionStore>,
         options: Arc<SessionOptions>,
         cookie_value: Option<String>,
@@ -116,6 +130,7 @@ impl Session {
         if st.data.get(key) == Some(&value) && !st.changes.contains_key(key) {
             return Ok(());
         }
+        st.remember(key);
         st.data.insert(key.to_owned(), value.clone());
         st.record_change(key, Change::Set(value));
         Ok(())
@@ -124,10 +139,12 @@ impl Session {
     /// Removes `key`, returning its value if it had one.
     pub async fn remove(&self, key: &str) -> Result<Option<Value>> {
         let mut st = self.loaded().await?;
-        let old = st.data.remove(key);
-        if old.is_some() {
-            st.record_change(key, Change::Remove);
+        if !st.data.contains_key(key) {
+            return Ok(None);
         }
+        st.remember(key);
+        let old = st.data.remove(key);
+        st.record_change(key, Change::Remove);
         Ok(old)
     }
 
@@ -137,6 +154,28 @@ impl Session {
     /// Unlike `get` followed by `insert`, if another request saved the session in
     /// between, `f` is re-run on that request's value when this one is saved, so
     /// concurrent increments all count.
+    ///
+    /// When `f` returns the value already stored, nothing changes and nothing is
+    /// written, so `update` also serves as Python's `setdefault`:
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use session_core::{MemoryStore, SessionDriver, SessionOptions};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// # let store = Arc::new(MemoryStore::new());
+    /// # let driver = SessionDriver::new(store, Arc::new(SessionOptions::default()), None);
+    /// # let session = driver.session();
+    /// session.insert("theme", "dark").await?;
+    /// session.persist().await?;
+    ///
+    /// let theme = session
+    ///     .update("theme", |t: Option<String>| t.unwrap_or_else(|| "light".into()))
+    ///     .await?;
+    /// assert_eq!(theme, "dark");
+    /// assert!(!session.is_modified().await); // the stored value stays: nothing to write
+    /// # Ok::<(), session_core::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn update<T, F>(&self, key: &str, f: F) -> Result<T>
     where
         T: Serialize + DeserializeOwned,
@@ -152,6 +191,12 @@ impl Session {
         let mut st = self.loaded().await?;
         let new_value = step(st.data.get(key))?;
         let typed = T::deserialize(&new_value).map_err(|e| value_error(key, e))?;
+        if st.data.get(key) == Some(&new_value) && !st.changes.contains_key(key) {
+            // A fixed point of `f`: nothing to write, and nothing to replay over a
+            // concurrent writer's value either.
+            return Ok(typed);
+        }
+        st.remember(key);
         let change = match st.changes.remove(key) {
             Some(earlier) => earlier.then_update(step, &new_value),
             None => Change::Update(step),
@@ -185,6 +230,7 @@ impl Session {
     pub async fn clear(&self) -> Result<()> {
         let mut st = self.loaded().await?;
         if !st.data.is_empty() || !st.changes.is_empty() {
+            st.remember_all();
             st.data.clear();
             st.changes.clear();
             st.cleared = true;
@@ -215,16 +261,35 @@ impl Session {
     /// Asks for the session to be saved at the end of the request. Needed in
     /// [`SaveMode::Explicit`](crate::SaveMode::Explicit); harmless in `Auto`. On an
     /// unchanged session it extends the deadline.
+    ///
+    /// Nothing is written here: the write happens when the adapter ends the request
+    /// ([`SessionDriver::finish`]). If that write is refused (the store is down, the
+    /// record is [`TooLarge`](Error::TooLarge)), the adapter answers with its error
+    /// response instead of the handler's, and the write is not retried. A handler that
+    /// wants to see the failure itself, and answer it (a 413, say), calls
+    /// [`Session::persist`] instead.
     pub async fn save(&self) -> Result<()> {
         self.loaded().await?.save_requested = true;
         Ok(())
     }
 
     /// Writes the session now, mid-request, whatever the save mode.
+    ///
+    /// If the write fails, the changes it carried are rolled back: the handle reads as
+    /// the stored session again, and the end of the request does not write them later
+    /// behind the handler's back (a handler that caught `TooLarge` and answered 413 has
+    /// not stored the value after all). A pending [`cycle_id`](Session::cycle_id) is
+    /// dropped with them. Changes made after the failure are written as usual. If the
+    /// session was deleted or expired meanwhile, the error is
+    /// [`NotFound`](Error::NotFound) and the handle continues as a deleted session.
     pub async fn persist(&self) -> Result<()> {
         let mut st = self.loaded().await?;
         st.save_requested = true;
-        self.flush(&mut st).await
+        let result = self.flush(&mut st).await;
+        if result.is_err() {
+            st.roll_back();
+        }
+        result
     }
 
     /// Removes the stored session now and expires the cookie. Changes made later in
@@ -270,41 +335,6 @@ impl Session {
     /// Whether there are unwritten changes.
     pub async fn is_modified(&self) -> bool {
         self.shared.state.lock().await.is_dirty()
-    }
-
-    /// Ends the request: writes or touches as the save mode and touch policy say, and
-    /// reports what to do with the cookie. Call it once, before the response headers
-    /// are sent.
-    ///
-    /// A session found deleted or expired while saving (a concurrent logout) is not
-    /// an error here: the outcome removes the cookie.
-    pub async fn finish(&self) -> Result<Outcome> {
-        let mut st = self.shared.state.lock().await;
-        if st.phase == Phase::Ready && st.is_dirty() && !st.write_wanted(&self.shared.options) {
-            tracing::debug!("explicit save mode: dropping unsaved session changes");
-        }
-        match self.flush(&mut st).await {
-            Ok(()) => {}
-            Err(Error::NotFound) => {
-                tracing::info!("session vanished while being saved (deleted or expired)");
-            }
-            Err(e) => return Err(e),
-        }
-        Ok(Outcome {
-            cookie: std::mem::take(&mut st.cookie),
-            expires_at: st.base.as_ref().map(|b| b.expires_at),
-        })
-    }
-
-    /// Ends the request without writing anything more (the response failed), but
-    /// reports what already happened: a `delete` or `persist` done during the request
-    /// still changes the cookie.
-    pub async fn finish_unsaved(&self) -> Outcome {
-        let mut st = self.shared.state.lock().await;
-        Outcome {
-            cookie: std::mem::take(&mut st.cookie),
-            expires_at: st.base.as_ref().map(|b| b.expires_at),
-        }
     }
 
     async fn loaded(&self) -> Result<tokio::sync::MutexGuard<'_, State>> {

@@ -11,7 +11,7 @@ use crate::{
 };
 
 use super::change::Change;
-use super::CookieChange;
+use super::{CookieChange, Outcome};
 
 /// How many fresh ids `create` tries before giving up. With 256-bit ids a second
 /// attempt already means a broken random source or store.
@@ -75,6 +75,20 @@ pub(crate) struct State {
     /// mode must not reach the client).
     sealed_data: Option<Data>,
     pub(crate) cookie: CookieChange,
+    /// How to get back to the stored data if a mid-request write is refused.
+    undo: Undo,
+}
+
+/// The stored values of the keys changed since the last write, so a refused
+/// [`persist`](super::Session::persist) can put the data back as it is stored. Keeping
+/// only the keys touched (not a copy of the whole map on every load) keeps the common
+/// path free of clones.
+#[derive(Default)]
+struct Undo {
+    /// Each changed key's stored value (`None`: the key was absent).
+    keys: BTreeMap<String, Option<serde_json::Value>>,
+    /// The whole stored map, once `clear` (or a conflict reload) made keys useless.
+    all: Option<Data>,
 }
 
 impl State {
@@ -92,7 +106,61 @@ impl State {
             refresh: false,
             sealed_data: None,
             cookie: CookieChange::Unchanged,
+            undo: Undo::default(),
         }
+    }
+
+    pub(crate) fn is_ready(&self) -> bool {
+        self.phase == Phase::Ready
+    }
+
+    /// What the adapter should do with the cookie, taken once at the end of the request.
+    pub(crate) fn outcome(&mut self) -> Outcome {
+        Outcome {
+            cookie: std::mem::take(&mut self.cookie),
+            expires_at: self.base.as_ref().map(|b| b.expires_at),
+        }
+    }
+
+    /// Notes `key`'s stored value before its first change since the last write.
+    pub(crate) fn remember(&mut self, key: &str) {
+        if self.undo.all.is_none() && !self.undo.keys.contains_key(key) {
+            let stored = self.data.get(key).cloned();
+            self.undo.keys.insert(key.to_owned(), stored);
+        }
+    }
+
+    /// Notes the whole stored map (before `clear`).
+    pub(crate) fn remember_all(&mut self) {
+        if self.undo.all.is_none() {
+            let mut stored = self.data.clone();
+            Self::restore_keys(&mut stored, std::mem::take(&mut self.undo.keys));
+            self.undo.all = Some(stored);
+        }
+    }
+
+    fn restore_keys(data: &mut Data, keys: BTreeMap<String, Option<serde_json::Value>>) {
+        for (key, stored) in keys {
+            match stored {
+                Some(v) => data.insert(key, v),
+                None => data.remove(&key),
+            };
+        }
+    }
+
+    /// A write was refused: forget this request's unwritten changes and show the data
+    /// as stored, so nothing refused is written later.
+    pub(crate) fn roll_back(&mut self) {
+        if self.phase != Phase::Ready {
+            return;
+        }
+        let undo = std::mem::take(&mut self.undo);
+        match undo.all {
+            Some(all) => self.data = all,
+            None => Self::restore_keys(&mut self.data, undo.keys),
+        }
+        self.forget_changes();
+        self.save_requested = false;
     }
 
     pub(crate) fn is_dirty(&self) -> bool {
@@ -114,6 +182,7 @@ impl State {
         self.changes.clear();
         self.cleared = false;
         self.cycle = false;
+        self.undo = Undo::default();
     }
 
     /// The first read: the incoming cookie's record, or a new empty session. An unknown,
@@ -306,6 +375,11 @@ impl State {
             }
         };
         self.base = Some(Base::of(&fresh, cookie));
+        // What is stored now is what a refused write must fall back to.
+        self.undo = Undo {
+            keys: BTreeMap::new(),
+            all: Some(fresh.data.clone()),
+        };
         self.data = fresh.data;
         self.snapshot_if_sealed(store);
         if self.cleared {
