@@ -31,7 +31,13 @@ pub enum Synchronous {
 /// - **busy timeout** 5 s, so a writer waits for another one instead of failing with
 ///   `SQLITE_BUSY`;
 /// - **`synchronous = NORMAL`** (see [`Synchronous::Normal`]);
-/// - the database file is created if missing.
+/// - the database file is created if missing, and on Unix it is created **0600**
+///   (owner only, whatever the umask), like the file and shelf stores' files: it holds
+///   every session. SQLite gives the WAL, shared-memory and journal files it creates
+///   later the mode of the database file, so they are 0600 too. An existing database
+///   keeps its mode; if other users can read or write it (or one of those side files),
+///   `connect` logs a warning naming the file and does not change it, since the
+///   operator may share it on purpose (a backup group).
 ///
 /// An in-memory SQLite database (`sqlite::memory:`) lives in exactly one connection
 /// that the pool keeps open for its whole life, since it vanishes with its last
@@ -155,8 +161,12 @@ async fn sqlite(url: &str, options: &ConnectOptions) -> Result<SqlPool> {
             Synchronous::Full => SqliteSynchronous::Full,
             Synchronous::Extra => SqliteSynchronous::Extra,
         });
-    if !query.split('&').any(|kv| kv.starts_with("mode=")) {
+    let mode = query.split('&').find_map(|kv| kv.strip_prefix("mode="));
+    if mode.is_none() {
         connect = connect.create_if_missing(true);
+    }
+    if !in_memory {
+        prepare_file(connect.get_filename(), matches!(mode, None | Some("rwc")))?;
     }
     let pool = if in_memory {
         SqlitePoolOptions::new()
@@ -219,4 +229,74 @@ async fn mysql(url: &str, options: &ConnectOptions) -> Result<SqlPool> {
         .await
         .map(SqlPool::MySql)
         .map_err(|e| crate::error::from_sqlx("connect", e))
+}
+
+/// SQLite creates a missing database file 0644 (its `SQLITE_DEFAULT_FILE_PERMISSIONS`,
+/// whatever the umask), readable by every local user. So a database `connect` may create
+/// is created here first, empty and 0600, and SQLite then treats the empty file as a new
+/// database; its unix VFS gives the `-wal`, `-shm` and `-journal` files the database
+/// file's mode. A database that already exists is not touched, only checked.
+#[cfg(all(feature = "sqlite", unix))]
+fn prepare_file(path: &std::path::Path, create: bool) -> Result<()> {
+    use std::fs::{OpenOptions, Permissions};
+    use std::io::ErrorKind;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+
+    // An empty name is SQLite's private temporary database: no file to create.
+    if !create || path.as_os_str().is_empty() {
+        warn_if_shared(path);
+        return Ok(());
+    }
+    let created = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        // The umask can only clear bits of 0600, but clearing the owner's would leave a
+        // file SQLite cannot open: set the mode exactly.
+        .and_then(|file| file.set_permissions(Permissions::from_mode(0o600)));
+    match created {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            warn_if_shared(path);
+            Ok(())
+        }
+        Err(e) => Err(Error::backend(std::io::Error::new(
+            e.kind(),
+            format!("create SQLite database {}: {e}", path.display()),
+        ))),
+    }
+}
+
+#[cfg(all(feature = "sqlite", not(unix)))]
+fn prepare_file(_: &std::path::Path, _: bool) -> Result<()> {
+    Ok(())
+}
+
+/// Warns about each of the database's files that other users can read or write.
+#[cfg(all(feature = "sqlite", unix))]
+fn warn_if_shared(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+
+    let mut files = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        files.push(side.into());
+    }
+    for file in files {
+        // A file that is missing or cannot be read is SQLite's to report, not ours.
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                file = %file.display(),
+                mode = format!("{mode:o}"),
+                "SQLite session database file is accessible to other users and is left \
+                 as it is; 0600 is recommended (chmod 600)",
+            );
+        }
+    }
 }
