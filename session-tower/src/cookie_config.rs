@@ -20,7 +20,9 @@ pub enum SameSite {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CookieConfig {
-    /// Cookie name. Default `session`.
+    /// Cookie name. Default `session`. A `__Host-` name is the strongest choice for a
+    /// session cookie served over HTTPS: browsers then refuse it from subdomains and
+    /// plain HTTP (see [`CookieConfig::validate`] for what each prefix requires).
     pub name: String,
     /// `Path`. Default `/`.
     pub path: String,
@@ -96,7 +98,34 @@ impl CookieConfig {
         self
     }
 
-    /// Checks the name and attributes can be sent in a `Set-Cookie` header.
+    /// Checks the name and attributes can be sent in a `Set-Cookie` header, and that
+    /// browsers will keep the cookie.
+    ///
+    /// Besides the syntax, this enforces the rules browsers attach to cookie-name
+    /// prefixes (RFC 6265bis, draft-ietf-httpbis-layered-cookies); a cookie that breaks
+    /// them is dropped by the browser without a word, so every login would silently
+    /// fail:
+    ///
+    /// | name starts with | requires |
+    /// |---|---|
+    /// | `__Secure-` | `secure = true` |
+    /// | `__Host-` | `secure = true`, no `domain`, `path = "/"` |
+    /// | `__Http-` | `secure = true`, `http_only = true` |
+    /// | `__Host-Http-` | the `__Host-` rules and `http_only = true` |
+    ///
+    /// The prefixes are matched in any letter case (`__host-` too): the spec tells
+    /// servers to send them case-sensitively, but its user-agent algorithm compares the
+    /// lowercased name, and Chrome and Firefox enforce the rules on any casing, so a
+    /// `__host-` cookie without `Secure` is dropped just the same.
+    ///
+    /// ```
+    /// use session_tower::CookieConfig;
+    ///
+    /// let host = CookieConfig::default().with_name("__Host-session");
+    /// assert!(host.validate().is_ok());
+    /// // Browsers drop a `__Host-` cookie over plain HTTP, so this is refused.
+    /// assert!(host.with_secure(false).validate().is_err());
+    /// ```
     pub fn validate(&self) -> session_core::Result<()> {
         let token = |s: &str| {
             !s.is_empty()
@@ -120,6 +149,65 @@ impl CookieConfig {
                 "SameSite=None requires Secure; browsers reject the cookie otherwise".into(),
             ));
         }
-        Ok(())
+        self.check_name_prefix()
+    }
+
+    /// The prefix rules of [`CookieConfig::validate`]: one error naming the prefix,
+    /// every rule the configuration breaks and how to fix each.
+    fn check_name_prefix(&self) -> session_core::Result<()> {
+        // The name is an HTTP token by now, so ASCII: byte slicing cannot split a char.
+        let starts = |prefix: &str| {
+            self.name
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+        };
+        let (prefix, host, http) = if starts("__Host-Http-") {
+            ("__Host-Http-", true, true)
+        } else if starts("__Host-") {
+            ("__Host-", true, false)
+        } else if starts("__Http-") {
+            ("__Http-", false, true)
+        } else if starts("__Secure-") {
+            ("__Secure-", false, false)
+        } else {
+            return Ok(());
+        };
+        let mut fixes = Vec::new();
+        if !self.secure {
+            fixes.push("set secure = true and serve the site over HTTPS".to_string());
+        }
+        if host {
+            if let Some(domain) = &self.domain {
+                fixes.push(format!(
+                    "remove domain = {domain:?} (the cookie must be host-only)"
+                ));
+            }
+            if self.path != "/" {
+                fixes.push(format!("set path = \"/\" instead of {:?}", self.path));
+            }
+        }
+        if http && !self.http_only {
+            fixes.push("set http_only = true".to_string());
+        }
+        if fixes.is_empty() {
+            return Ok(());
+        }
+        let requires = match (host, http) {
+            (true, true) => "Secure, HttpOnly, Path=/ and no Domain",
+            (true, false) => "Secure, Path=/ and no Domain",
+            (false, true) => "Secure and HttpOnly",
+            (false, false) => "Secure",
+        };
+        let casing = if self.name.starts_with(prefix) {
+            String::new()
+        } else {
+            " (browsers match the prefix in any letter case)".to_string()
+        };
+        Err(session_core::Error::Config(format!(
+            "cookie name {:?} starts with the {prefix} prefix{casing}, and browsers drop such a \
+             cookie unless it has {requires}: {}, or choose a name without the prefix",
+            self.name,
+            fixes.join("; ")
+        )))
     }
 }
