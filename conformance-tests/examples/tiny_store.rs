@@ -69,15 +69,10 @@ impl LogStore {
         });
     }
 
+    /// The envelope, or `TooLarge` over [`LIMIT`] (and `Encode` for a value nested past
+    /// `session_core::MAX_DEPTH`): session-core's one size-limited encoder.
     fn encode(record: &Record) -> Result<Vec<u8>> {
-        let bytes = Codec::MessagePack.encode(record)?;
-        if bytes.len() > LIMIT {
-            return Err(Error::TooLarge {
-                limit: LIMIT,
-                size: bytes.len(),
-            });
-        }
-        Ok(bytes)
+        Codec::MessagePack.encode_limited(record, Some(LIMIT))
     }
 }
 

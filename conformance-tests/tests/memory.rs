@@ -1,5 +1,5 @@
-//! `MemoryStore` against the whole suite: once without a size limit, once with one, so
-//! both sides of the `TooLarge` gate run.
+//! `MemoryStore` against the whole suite: once with the size limit lifted (`None`), once
+//! with a small one, so both sides of the `TooLarge` gate run.
 
 use std::sync::Arc;
 
@@ -17,7 +17,13 @@ fn fixture(store: MemoryStore) -> Fixture {
 
 suite!(
     memory,
-    fixture = |clock| async move { fixture(MemoryStore::new().with_clock(clock)) }
+    fixture = |clock| async move {
+        fixture(
+            MemoryStore::new()
+                .with_clock(clock)
+                .with_max_record_size(None),
+        )
+    }
 );
 
 suite!(
@@ -26,7 +32,7 @@ suite!(
         fixture(
             MemoryStore::new()
                 .with_clock(clock)
-                .with_max_record_size(16 * 1024),
+                .with_max_record_size(Some(16 * 1024)),
         )
     }
 );

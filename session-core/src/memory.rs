@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::{
     Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
-    SessionId, SessionStore, StorageKey, Timestamp,
+    SessionId, SessionStore, StorageKey, Timestamp, DEFAULT_MAX_RECORD_SIZE,
 };
 
 /// How many expired records `delete_expired` removes per lock acquisition, so a large
@@ -26,7 +26,10 @@ struct Entry {
 ///
 /// It honours the whole contract (compare-and-set, expiry on read, `delete_expired`,
 /// `count`) and stores encoded envelopes under the id's storage key, exactly as a
-/// server store would, so it is a faithful stand-in in tests.
+/// server store would, so it is a faithful stand-in in tests. Like every server store it
+/// refuses a record whose encoding exceeds [`DEFAULT_MAX_RECORD_SIZE`] (256 KiB) with
+/// [`Error::TooLarge`] unless [`with_max_record_size`](MemoryStore::with_max_record_size)
+/// says otherwise.
 pub struct MemoryStore {
     map: Mutex<HashMap<StorageKey, Entry>>,
     clock: Clock,
@@ -41,7 +44,7 @@ impl MemoryStore {
             map: Mutex::new(HashMap::new()),
             clock: Clock::system(),
             codec: Codec::default(),
-            max_record_size: None,
+            max_record_size: Some(DEFAULT_MAX_RECORD_SIZE),
         }
     }
 
@@ -57,9 +60,19 @@ impl MemoryStore {
         self
     }
 
-    /// Refuses records whose encoding exceeds `limit` bytes with `TooLarge`.
-    pub fn with_max_record_size(mut self, limit: usize) -> Self {
-        self.max_record_size = Some(limit);
+    /// Refuses records whose encoding exceeds `limit` bytes with [`Error::TooLarge`]
+    /// (default: `Some(`[`DEFAULT_MAX_RECORD_SIZE`]`)`); `None` lifts the limit.
+    ///
+    /// ```
+    /// use session_core::{MemoryStore, SessionStore};
+    ///
+    /// let store = MemoryStore::new().with_max_record_size(Some(16 * 1024));
+    /// assert_eq!(store.capabilities().max_record_size, Some(16 * 1024));
+    /// let unlimited = MemoryStore::new().with_max_record_size(None);
+    /// assert_eq!(unlimited.capabilities().max_record_size, None);
+    /// ```
+    pub fn with_max_record_size(mut self, limit: Option<usize>) -> Self {
+        self.max_record_size = limit;
         self
     }
 
@@ -79,15 +92,7 @@ impl MemoryStore {
     }
 
     fn encode(&self, record: &Record) -> Result<Entry> {
-        let bytes = self.codec.encode(record)?;
-        if let Some(limit) = self.max_record_size {
-            if bytes.len() > limit {
-                return Err(Error::TooLarge {
-                    limit,
-                    size: bytes.len(),
-                });
-            }
-        }
+        let bytes = self.codec.encode_limited(record, self.max_record_size)?;
         Ok(Entry {
             version: record.version,
             expires_at: record.expires_at,
@@ -175,7 +180,7 @@ impl SessionStore for MemoryStore {
         let mut stored = Codec::decode(record.id, &entry.bytes)?;
         stored.accessed_at = record.accessed_at;
         stored.expires_at = record.expires_at;
-        let bytes = self.codec.encode(&stored)?;
+        let bytes = self.codec.encode_limited(&stored, self.max_record_size)?;
         entry.bytes = bytes;
         entry.expires_at = record.expires_at;
         Ok(record.id.to_string())
@@ -255,5 +260,70 @@ impl SessionStore for MemoryStore {
             }
         }
         Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Data, Value};
+
+    /// A record whose MessagePack envelope is exactly `size` bytes.
+    fn record_of_size(size: usize) -> Record {
+        let make = |n: usize| {
+            let mut data = Data::new();
+            data.insert("note".into(), Value::String("x".repeat(n)));
+            Record::new(
+                SessionId::generate(),
+                data,
+                Timestamp::from_millis(0),
+                Timestamp::from_millis(i64::MAX),
+            )
+        };
+        let len = |r: &Record| Codec::MessagePack.encode(r).map(|b| b.len()).unwrap_or(0);
+        let mut n = size;
+        let mut r = make(n);
+        while len(&r) > size {
+            n -= len(&r) - size;
+            r = make(n);
+        }
+        assert_eq!(len(&r), size);
+        r
+    }
+
+    #[tokio::test]
+    async fn default_limit_refuses_a_record_just_over_it_and_writes_nothing() {
+        let store = MemoryStore::new();
+        assert_eq!(
+            store.capabilities().max_record_size,
+            Some(DEFAULT_MAX_RECORD_SIZE)
+        );
+        let at = record_of_size(DEFAULT_MAX_RECORD_SIZE);
+        store.create(&at).await.unwrap();
+        let over = record_of_size(DEFAULT_MAX_RECORD_SIZE + 1);
+        match store.create(&over).await {
+            Err(Error::TooLarge { limit, size }) => {
+                assert_eq!((limit, size), (DEFAULT_MAX_RECORD_SIZE, limit + 1))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(store.load(&over.id.to_string()).await.unwrap().is_none());
+        let mut grown = over.clone();
+        grown.id = at.id;
+        assert!(matches!(
+            store.save(&grown, at.version).await,
+            Err(Error::TooLarge { .. })
+        ));
+        assert_eq!(store.load(&at.id.to_string()).await.unwrap(), Some(at));
+        assert_eq!(store.count().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn none_lifts_the_limit() {
+        let store = MemoryStore::new().with_max_record_size(None);
+        assert_eq!(store.capabilities().max_record_size, None);
+        let over = record_of_size(DEFAULT_MAX_RECORD_SIZE + 1);
+        store.create(&over).await.unwrap();
+        assert_eq!(store.load(&over.id.to_string()).await.unwrap(), Some(over));
     }
 }

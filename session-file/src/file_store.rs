@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use session_core::{
     Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanPage, SessionId,
-    SessionStore, StorageKey, Timestamp,
+    SessionStore, StorageKey, Timestamp, DEFAULT_MAX_RECORD_SIZE,
 };
 
 use crate::atomic::{insert_new, read_if_exists, remove_if_exists, replace, sync_dir, write_temp};
@@ -46,6 +46,10 @@ pub const DEFAULT_TEMP_GRACE: Duration = Duration::from_secs(10 * 60);
 ///   expired records, and removes temporary files abandoned by crashed writers once
 ///   they are older than [`FileStore::with_temp_grace`] (10 minutes by default).
 /// - **Permissions**: directories are created `0700`, files `0600`.
+/// - **Size**: a record whose encoding exceeds the store's limit
+///   ([`DEFAULT_MAX_RECORD_SIZE`], 256 KiB, unless
+///   [`with_max_record_size`](FileStore::with_max_record_size) says otherwise) is
+///   [`Error::TooLarge`] before anything is written, on create, save and touch.
 ///
 /// All filesystem work runs on tokio's blocking pool, so a call needs a tokio runtime.
 /// Clones share the directory and the in-process side of the locks; a store keeps up to
@@ -77,8 +81,8 @@ impl FileStore {
     /// needed. An existing directory is used as it is; if other users can read it, a
     /// warning is logged, since the session files are what authenticates your users.
     ///
-    /// Defaults: system clock, MessagePack, durable writes, no size limit, 10-minute
-    /// grace for temporary files.
+    /// Defaults: system clock, MessagePack, durable writes, records up to
+    /// [`DEFAULT_MAX_RECORD_SIZE`] (256 KiB), 10-minute grace for temporary files.
     pub async fn open(dir: impl Into<PathBuf>) -> Result<Self> {
         let root: PathBuf = dir.into();
         let layout = Layout::new(root.clone());
@@ -92,7 +96,7 @@ impl FileStore {
             clock: Clock::system(),
             codec: Codec::default(),
             durable: true,
-            max_record_size: None,
+            max_record_size: Some(DEFAULT_MAX_RECORD_SIZE),
             temp_grace: DEFAULT_TEMP_GRACE,
         })
     }
@@ -124,9 +128,18 @@ impl FileStore {
     }
 
     /// Refuses records whose encoding exceeds `limit` bytes with [`Error::TooLarge`],
-    /// before anything is written.
-    pub fn with_max_record_size(mut self, limit: usize) -> Self {
-        self.max_record_size = Some(limit);
+    /// before anything is written (default: `Some(`[`DEFAULT_MAX_RECORD_SIZE`]`)`);
+    /// `None` lifts the limit.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> session_core::Result<()> {
+    /// let store = session_file::FileStore::open("/var/lib/myapp/sessions")
+    ///     .await?
+    ///     .with_max_record_size(Some(64 * 1024));
+    /// # Ok(()) }
+    /// ```
+    pub fn with_max_record_size(mut self, limit: Option<usize>) -> Self {
+        self.max_record_size = limit;
         self
     }
 
@@ -154,17 +167,6 @@ impl FileStore {
         Job {
             shared: self.shared.clone(),
             durable: self.durable,
-        }
-    }
-
-    fn encode(&self, record: &Record) -> Result<Vec<u8>> {
-        let bytes = self.codec.encode(record)?;
-        match self.max_record_size {
-            Some(limit) if bytes.len() > limit => Err(Error::TooLarge {
-                limit,
-                size: bytes.len(),
-            }),
-            _ => Ok(bytes),
         }
     }
 
@@ -355,7 +357,13 @@ impl Job {
         self.sync_leaf(&key)
     }
 
-    fn touch(&self, record: &Record, codec: Codec, clock: &Clock) -> Result<()> {
+    fn touch(
+        &self,
+        record: &Record,
+        codec: Codec,
+        limit: Option<usize>,
+        clock: &Clock,
+    ) -> Result<()> {
         let key = record.id.storage_key();
         let path = self.layout().record_path(&key);
         // The new bytes depend on what is stored, so the whole read-modify-write runs
@@ -370,7 +378,9 @@ impl Job {
         };
         stored.accessed_at = record.accessed_at;
         stored.expires_at = record.expires_at;
-        let bytes = codec.encode(&stored)?;
+        // The stored record may predate a lower limit: refuse to rewrite it then, as a
+        // save would be refused, rather than write what the store no longer accepts.
+        let bytes = codec.encode_limited(&stored, limit)?;
         let Some(tmp) = self.temp_in_leaf(&key, &bytes)? else {
             return Err(Error::NotFound);
         };
@@ -447,14 +457,14 @@ impl SessionStore for FileStore {
     }
 
     async fn create(&self, record: &Record) -> Result<String> {
-        let bytes = self.encode(record)?;
+        let bytes = self.codec.encode_limited(record, self.max_record_size)?;
         let (job, clock, id) = (self.job(), self.clock.clone(), record.id);
         blocking(move || job.create(id, &bytes, &clock)).await?;
         Ok(record.id.to_string())
     }
 
     async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
-        let bytes = self.encode(record)?;
+        let bytes = self.codec.encode_limited(record, self.max_record_size)?;
         let (job, clock, id) = (self.job(), self.clock.clone(), record.id);
         blocking(move || job.save(id, &bytes, expected_version, &clock)).await?;
         Ok(record.id.to_string())
@@ -462,8 +472,9 @@ impl SessionStore for FileStore {
 
     async fn touch(&self, record: &Record) -> Result<String> {
         let (job, clock, codec) = (self.job(), self.clock.clone(), self.codec);
+        let limit = self.max_record_size;
         let owned = record.clone();
-        blocking(move || job.touch(&owned, codec, &clock)).await?;
+        blocking(move || job.touch(&owned, codec, limit, &clock)).await?;
         Ok(record.id.to_string())
     }
 

@@ -14,7 +14,7 @@ use redb::{
 };
 use session_core::{
     Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
-    SessionId, SessionStore, StorageKey, Timestamp,
+    SessionId, SessionStore, StorageKey, Timestamp, DEFAULT_MAX_RECORD_SIZE,
 };
 
 use crate::error::{blocking, file_error};
@@ -50,6 +50,10 @@ const LAST_KEY: [u8; 32] = [0xff; 32];
 ///   [`Error::Config`] naming the file. To share sessions between processes, use
 ///   [`FileStore`](crate::FileStore) or a server store.
 /// - The file is created `0600` (its directory `0700` if missing).
+/// - **Size**: a record whose encoding exceeds the store's limit
+///   ([`DEFAULT_MAX_RECORD_SIZE`], 256 KiB, unless
+///   [`with_max_record_size`](ShelfStore::with_max_record_size) says otherwise) is
+///   [`Error::TooLarge`] before anything is written, on create, save and touch.
 ///
 /// All database work runs on tokio's blocking pool. Clones share the open database.
 #[derive(Clone)]
@@ -87,7 +91,7 @@ impl ShelfStore {
             clock: Clock::system(),
             codec: Codec::default(),
             durable: true,
-            max_record_size: None,
+            max_record_size: Some(DEFAULT_MAX_RECORD_SIZE),
         })
     }
 
@@ -116,9 +120,10 @@ impl ShelfStore {
     }
 
     /// Refuses records whose encoding exceeds `limit` bytes with [`Error::TooLarge`],
-    /// before anything is written.
-    pub fn with_max_record_size(mut self, limit: usize) -> Self {
-        self.max_record_size = Some(limit);
+    /// before anything is written (default: `Some(`[`DEFAULT_MAX_RECORD_SIZE`]`)`);
+    /// `None` lifts the limit.
+    pub fn with_max_record_size(mut self, limit: Option<usize>) -> Self {
+        self.max_record_size = limit;
         self
     }
 
@@ -133,17 +138,6 @@ impl ShelfStore {
     pub async fn raw_entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let shelf = self.shelf.clone();
         blocking(move || shelf.raw_entries()).await
-    }
-
-    fn encode(&self, record: &Record) -> Result<Vec<u8>> {
-        let bytes = self.codec.encode(record)?;
-        match self.max_record_size {
-            Some(limit) if bytes.len() > limit => Err(Error::TooLarge {
-                limit,
-                size: bytes.len(),
-            }),
-            _ => Ok(bytes),
-        }
     }
 }
 
@@ -341,7 +335,13 @@ impl Shelf {
         })
     }
 
-    fn touch(&self, durable: bool, codec: Codec, record: &Record, now: Timestamp) -> Result<()> {
+    fn touch(
+        &self,
+        durable: bool,
+        (codec, limit): (Codec, Option<usize>),
+        record: &Record,
+        now: Timestamp,
+    ) -> Result<()> {
         let key = *record.id.storage_key().as_bytes();
         self.write(durable, |txn| {
             let sessions = txn
@@ -366,7 +366,8 @@ impl Shelf {
             // version, so a touch racing a save cannot roll the save back.
             stored.accessed_at = record.accessed_at;
             stored.expires_at = record.expires_at;
-            let bytes = codec.encode(&stored)?;
+            // A record stored under a higher limit is not rewritten past today's.
+            let bytes = codec.encode_limited(&stored, limit)?;
             let new = Meta {
                 version: old.version,
                 expires_at: stored.expires_at.as_millis(),
@@ -588,7 +589,7 @@ impl SessionStore for ShelfStore {
     }
 
     async fn create(&self, record: &Record) -> Result<String> {
-        let bytes = self.encode(record)?;
+        let bytes = self.codec.encode_limited(record, self.max_record_size)?;
         let (shelf, now, durable) = (self.shelf.clone(), self.clock.now(), self.durable);
         let owned = record.clone();
         blocking(move || shelf.create(durable, &owned, &bytes, now)).await?;
@@ -596,7 +597,7 @@ impl SessionStore for ShelfStore {
     }
 
     async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
-        let bytes = self.encode(record)?;
+        let bytes = self.codec.encode_limited(record, self.max_record_size)?;
         let (shelf, now, durable) = (self.shelf.clone(), self.clock.now(), self.durable);
         let owned = record.clone();
         blocking(move || shelf.save(durable, &owned, &bytes, expected_version, now)).await?;
@@ -608,7 +609,7 @@ impl SessionStore for ShelfStore {
             self.shelf.clone(),
             self.clock.now(),
             self.durable,
-            self.codec,
+            (self.codec, self.max_record_size),
         );
         let owned = record.clone();
         blocking(move || shelf.touch(durable, codec, &owned, now)).await?;

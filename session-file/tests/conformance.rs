@@ -49,12 +49,16 @@ suite!(
 
 suite!(
     file_store_limited,
-    fixture = |clock| file_fixture(clock, |s| s.durable(false).with_max_record_size(16 * 1024))
+    fixture = |clock| file_fixture(clock, |s| s
+        .durable(false)
+        .with_max_record_size(Some(16 * 1024)))
 );
 
 suite!(shelf_store, fixture = |clock| shelf_fixture(clock, |s| s));
 
 suite!(
     shelf_store_limited,
-    fixture = |clock| shelf_fixture(clock, |s| s.durable(false).with_max_record_size(16 * 1024))
+    fixture = |clock| shelf_fixture(clock, |s| s
+        .durable(false)
+        .with_max_record_size(Some(16 * 1024)))
 );

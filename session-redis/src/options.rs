@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use session_core::{Clock, Codec, Error, Result};
+use session_core::{Clock, Codec, Error, Result, DEFAULT_MAX_RECORD_SIZE};
 
 /// The key prefix used when none is given.
 pub const DEFAULT_PREFIX: &str = "session:";
@@ -36,14 +36,15 @@ pub struct RedisOptions {
 
 impl RedisOptions {
     /// Prefix [`DEFAULT_PREFIX`], timeout [`DEFAULT_TIMEOUT`], MessagePack, the system
-    /// clock, no size limit, `SCAN` batches of [`DEFAULT_SCAN_COUNT`].
+    /// clock, records up to [`DEFAULT_MAX_RECORD_SIZE`] (256 KiB), `SCAN` batches of
+    /// [`DEFAULT_SCAN_COUNT`].
     pub fn new() -> Self {
         RedisOptions {
             prefix: DEFAULT_PREFIX.to_owned(),
             timeout: DEFAULT_TIMEOUT,
             codec: Codec::default(),
             clock: Clock::system(),
-            max_record_size: None,
+            max_record_size: Some(DEFAULT_MAX_RECORD_SIZE),
             scan_count: DEFAULT_SCAN_COUNT,
         }
     }
@@ -84,9 +85,20 @@ impl RedisOptions {
     }
 
     /// Refuses records whose encoded envelope exceeds `limit` bytes with
-    /// [`Error::TooLarge`], before anything is sent.
-    pub fn with_max_record_size(mut self, limit: usize) -> Self {
-        self.max_record_size = Some(limit);
+    /// [`Error::TooLarge`], before anything is sent (default:
+    /// `Some(`[`DEFAULT_MAX_RECORD_SIZE`]`)`). `None` lifts the limit; then only the
+    /// server's own cap applies (`proto-max-bulk-len`, 512 MB by default).
+    ///
+    /// ```
+    /// use session_redis::RedisOptions;
+    ///
+    /// assert_eq!(RedisOptions::new().max_record_size(), Some(256 * 1024));
+    /// let options = RedisOptions::new().with_max_record_size(Some(16 * 1024));
+    /// assert_eq!(options.max_record_size(), Some(16 * 1024));
+    /// assert_eq!(RedisOptions::new().with_max_record_size(None).max_record_size(), None);
+    /// ```
+    pub fn with_max_record_size(mut self, limit: Option<usize>) -> Self {
+        self.max_record_size = limit;
         self
     }
 

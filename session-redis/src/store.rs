@@ -303,15 +303,10 @@ impl RedisStore {
 
     /// The stored value for `record`, or `TooLarge` before any I/O.
     fn value(&self, record: &Record) -> Result<Vec<u8>> {
-        let envelope = self.settings.codec.encode(record)?;
-        if let Some(limit) = self.settings.max_record_size {
-            if envelope.len() > limit {
-                return Err(Error::TooLarge {
-                    limit,
-                    size: envelope.len(),
-                });
-            }
-        }
+        let envelope = self
+            .settings
+            .codec
+            .encode_limited(record, self.settings.max_record_size)?;
         Ok(layout::value(record, &envelope))
     }
 

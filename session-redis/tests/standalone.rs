@@ -20,11 +20,11 @@ suite!(
 );
 
 /// The one case a size limit changes, with a limit: `TooLarge` on create and save, and
-/// nothing written. (The suite above runs it without a limit: 1 MiB round-trips.)
+/// nothing written. (The suite above runs with the default limit, 256 KiB.)
 #[test]
 fn too_large_refused_with_a_limit() {
     let harness = Harness::from_fixtures(|clock| async move {
-        let options = test_options(clock).with_max_record_size(16 * 1024);
+        let options = test_options(clock).with_max_record_size(Some(16 * 1024));
         fixture(Target::shared(), options).await
     });
     run_case(harness, |h| {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use session_core::{
     Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
-    SessionId, SessionStore, StorageKey, Timestamp,
+    SessionId, SessionStore, StorageKey, Timestamp, DEFAULT_MAX_RECORD_SIZE,
 };
 
 use crate::connect::{self, ConnectOptions};
@@ -49,8 +49,9 @@ const DELETE_KEYS_CHUNK: usize = 500;
 /// | `scan` | `SELECT session_id, expires_at, LENGTH(data) … WHERE session_id > cursor ORDER BY session_id LIMIT n` (a keyset page on the primary key) |
 /// | `delete_keys` | `DELETE … WHERE session_id IN (…)`, plus `AND expires_at <= now` for expired-only, per 500 keys |
 ///
-/// A configured [`with_max_record_size`](SqlStore::with_max_record_size) refuses
-/// larger records with `TooLarge` before any I/O.
+/// A record whose encoding exceeds the store's limit ([`DEFAULT_MAX_RECORD_SIZE`],
+/// 256 KiB, unless [`with_max_record_size`](SqlStore::with_max_record_size) says
+/// otherwise) is `TooLarge` before any I/O.
 ///
 /// Cloning is cheap and shares the pool.
 #[derive(Clone)]
@@ -78,7 +79,7 @@ impl SqlStore {
             table,
             clock: Clock::system(),
             codec: Codec::default(),
-            max_record_size: None,
+            max_record_size: Some(DEFAULT_MAX_RECORD_SIZE),
             sweep_batch: DEFAULT_SWEEP_BATCH,
             timeout: None,
         }
@@ -123,10 +124,11 @@ impl SqlStore {
     }
 
     /// Refuses records whose encoding exceeds `limit` bytes with `TooLarge`, before
-    /// any I/O. Without a limit the database's own cap applies (on MySQL/MariaDB the
+    /// any I/O (default: `Some(`[`DEFAULT_MAX_RECORD_SIZE`]`)`, 256 KiB). `None` lifts
+    /// the limit; then only the database's own cap applies (on MySQL/MariaDB the
     /// server's `max_allowed_packet`, 16 MiB by default on MariaDB).
-    pub fn with_max_record_size(mut self, limit: usize) -> Self {
-        self.max_record_size = Some(limit);
+    pub fn with_max_record_size(mut self, limit: Option<usize>) -> Self {
+        self.max_record_size = limit;
         self
     }
 
@@ -233,14 +235,7 @@ impl SqlStore {
 
     /// The envelope for `record`, refused before any I/O if over the limit.
     fn encode(&self, record: &Record) -> Result<Vec<u8>> {
-        let bytes = self.codec.encode(record)?;
-        match self.max_record_size {
-            Some(limit) if bytes.len() > limit => Err(Error::TooLarge {
-                limit,
-                size: bytes.len(),
-            }),
-            _ => Ok(bytes),
-        }
+        self.codec.encode_limited(record, self.max_record_size)
     }
 
     /// Inserts a new row; on a duplicate key, replaces the row only if it has expired

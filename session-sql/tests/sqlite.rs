@@ -31,7 +31,7 @@ async fn file_fixture(clock: Clock, limit: Option<usize>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let mut store = file_store(&dir).await.with_clock(clock);
     if let Some(limit) = limit {
-        store = store.with_max_record_size(limit);
+        store = store.with_max_record_size(Some(limit));
     }
     common::fixture(store, dir)
 }
@@ -199,4 +199,26 @@ async fn expired_leftovers_and_unchanged_writes() {
 async fn delete_expired_in_batches() {
     let dir = tempfile::tempdir().unwrap();
     common::sweep_in_batches(file_store(&dir).await).await;
+}
+
+/// The default limit (256 KiB) refuses a record one byte over it and writes no row;
+/// `None` lifts it.
+#[tokio::test]
+async fn default_limit_writes_nothing_and_none_lifts_it() {
+    let store = memory_store().await;
+    let over = common::record_of_size(session_core::DEFAULT_MAX_RECORD_SIZE + 1);
+    assert!(matches!(
+        store.create(&over).await,
+        Err(session_core::Error::TooLarge { .. })
+    ));
+    assert_eq!(store.count().await.unwrap(), 0);
+    assert_eq!(store.load(&over.id.to_string()).await.unwrap(), None);
+
+    let unlimited = store.with_max_record_size(None);
+    assert_eq!(unlimited.capabilities().max_record_size, None);
+    unlimited.create(&over).await.unwrap();
+    assert_eq!(
+        unlimited.load(&over.id.to_string()).await.unwrap(),
+        Some(over)
+    );
 }

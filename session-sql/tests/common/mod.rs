@@ -10,7 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rand::Rng;
 use serde_json::json;
 use session_conformance::Fixture;
-use session_core::{Clock, Error, Record, SessionId, SessionStore, Timestamp};
+use session_core::{
+    Clock, Codec, Error, Record, SessionId, SessionStore, Timestamp, DEFAULT_MAX_RECORD_SIZE,
+};
 use session_sql::{Backend, ConnectOptions, SqlPool, SqlStore, TableName};
 
 /// Prefix of every table the tests create; nothing else is ever dropped.
@@ -288,7 +290,7 @@ pub async fn server_fixture(server: Server, clock: Clock, limit: Option<usize>) 
     let (store, guard) = server_table(server).await;
     let mut store = store.with_clock(clock);
     if let Some(limit) = limit {
-        store = store.with_max_record_size(limit);
+        store = store.with_max_record_size(Some(limit));
     }
     fixture(store, guard)
 }
@@ -413,10 +415,27 @@ pub async fn table_name_injection(store: &SqlStore) {
 
 /// A record over the store's limit is `TooLarge` before any I/O: the store points at
 /// a table that does not exist, so any statement would have failed with `Backend`.
+/// First with the default limit (no setter called), then with a configured one.
 pub async fn too_large_before_io(store: SqlStore) {
-    let store = store
-        .with_table(TableName::new("sqltest_never_created").unwrap())
-        .with_max_record_size(1024);
+    let store = store.with_table(TableName::new("sqltest_never_created").unwrap());
+    assert_eq!(
+        store.capabilities().max_record_size,
+        Some(DEFAULT_MAX_RECORD_SIZE)
+    );
+    let over_default = record_of_size(DEFAULT_MAX_RECORD_SIZE + 1);
+    for result in [
+        store.create(&over_default).await,
+        store.save(&over_default, 1).await,
+    ] {
+        match result {
+            Err(Error::TooLarge { limit, size }) => {
+                assert_eq!((limit, size), (DEFAULT_MAX_RECORD_SIZE, limit + 1))
+            }
+            other => panic!("default limit: {other:?}"),
+        }
+    }
+
+    let store = store.with_max_record_size(Some(1024));
     let now = Timestamp::from_system(SystemTime::now());
     let big = Record::new(
         SessionId::generate(),
@@ -445,8 +464,10 @@ pub async fn too_large_before_io(store: SqlStore) {
 }
 
 /// A session of `size` bytes of payload round-trips, and the stored bytes are the
-/// whole envelope.
+/// whole envelope. The store's own limit is lifted: this is about what the database
+/// and the driver take.
 pub async fn large_session_roundtrip(store: &SqlStore, size: usize) {
+    let store = &store.clone().with_max_record_size(None);
     let now = Timestamp::from_system(SystemTime::now());
     // Varied text so that nothing in the path can shrink it.
     let payload: String = (0..size)
@@ -538,4 +559,28 @@ pub async fn sweep_in_batches(store: SqlStore) {
     assert_eq!(store.delete_expired().await.unwrap(), 30);
     assert_eq!(store.delete_expired().await.unwrap(), 0);
     assert_eq!(raw_rows(&store).await.len(), 10);
+}
+
+/// A live record whose MessagePack envelope is exactly `size` bytes.
+pub fn record_of_size(size: usize) -> Record {
+    let make = |n: usize| {
+        let now = Timestamp::from_system(SystemTime::now());
+        Record::new(
+            SessionId::generate(),
+            [("note".to_owned(), json!("x".repeat(n)))]
+                .into_iter()
+                .collect(),
+            now,
+            now.saturating_add(Duration::from_secs(3600)),
+        )
+    };
+    let len = |r: &Record| Codec::MessagePack.encode(r).unwrap().len();
+    let mut n = size;
+    let mut r = make(n);
+    while len(&r) > size {
+        n -= len(&r) - size;
+        r = make(n);
+    }
+    assert_eq!(len(&r), size);
+    r
 }
