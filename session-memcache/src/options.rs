@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use session_core::{Clock, Codec, Error, Result};
+use session_core::{Clock, Codec, Error, Result, DEFAULT_MAX_RECORD_SIZE};
 
 use crate::keys::KeyPrefix;
 
@@ -53,6 +53,7 @@ pub struct MemcacheOptions {
     prefix: KeyPrefix,
     timeout: Duration,
     item_size_limit: usize,
+    max_record_size: Option<usize>,
     max_connections: usize,
     codec: Codec,
     clock: Clock,
@@ -88,6 +89,7 @@ impl MemcacheOptions {
             prefix: KeyPrefix::default(),
             timeout: DEFAULT_TIMEOUT,
             item_size_limit: DEFAULT_ITEM_SIZE_LIMIT,
+            max_record_size: Some(DEFAULT_MAX_RECORD_SIZE),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             codec: Codec::default(),
             clock: Clock::system(),
@@ -185,6 +187,29 @@ impl MemcacheOptions {
         Ok(self)
     }
 
+    /// Refuses records whose encoding exceeds `limit` bytes with [`Error::TooLarge`]
+    /// before anything is sent (default: `Some(`[`DEFAULT_MAX_RECORD_SIZE`]`)`, 256 KiB,
+    /// as on every server store). `None` lifts this limit, but never the servers' item
+    /// size: a record that would not fit an item is refused either way (see
+    /// [`max_record_size`](MemcacheOptions::max_record_size)).
+    ///
+    /// ```
+    /// use session_memcache::MemcacheOptions;
+    ///
+    /// let options = MemcacheOptions::new(["127.0.0.1:11211"])?;
+    /// assert_eq!(options.max_record_size(), 256 * 1024);
+    /// let small = options.clone().with_max_record_size(Some(16 * 1024));
+    /// assert_eq!(small.max_record_size(), 16 * 1024);
+    /// // Lifted: whatever fits a 1 MiB item, key and item header aside.
+    /// let lifted = options.with_max_record_size(None);
+    /// assert!(lifted.max_record_size() > 1000 * 1024);
+    /// # Ok::<(), session_core::Error>(())
+    /// ```
+    pub fn with_max_record_size(mut self, limit: Option<usize>) -> Self {
+        self.max_record_size = limit;
+        self
+    }
+
     /// Caps the connections to each server, and so the operations in flight on it:
     /// callers beyond the cap wait for a connection, within the operation timeout. The
     /// cap keeps a stalled server from collecting one more connection per request.
@@ -240,11 +265,15 @@ impl MemcacheOptions {
         &self.clock
     }
 
-    /// The largest encoded record that fits an item: the item size limit minus the key
-    /// and [`ITEM_HEADER_ALLOWANCE`].
+    /// The largest encoded record the store writes: the configured limit
+    /// ([`with_max_record_size`](MemcacheOptions::with_max_record_size), 256 KiB by
+    /// default), or less if that would not fit an item: the item size limit minus the
+    /// key and [`ITEM_HEADER_ALLOWANCE`].
     pub fn max_record_size(&self) -> usize {
-        self.item_size_limit
-            .saturating_sub(self.prefix.key_len() + ITEM_HEADER_ALLOWANCE)
+        let fits = self
+            .item_size_limit
+            .saturating_sub(self.prefix.key_len() + ITEM_HEADER_ALLOWANCE);
+        self.max_record_size.map_or(fits, |limit| limit.min(fits))
     }
 }
 
@@ -372,8 +401,9 @@ mod tests {
         assert_eq!(o.timeout(), DEFAULT_TIMEOUT);
         assert_eq!(o.item_size_limit(), DEFAULT_ITEM_SIZE_LIMIT);
         assert_eq!(o.max_connections(), DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(o.max_record_size(), DEFAULT_MAX_RECORD_SIZE);
         assert_eq!(
-            o.max_record_size(),
+            o.with_max_record_size(None).max_record_size(),
             DEFAULT_ITEM_SIZE_LIMIT - KeyPrefix::DEFAULT.len() - 64 - ITEM_HEADER_ALLOWANCE
         );
     }

@@ -42,7 +42,11 @@ const CAS_ATTEMPTS: usize = 64;
 ///   the 30-day rule), and every read also checks the decoded `expires_at` against the
 ///   store's [`Clock`]: an expired record does not load, save or touch.
 /// - **Size**: an encoded record larger than [`MemcacheStore::max_record_size`] is
-///   [`Error::TooLarge`] before anything is sent.
+///   [`Error::TooLarge`] before anything is sent, on create, save and touch. That is
+///   [`DEFAULT_MAX_RECORD_SIZE`](session_core::DEFAULT_MAX_RECORD_SIZE) (256 KiB, as
+///   on every server store) unless
+///   [`MemcacheOptions::with_max_record_size`] says otherwise, and never more than fits
+///   the servers' items ([`MemcacheOptions::with_item_size_limit`]).
 /// - **Several servers**: a key's server depends only on the key and the configured
 ///   addresses. A server that is down makes its share of the sessions fail with
 ///   [`Error::Backend`]; keys are not moved to the others, which would split a session's
@@ -213,14 +217,8 @@ impl Inner {
     }
 
     fn encode(&self, record: &Record) -> Result<Vec<u8>> {
-        let bytes = self.codec.encode(record)?;
-        if bytes.len() > self.max_record_size {
-            return Err(Error::TooLarge {
-                limit: self.max_record_size,
-                size: bytes.len(),
-            });
-        }
-        Ok(bytes)
+        self.codec
+            .encode_limited(record, Some(self.max_record_size))
     }
 
     /// The item under `key`, with its CAS token when `with_cas`.

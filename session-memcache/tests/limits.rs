@@ -1,6 +1,7 @@
-//! Item size limits: a record over the limit is `TooLarge` before anything reaches the
-//! server; one exactly at the limit is stored by a real memcached; the limit follows the
-//! server's `-I`.
+//! Record size limits: the default 256 KiB, `None` lifting it to what fits an item, and
+//! the servers' item size (`-I`) capping both. A record over the limit is `TooLarge`
+//! before anything reaches the server; one exactly at the limit is stored by a real
+//! memcached.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use common::Memcached;
 use serde_json::json;
-use session_core::{Clock, Codec, Error, Record, SessionId, SessionStore};
+use session_core::{Clock, Codec, Error, Record, SessionId, SessionStore, DEFAULT_MAX_RECORD_SIZE};
 use session_memcache::{MemcacheOptions, MemcacheStore};
 
 /// A record whose MessagePack envelope is exactly `size` bytes.
@@ -53,25 +54,23 @@ fn commands(server: &Memcached) -> HashMap<&'static str, u64> {
     .collect()
 }
 
-async fn store(server: &Memcached, item_size_limit: Option<usize>) -> MemcacheStore {
-    let mut options = MemcacheOptions::new([server.addr()])
+async fn store(
+    server: &Memcached,
+    configure: impl FnOnce(MemcacheOptions) -> Result<MemcacheOptions, Error>,
+) -> MemcacheStore {
+    let options = MemcacheOptions::new([server.addr()])
         .and_then(|o| o.with_prefix(common::random_prefix()))
+        .and_then(configure)
         .unwrap();
-    if let Some(limit) = item_size_limit {
-        options = options.with_item_size_limit(limit).unwrap();
-    }
     MemcacheStore::new(options).await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn over_the_limit_is_refused_before_anything_is_sent() {
-    let server = Memcached::start();
-    let store = store(&server, None).await;
+/// A record at `store`'s limit is stored by the real server; one byte more is
+/// `TooLarge` on create and save, and no command reaches the server.
+async fn limit_holds(server: &Memcached, store: &MemcacheStore) {
     let limit = store.max_record_size();
     assert_eq!(store.capabilities().max_record_size, Some(limit));
 
-    // Exactly at the limit: the server (default -I 1m) takes it, so the allowance for
-    // memcached's item header is enough.
     let fits = record_of_size(limit);
     store.create(&fits).await.unwrap();
     assert_eq!(
@@ -79,7 +78,7 @@ async fn over_the_limit_is_refused_before_anything_is_sent() {
         Some(&fits)
     );
 
-    let before = commands(&server);
+    let before = commands(server);
     let over = record_of_size(limit + 1);
     match store.create(&over).await {
         Err(Error::TooLarge { limit: l, size }) => {
@@ -94,9 +93,30 @@ async fn over_the_limit_is_refused_before_anything_is_sent() {
         store.save(&grown, fits.version).await,
         Err(Error::TooLarge { .. })
     ));
-    assert_eq!(before, commands(&server), "a refused record sent a command");
+    assert_eq!(before, commands(server), "a refused record sent a command");
     assert_eq!(store.load(&over.id.to_string()).await.unwrap(), None);
     assert_eq!(store.load(&fits.id.to_string()).await.unwrap(), Some(fits));
+}
+
+/// The default is the workspace's server-store default, 256 KiB, well inside
+/// memcached's default 1 MiB items.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_limit_is_256_kib_and_refused_records_send_nothing() {
+    let server = Memcached::start();
+    let store = store(&server, Ok).await;
+    assert_eq!(store.max_record_size(), DEFAULT_MAX_RECORD_SIZE);
+    limit_holds(&server, &store).await;
+}
+
+/// With the limit lifted, what fits an item is the limit: exactly at it the server
+/// (default -I 1m) takes the record, so the allowance for memcached's item header is
+/// enough.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifted_limit_is_what_fits_an_item() {
+    let server = Memcached::start();
+    let store = store(&server, |o| Ok(o.with_max_record_size(None))).await;
+    assert!(store.max_record_size() > 1000 * 1024);
+    limit_holds(&server, &store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,8 +124,12 @@ async fn the_limit_follows_the_servers_item_size() {
     let server = Memcached::start_with(&["-I", "2m"]);
     let big = record_of_size(1536 * 1024);
 
-    // Configured like the server: a 1.5 MiB session round-trips.
-    let matched = store(&server, Some(2 * 1024 * 1024)).await;
+    // Configured like the server, limit lifted: a 1.5 MiB session round-trips.
+    let matched = store(&server, |o| {
+        Ok(o.with_item_size_limit(2 * 1024 * 1024)?
+            .with_max_record_size(None))
+    })
+    .await;
     assert!(matched.max_record_size() > 2 * 1024 * 1024 - 512);
     matched.create(&big).await.unwrap();
     assert_eq!(
@@ -113,10 +137,21 @@ async fn the_limit_follows_the_servers_item_size() {
         Some(&big)
     );
 
-    // With the default 1 MiB it is refused up front, whatever the server would take.
-    let default = store(&server, None).await;
+    // With the defaults it is refused up front, whatever the server would take.
+    let default = store(&server, Ok).await;
     assert!(matches!(
         default.create(&big).await,
         Err(Error::TooLarge { .. })
     ));
+}
+
+/// Servers with items smaller than 256 KiB: the default shrinks to what fits them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_items_lower_the_default() {
+    // memcached refuses an -I below its slab chunk size (512 KiB) unless that shrinks too.
+    let server = Memcached::start_with(&["-I", "128k", "-o", "slab_chunk_max=65536"]);
+    let store = store(&server, |o| o.with_item_size_limit(128 * 1024)).await;
+    assert!(store.max_record_size() < 128 * 1024);
+    assert!(store.max_record_size() > 127 * 1024);
+    limit_holds(&server, &store).await;
 }
