@@ -507,6 +507,43 @@ mod tests {
         assert!(format!("{store:?}").contains(&store.key_ids()[0].to_string()));
     }
 
+    /// Only a holder of the secret can seal a value, but what it opens still goes
+    /// through session-core's depth-bounded decoder: a record nested 60,000 deep
+    /// (deflated, so it fits a cookie and inflates within `MAX_INFLATED_LEN`) is
+    /// `Corrupt` on a small stack, not a stack overflow.
+    #[test]
+    fn a_sealed_record_nested_too_deep_is_corrupt() {
+        let store = CookieStore::new(generate_secret()).unwrap();
+        let opened = std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || {
+                let mut envelope = vec![session_core::FORMAT_MSGPACK_V1, 0x95, 1, 0, 0, 0xcf];
+                envelope.extend_from_slice(&(i64::MAX as u64).to_be_bytes());
+                envelope.extend_from_slice(&[0x81, 0xa1, b'k']);
+                envelope.extend(std::iter::repeat_n(0x91, 60_000));
+                envelope.push(0xc0);
+                assert!(envelope.len() <= MAX_INFLATED_LEN);
+                let mut plaintext = SessionId::generate().as_bytes().to_vec();
+                plaintext.extend_from_slice(&deflate(&envelope).unwrap());
+                let value = seal::seal(
+                    store.ring.current(),
+                    &store.cookie_name,
+                    FLAG_DEFLATE,
+                    &plaintext,
+                )
+                .unwrap();
+                assert!(value.len() <= BROWSER_COOKIE_LIMIT);
+                store.open(&value).map(|o| o.is_some())
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        match opened {
+            Err(Error::Corrupt(m)) => assert!(m.contains("nested deeper"), "{m}"),
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+
     #[test]
     fn compressed_flag_is_reported() {
         let store = CookieStore::new(generate_secret()).unwrap();
