@@ -249,11 +249,13 @@ impl State {
             }
             None => self.create(store, options, now, now).await,
             Some(_) if self.cycle => {
-                if store.capabilities().revoke {
+                if !store.capabilities().self_sealed {
                     // Save under the old id first: that checks the session still
                     // exists (a logout in between wins, rule 4) and replays this
                     // request's changes on anything saved meanwhile, so the copy
-                    // moved to the new id is current.
+                    // moved to the new id is current. Every store that keeps the
+                    // record needs this, whether or not it can delete; a sealed
+                    // cookie has no stored copy to check or to have moved on.
                     self.cycle = false;
                     let saved = self.save(store, options, now).await;
                     self.cycle = true;
