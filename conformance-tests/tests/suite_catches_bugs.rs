@@ -1,5 +1,7 @@
 //! The suite must fail stores that break the contract: each broken store below breaks
-//! one rule, and the cases that guard that rule must report it.
+//! one rule, and the cases that guard that rule must report it. And it must pass a
+//! correct store whatever capabilities it declares: a server store that cannot delete
+//! (no `revoke`) is still a server store, not a client-side one.
 
 #![allow(clippy::unwrap_used)] // test code: a panic here is a failed test, not a crash a client causes
 
@@ -38,14 +40,46 @@ enum Bug {
     SweepsLive,
 }
 
+/// Which optional capabilities the store under test declares, on top of a memory store.
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    /// `delete` works; without it, it answers `Unsupported`.
+    revoke: bool,
+    /// `count`, `delete_expired`, `scan`, `delete_keys` work; without it, they answer
+    /// `Unsupported`.
+    enumerate: bool,
+}
+
+/// Everything a memory store can do.
+const FULL: Shape = Shape {
+    revoke: true,
+    enumerate: true,
+};
+/// A server store that cannot delete a session.
+const NO_REVOKE: Shape = Shape {
+    revoke: false,
+    enumerate: true,
+};
+/// A server store that can neither delete nor enumerate: create, load, save, touch.
+const MINIMAL: Shape = Shape {
+    revoke: false,
+    enumerate: false,
+};
+
 struct Broken {
     inner: MemoryStore,
-    bug: Bug,
+    /// `None`: a correct store.
+    bug: Option<Bug>,
+    shape: Shape,
     /// Everything written, for `StaleReads` (which ignores expiry).
     shadow: Mutex<HashMap<String, Record>>,
 }
 
 impl Broken {
+    fn has(&self, bug: Bug) -> bool {
+        self.bug == Some(bug)
+    }
+
     fn remember(&self, r: &Record) {
         self.shadow
             .lock()
@@ -57,19 +91,22 @@ impl Broken {
 #[async_trait]
 impl SessionStore for Broken {
     fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
+        self.inner
+            .capabilities()
+            .with_revoke(self.shape.revoke)
+            .with_enumerate(self.shape.enumerate)
     }
     async fn load(&self, v: &str) -> Result<Option<Record>> {
         match self.bug {
-            Bug::ErrOnGarbage if SessionId::parse(v).is_err() => {
+            Some(Bug::ErrOnGarbage) if SessionId::parse(v).is_err() => {
                 Err(Error::Corrupt("bad id".into()))
             }
-            Bug::StaleReads => Ok(self.shadow.lock().unwrap().get(v).cloned()),
+            Some(Bug::StaleReads) => Ok(self.shadow.lock().unwrap().get(v).cloned()),
             _ => self.inner.load(v).await,
         }
     }
     async fn create(&self, r: &Record) -> Result<String> {
-        if self.bug == Bug::CreateOverwrites {
+        if self.has(Bug::CreateOverwrites) {
             self.inner.delete(&r.id).await?;
         }
         let out = self.inner.create(r).await?;
@@ -78,9 +115,9 @@ impl SessionStore for Broken {
     }
     async fn save(&self, r: &Record, expected: u64) -> Result<String> {
         let out = match self.bug {
-            Bug::Resurrect | Bug::IgnoreVersion => {
+            Some(Bug::Resurrect | Bug::IgnoreVersion) => {
                 let alive = self.inner.load(&r.id.to_string()).await?.is_some();
-                if self.bug == Bug::IgnoreVersion && !alive {
+                if self.has(Bug::IgnoreVersion) && !alive {
                     return Err(Error::NotFound);
                 }
                 self.inner.delete(&r.id).await?;
@@ -92,7 +129,7 @@ impl SessionStore for Broken {
         Ok(out)
     }
     async fn touch(&self, r: &Record) -> Result<String> {
-        if self.bug == Bug::TouchRewrites {
+        if self.has(Bug::TouchRewrites) {
             if self.inner.load(&r.id.to_string()).await?.is_none() {
                 return Err(Error::NotFound);
             }
@@ -102,25 +139,40 @@ impl SessionStore for Broken {
         self.inner.touch(r).await
     }
     async fn delete(&self, id: &SessionId) -> Result<()> {
+        if !self.shape.revoke {
+            return Err(Error::Unsupported("delete"));
+        }
         self.shadow.lock().unwrap().remove(&id.to_string());
         self.inner.delete(id).await
     }
     async fn delete_expired(&self) -> Result<u64> {
+        if !self.shape.enumerate {
+            return Err(Error::Unsupported("delete_expired"));
+        }
         self.inner.delete_expired().await
     }
     async fn count(&self) -> Result<u64> {
+        if !self.shape.enumerate {
+            return Err(Error::Unsupported("count"));
+        }
         let n = self.inner.count().await?;
-        Ok(if self.bug == Bug::Miscount { n + 1 } else { n })
+        Ok(if self.has(Bug::Miscount) { n + 1 } else { n })
     }
     async fn scan(&self, cursor: Option<ScanCursor>, limit: usize) -> Result<ScanPage> {
+        if !self.shape.enumerate {
+            return Err(Error::Unsupported("scan"));
+        }
         let mut page = self.inner.scan(cursor, limit).await?;
-        if self.bug == Bug::ScanDropsEntries {
+        if self.has(Bug::ScanDropsEntries) {
             page.entries.pop();
         }
         Ok(page)
     }
     async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
-        let only = if self.bug == Bug::SweepsLive {
+        if !self.shape.enumerate {
+            return Err(Error::Unsupported("delete_keys"));
+        }
+        let only = if self.has(Bug::SweepsLive) {
             DeleteIf::Any
         } else {
             only
@@ -129,28 +181,45 @@ impl SessionStore for Broken {
     }
 }
 
-fn harness(bug: Bug) -> Harness {
-    Harness::from_fixtures(move |clock: Clock| async move {
-        let store = Arc::new(Broken {
-            inner: MemoryStore::new().with_clock(clock),
-            bug,
-            shadow: Mutex::new(HashMap::new()),
-        });
-        let view = store.clone();
-        Fixture::new(store).with_raw_dump(move || {
-            let view = view.clone();
-            async move {
-                let mut entries = view.inner.raw_entries();
-                if view.bug == Bug::LeaksId {
-                    for id in view.shadow.lock().unwrap().keys() {
-                        entries.push((id.clone().into_bytes(), Vec::new()));
-                    }
+/// A fixture for a store of `shape` with `bug` (none: a correct store), raw dump
+/// included: a server store provides one whatever it can or cannot delete.
+fn fixture(clock: Clock, bug: Option<Bug>, shape: Shape) -> Fixture {
+    let store = Arc::new(Broken {
+        inner: MemoryStore::new().with_clock(clock),
+        bug,
+        shape,
+        shadow: Mutex::new(HashMap::new()),
+    });
+    let view = store.clone();
+    Fixture::new(store).with_raw_dump(move || {
+        let view = view.clone();
+        async move {
+            let mut entries = view.inner.raw_entries();
+            if view.has(Bug::LeaksId) {
+                for id in view.shadow.lock().unwrap().keys() {
+                    entries.push((id.clone().into_bytes(), Vec::new()));
                 }
-                entries
             }
-        })
+            entries
+        }
     })
 }
+
+fn harness_shaped(bug: Bug, shape: Shape) -> Harness {
+    Harness::from_fixtures(move |clock: Clock| async move { fixture(clock, Some(bug), shape) })
+}
+
+// Correct server stores that declare fewer capabilities pass every case of the suite:
+// each case is gated on the capability it is about, not on "can delete" standing in
+// for "is a server store".
+session_conformance::suite!(
+    correct_store_without_revoke,
+    fixture = |clock| async move { fixture(clock, None, NO_REVOKE) }
+);
+session_conformance::suite!(
+    correct_store_without_revoke_or_enumeration,
+    fixture = |clock| async move { fixture(clock, None, MINIMAL) }
+);
 
 type Case = fn(&Harness) -> LocalBoxFuture<'_, CaseResult>;
 
@@ -163,6 +232,11 @@ macro_rules! case {
 /// Asserts that `bug` makes every case in `must_fail` fail, naming that case. The
 /// model-based case draws random sequences, so it gets a few runs to hit the bug.
 fn expect_caught(bug: Bug, must_fail: &[(&str, Case)]) {
+    expect_caught_shaped(bug, FULL, must_fail);
+}
+
+/// [`expect_caught`] for a store of `shape`.
+fn expect_caught_shaped(bug: Bug, shape: Shape, must_fail: &[(&str, Case)]) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -173,10 +247,10 @@ fn expect_caught(bug: Bug, must_fail: &[(&str, Case)]) {
         } else {
             1
         };
-        let caught = (0..tries).find_map(|_| rt.block_on(case(&harness(bug))).err());
+        let caught = (0..tries).find_map(|_| rt.block_on(case(&harness_shaped(bug, shape))).err());
         match caught {
-            Some(f) => assert_eq!(&f.case, name, "{bug:?}: failure names its case"),
-            None => panic!("{bug:?} went unnoticed by case {name}"),
+            Some(f) => assert_eq!(&f.case, name, "{bug:?} ({shape:?}): failure names its case"),
+            None => panic!("{bug:?} ({shape:?}) went unnoticed by case {name}"),
         }
     }
 }
@@ -285,5 +359,67 @@ fn model_catches_every_bug() {
         Bug::Miscount,
     ] {
         expect_caught(bug, &[case!(model_based_sequences)]);
+    }
+}
+
+// The same bugs in server stores that cannot delete: the cases that used to treat such
+// a store as a client-side one (and so skipped the server checks) must catch them.
+
+#[test]
+fn resurrecting_save_without_revoke_is_caught() {
+    // With no delete, expiry is the only way a record goes: a save must not undo it.
+    expect_caught_shaped(
+        Bug::Resurrect,
+        NO_REVOKE,
+        &[case!(save_after_expiry_not_found)],
+    );
+}
+
+#[test]
+fn overwriting_create_without_revoke_is_caught() {
+    expect_caught_shaped(
+        Bug::CreateOverwrites,
+        NO_REVOKE,
+        &[case!(create_collision_keeps_original)],
+    );
+}
+
+#[test]
+fn rewriting_touch_without_revoke_is_caught() {
+    expect_caught_shaped(
+        Bug::TouchRewrites,
+        NO_REVOKE,
+        &[case!(touch_keeps_stored_data)],
+    );
+}
+
+#[test]
+fn leaked_ids_without_revoke_are_caught() {
+    expect_caught_shaped(Bug::LeaksId, MINIMAL, &[case!(no_raw_id_stored)]);
+}
+
+#[test]
+fn ignored_versions_without_revoke_are_caught() {
+    expect_caught_shaped(
+        Bug::IgnoreVersion,
+        NO_REVOKE,
+        &[
+            case!(save_stale_version_conflict),
+            case!(concurrent_different_keys_survive),
+            case!(session_logout_beats_slow_cycle),
+        ],
+    );
+}
+
+#[test]
+fn model_catches_every_bug_without_revoke() {
+    for bug in [
+        Bug::Resurrect,
+        Bug::IgnoreVersion,
+        Bug::StaleReads,
+        Bug::CreateOverwrites,
+        Bug::TouchRewrites,
+    ] {
+        expect_caught_shaped(bug, NO_REVOKE, &[case!(model_based_sequences)]);
     }
 }

@@ -12,9 +12,9 @@ pub async fn create_collision_keeps_original(h: &Harness) -> CaseResult {
     let fx = h.fixture().await;
     let first = record_at(h.clock().now(), TTL, data([("owner", json!("first"))]));
     let cookie = c.ok("first create", fx.store().create(&first).await)?;
-    if !fx.caps().revoke {
-        // A client-side store has no shared namespace to collide in: each create seals
-        // its own value. The original must still open unchanged.
+    if fx.caps().self_sealed {
+        // The cookie value is the record: there is no shared namespace to collide in,
+        // each create seals its own value. The original must still open unchanged.
         let second = Record {
             data: data([("owner", json!("second"))]),
             ..first.clone()
@@ -41,14 +41,14 @@ pub async fn create_collision_keeps_original(h: &Harness) -> CaseResult {
     c.eq("original untouched", Some(first), loaded)
 }
 
-/// Creating a record returns a cookie value that loads it; for server stores that
-/// value is the id's text.
+/// Creating a record returns a cookie value that loads it; unless the store seals the
+/// record into that value, it is the id's text.
 pub async fn create_returns_cookie_value(h: &Harness) -> CaseResult {
     let c = Check::new("create_returns_cookie_value");
     let fx = h.fixture().await;
     let r = record_at(h.clock().now(), TTL, data([("k", json!(1))]));
     let cookie = c.ok("create", fx.store().create(&r).await)?;
-    if fx.caps().revoke {
+    if !fx.caps().self_sealed {
         c.eq(
             "server store cookie is the id",
             r.id.to_string(),

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use session_core::SessionId;
+use session_core::{DeleteIf, SessionId};
 
 use super::util::{data, record_at, TTL};
 use crate::{CaseResult, Check, Harness};
@@ -17,7 +17,9 @@ pub async fn delete_idempotent(h: &Harness) -> CaseResult {
     let r = record_at(h.clock().now(), TTL, data([("k", json!(1))]));
     let cookie = c.ok("create", fx.store().create(&r).await)?;
     if !fx.caps().revoke {
-        return c.unsupported("delete", fx.store().delete(&r.id).await);
+        c.unsupported("delete", fx.store().delete(&r.id).await)?;
+        let kept = c.ok("load after refused delete", fx.store().load(&cookie).await)?;
+        return c.eq("a refused delete removes nothing", Some(r), kept);
     }
     let other = record_at(h.clock().now(), TTL, data([("k", json!(2))]));
     c.ok("create neighbour", fx.store().create(&other).await)?;
@@ -84,7 +86,8 @@ pub async fn delete_expired_removes_only_expired(h: &Harness) -> CaseResult {
     Ok(())
 }
 
-/// `count` sees every created record and none of the deleted ones.
+/// `count` sees every created record and none of the deleted ones (removed with
+/// `delete`, or with `delete_keys` where the store cannot revoke).
 pub async fn count_live_records(h: &Harness) -> CaseResult {
     let c = Check::new("count_live_records");
     let fx = h.fixture().await;
@@ -107,8 +110,17 @@ pub async fn count_live_records(h: &Harness) -> CaseResult {
         12,
         c.ok("count", fx.store().count().await)?,
     )?;
-    for id in &ids[..4] {
-        c.ok("delete", fx.store().delete(id).await)?;
+    if fx.caps().revoke {
+        for id in &ids[..4] {
+            c.ok("delete", fx.store().delete(id).await)?;
+        }
+    } else {
+        let keys: Vec<_> = ids[..4].iter().map(SessionId::storage_key).collect();
+        let removed = c.ok(
+            "delete_keys",
+            fx.store().delete_keys(&keys, DeleteIf::Any).await,
+        )?;
+        c.eq("delete_keys count", 4, removed)?;
     }
     c.eq(
         "after 4 deletes",

@@ -26,14 +26,18 @@ pub async fn save_replaces_data(h: &Harness) -> CaseResult {
     c.eq("load after save", Some(r2), loaded)
 }
 
-/// Saving a deleted record is `NotFound`, and the record stays gone.
+/// Saving a deleted record is `NotFound`, and the record stays gone. A store without
+/// revoke answers `Unsupported` to the delete and keeps the record (expiry is its only
+/// way out, checked by `save_after_expiry_not_found`).
 pub async fn save_after_delete_not_found(h: &Harness) -> CaseResult {
     let c = Check::new("save_after_delete_not_found");
     let fx = h.fixture().await;
     let r1 = record_at(h.clock().now(), TTL, data([("user", json!("ada"))]));
     let cookie = c.ok("create", fx.store().create(&r1).await)?;
     if !fx.caps().revoke {
-        return c.unsupported("delete without revoke", fx.store().delete(&r1.id).await);
+        c.unsupported("delete without revoke", fx.store().delete(&r1.id).await)?;
+        let loaded = c.ok("load after refused delete", fx.store().load(&cookie).await)?;
+        return c.eq("a refused delete removes nothing", Some(r1), loaded);
     }
     c.ok("delete", fx.store().delete(&r1.id).await)?;
     let r2 = next_version(&r1, data([("user", json!("mallory"))]), h.clock().now());
@@ -60,8 +64,8 @@ pub async fn save_after_expiry_not_found(h: &Harness) -> CaseResult {
     h.clock().advance(Duration::from_secs(61));
     let mut r2 = next_version(&r1, data([("k", json!(2))]), h.clock().now());
     r2.expires_at = h.clock().now().saturating_add(TTL);
-    if !fx.caps().revoke {
-        // A client-side store cannot know the old cookie expired; the new value it
+    if fx.caps().self_sealed {
+        // A self-sealed store cannot know the old cookie expired; the new value it
         // seals is self-contained. What it must do is refuse the old value.
         let loaded = c.ok("load expired", fx.store().load(&cookie).await)?;
         return c.eq("expired cookie does not load", None, loaded);

@@ -180,9 +180,9 @@ pub async fn session_explicit_save_mode(h: &Harness) -> CaseResult {
     c.ok("persist mid-request", s.persist().await)?;
     let mid = c.ok("load mid-request", fx.store().load(&cookie).await)?;
     let persisted = mid.as_ref().and_then(|r| r.data.get("user").cloned());
-    // A client-side store's old cookie still opens the old record; the new value is
+    // A self-sealed store's old cookie still opens the old record; the new value is
     // in the outcome.
-    if fx.caps().revoke {
+    if !fx.caps().self_sealed {
         c.eq(
             "persist wrote now",
             Some(session_core::Value::from("bob")),
@@ -201,7 +201,8 @@ pub async fn session_explicit_save_mode(h: &Harness) -> CaseResult {
     )
 }
 
-/// `cycle_id` keeps the data under a new id and the old id no longer loads.
+/// `cycle_id` keeps the data under a new id and the old id no longer loads (where the
+/// store can revoke it).
 pub async fn session_cycle_id(h: &Harness) -> CaseResult {
     let c = Check::new("session_cycle_id");
     let fx = h.fixture().await;
@@ -226,7 +227,8 @@ pub async fn session_cycle_id(h: &Harness) -> CaseResult {
     if fx.caps().revoke {
         c.eq("old id no longer loads", None, old_load.map(|r| r.id))
     } else {
-        // Documented: a sealed cookie cannot be revoked before it expires.
+        // Documented: without revoke the old record (or the old sealed cookie) cannot
+        // be removed, so it opens until it expires.
         c.that(
             "old cookie still opens until expiry",
             old_load.is_some(),
@@ -255,7 +257,7 @@ pub async fn session_delete_revokes(h: &Harness) -> CaseResult {
         c.eq("replayed cookie is logged out", None, replay)
     } else {
         c.eq(
-            "documented: a sealed cookie opens until it expires",
+            "documented: without revoke the old cookie opens until it expires",
             Some("ada".to_owned()),
             replay,
         )
@@ -316,7 +318,8 @@ pub async fn session_logout_beats_slow_save(h: &Harness) -> CaseResult {
     c.ok("logout finishes", logout.finish().await)?;
     let out = c.ok("slow request finishes", slow.finish().await)?;
     if !fx.caps().revoke {
-        // Documented: without server-side state the slower response sets a new cookie.
+        // Documented: without revoke the logout cannot remove the record (or the sealed
+        // cookie), so the slower request's write goes through and sets its cookie.
         return c.that(
             "slow request re-seals",
             matches!(out.cookie, CookieChange::Set(_)),
@@ -344,8 +347,9 @@ pub async fn session_logout_beats_slow_save(h: &Harness) -> CaseResult {
     Ok(())
 }
 
-/// A logout that lands while another request cycles the id wins too: the cycle must
-/// not re-create the session under a new id, and must not lose a concurrent save.
+/// A logout that lands while another request cycles the id wins too (where the store
+/// can revoke): the cycle must not re-create the session under a new id. And on every
+/// compare-and-set store, revoking or not, the cycle must not lose a concurrent save.
 pub async fn session_logout_beats_slow_cycle(h: &Harness) -> CaseResult {
     let c = Check::new("session_logout_beats_slow_cycle");
     let fx = h.fixture().await;
@@ -358,24 +362,27 @@ pub async fn session_logout_beats_slow_cycle(h: &Harness) -> CaseResult {
     c.ok("logout", logout.delete().await)?;
     c.ok("logout finishes", logout.finish().await)?;
     let out = c.ok("slow request finishes", slow.finish().await)?;
-    if !fx.caps().revoke {
-        return c.that(
-            "slow request re-seals",
+    if fx.caps().revoke {
+        c.eq(
+            "slow cycle expires the cookie",
+            CookieChange::Remove,
+            out.cookie,
+        )?;
+        if fx.caps().enumerate {
+            c.eq(
+                "nothing resurrected under a new id",
+                0,
+                c.ok("count", fx.store().count().await)?,
+            )?;
+        }
+    } else {
+        // Documented: without revoke the logout cannot remove the record (or the sealed
+        // cookie), so the cycle goes through and sets the new cookie.
+        c.that(
+            "slow cycle sets its cookie",
             matches!(out.cookie, CookieChange::Set(_)),
             "Set(..)",
             out.cookie,
-        );
-    }
-    c.eq(
-        "slow cycle expires the cookie",
-        CookieChange::Remove,
-        out.cookie,
-    )?;
-    if fx.caps().enumerate {
-        c.eq(
-            "nothing resurrected under a new id",
-            0,
-            c.ok("count", fx.store().count().await)?,
         )?;
     }
 

@@ -31,12 +31,13 @@ pub async fn touch_extends_deadline(h: &Harness) -> CaseResult {
     c.eq("touched record", Some(touched), loaded)
 }
 
-/// A touch carrying stale data does not overwrite a newer save (server stores).
+/// A touch carrying stale data does not overwrite a newer save (every store that keeps
+/// the record, whether or not it can delete it).
 pub async fn touch_keeps_stored_data(h: &Harness) -> CaseResult {
     let c = Check::new("touch_keeps_stored_data");
     let fx = h.fixture().await;
-    if !fx.caps().revoke {
-        // The cookie store re-seals the record it is given: there is no stored copy.
+    if fx.caps().self_sealed {
+        // A self-sealed store re-seals the record it is given: there is no stored copy.
         let r = record_at(
             h.clock().now(),
             Duration::from_secs(60),
@@ -82,8 +83,8 @@ pub async fn touch_keeps_stored_data(h: &Harness) -> CaseResult {
 pub async fn touch_missing_not_found(h: &Harness) -> CaseResult {
     let c = Check::new("touch_missing_not_found");
     let fx = h.fixture().await;
-    if !fx.caps().revoke {
-        // Nothing is stored to be missing; what a client-side store can refuse is a
+    if fx.caps().self_sealed {
+        // Nothing is stored to be missing; what a self-sealed store can refuse is a
         // record already past its deadline, so a touch never extends a dead session.
         let now = h.clock().now();
         let dead = Record {
