@@ -3,14 +3,19 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::Deserialize;
-use session_core::{Error, Expiry, Result, SaveMode, SessionOptions, TouchPolicy};
+use serde::{Deserialize, Deserializer};
+use session_core::params::{parse_bool, parse_duration};
+use session_core::{
+    redact_url, Error, Expiry, Result, SaveMode, SessionId, SessionOptions, TouchPolicy,
+};
 use session_tower::{CookieConfig, SessionLayer, SigningKeys};
 
+use crate::url::{BackendKind, StoreUrl};
 use crate::AnyStore;
 
 /// Environment variable holding the cookie-signing secrets, newest first,
-/// comma-separated (each at least 32 bytes).
+/// comma-separated (each at least 32 bytes). Server-side stores need it; `cookie://`
+/// does not (its values are sealed, not signed: see `SESSION_COOKIE_SECRET`).
 pub const SECRET_ENV: &str = "SESSION_SECRET";
 
 /// Everything an app needs to set sessions up, from TOML or the environment.
@@ -30,18 +35,27 @@ pub const SECRET_ENV: &str = "SESSION_SECRET";
 /// persistent = true
 /// ```
 ///
+/// Durations are in the grammar store URLs use
+/// ([`parse_duration`](session_core::params::parse_duration): `500ms`, `30m`, `1h30m`,
+/// `7days`; a unit is always written), or `none` for no limit. Booleans set from the
+/// environment take `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
+///
 /// Signing secrets are read from `SESSION_SECRET` unless `secrets` is set; keeping
-/// them out of files is the point.
+/// them out of files is the point. A `cookie://` store needs no signing secret, only
+/// its sealing secret (`cookie_secrets` or `SESSION_COOKIE_SECRET`).
+///
+/// `Debug` shows the URL redacted (password and credential-bearing query parameters as
+/// `***`) and no secret at all, so a configuration can be logged.
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SessionConfig {
     /// Backend URL, e.g. `memory://`, `file:///path`, `redis://host/`.
     pub url: String,
-    /// Idle timeout; `None` for none (then an absolute lifetime is required).
-    #[serde(with = "humantime_serde")]
+    /// Idle timeout; `None` (`"none"`) for none (then an absolute lifetime is required).
+    #[serde(deserialize_with = "optional_duration")]
     pub idle_timeout: Option<Duration>,
-    /// Absolute lifetime; `None` for none.
-    #[serde(with = "humantime_serde")]
+    /// Absolute lifetime; `None` (`"none"`) for none.
+    #[serde(deserialize_with = "optional_duration")]
     pub absolute_lifetime: Option<Duration>,
     /// Touch policy.
     pub touch: TouchSetting,
@@ -61,11 +75,12 @@ pub struct SessionConfig {
 impl fmt::Debug for SessionConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionConfig")
-            .field("url", &crate::url::redact(&self.url))
+            .field("url", &redact_url(&self.url))
             .field("idle_timeout", &self.idle_timeout)
             .field("absolute_lifetime", &self.absolute_lifetime)
             .field("touch", &self.touch)
             .field("save_mode", &self.save_mode)
+            .field("save_on_server_error", &self.save_on_server_error)
             .field("cookie", &self.cookie)
             .field(
                 "secrets",
@@ -76,6 +91,25 @@ impl fmt::Debug for SessionConfig {
                 &format_args!("[{} redacted]", self.cookie_secrets.len()),
             )
             .finish()
+    }
+}
+
+/// A duration in the shared grammar, or `none`.
+fn optional_duration<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(d)?;
+    duration_or_none("duration", &text).map_err(serde::de::Error::custom)
+}
+
+fn duration_or_none(name: &str, text: &str) -> std::result::Result<Option<Duration>, String> {
+    if text.trim().eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    match parse_duration(name, text) {
+        Ok(d) => Ok(Some(d)),
+        Err(Error::Config(msg)) => Err(msg),
+        Err(other) => Err(other.to_string()),
     }
 }
 
@@ -111,8 +145,10 @@ impl TryFrom<String> for TouchSetting {
             "throttled" => TouchPolicy::default(),
             other => match other.strip_prefix("throttled:") {
                 Some(d) => TouchPolicy::Throttled(
-                    humantime_serde::re::humantime::parse_duration(d.trim())
-                        .map_err(|e| format!("touch interval {d:?}: {e}"))?,
+                    parse_duration("touch interval", d).map_err(|e| match e {
+                        Error::Config(msg) => msg,
+                        other => other.to_string(),
+                    })?,
                 ),
                 None => {
                     return Err(format!(
@@ -158,25 +194,24 @@ impl SessionConfig {
 
     /// Defaults overridden by `SESSION_URL`, `SESSION_IDLE_TIMEOUT`,
     /// `SESSION_ABSOLUTE_LIFETIME`, `SESSION_TOUCH`, `SESSION_SAVE_MODE`,
-    /// `SESSION_COOKIE_NAME` and `SESSION_COOKIE_SECURE`, where set.
+    /// `SESSION_SAVE_ON_SERVER_ERROR`, `SESSION_COOKIE_NAME` and
+    /// `SESSION_COOKIE_SECURE`, where set: each is its TOML key, upper-case, after
+    /// `SESSION_`, and takes the same values.
     pub fn from_env() -> Result<Self> {
         Self::default().with_env_overrides(|k| std::env::var(k).ok())
     }
 
     /// Applies overrides from `lookup` (the environment, in [`SessionConfig::from_env`]).
     pub fn with_env_overrides(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let duration = |key: &str, v: String| {
-            humantime_serde::re::humantime::parse_duration(&v)
-                .map_err(|e| Error::Config(format!("{key}={v:?}: {e}")))
-        };
+        let duration = |key: &str, v: String| duration_or_none(key, &v).map_err(Error::Config);
         if let Some(v) = lookup("SESSION_URL") {
             self.url = v;
         }
         if let Some(v) = lookup("SESSION_IDLE_TIMEOUT") {
-            self.idle_timeout = Some(duration("SESSION_IDLE_TIMEOUT", v)?);
+            self.idle_timeout = duration("SESSION_IDLE_TIMEOUT", v)?;
         }
         if let Some(v) = lookup("SESSION_ABSOLUTE_LIFETIME") {
-            self.absolute_lifetime = Some(duration("SESSION_ABSOLUTE_LIFETIME", v)?);
+            self.absolute_lifetime = duration("SESSION_ABSOLUTE_LIFETIME", v)?;
         }
         if let Some(v) = lookup("SESSION_TOUCH") {
             self.touch = TouchSetting::try_from(v).map_err(Error::Config)?;
@@ -184,19 +219,14 @@ impl SessionConfig {
         if let Some(v) = lookup("SESSION_SAVE_MODE") {
             self.save_mode = SaveModeSetting::try_from(v).map_err(Error::Config)?;
         }
+        if let Some(v) = lookup("SESSION_SAVE_ON_SERVER_ERROR") {
+            self.save_on_server_error = parse_bool("SESSION_SAVE_ON_SERVER_ERROR", &v)?;
+        }
         if let Some(v) = lookup("SESSION_COOKIE_NAME") {
             self.cookie.name = v;
         }
         if let Some(v) = lookup("SESSION_COOKIE_SECURE") {
-            self.cookie.secure = match v.as_str() {
-                "1" | "true" | "yes" => true,
-                "0" | "false" | "no" => false,
-                other => {
-                    return Err(Error::Config(format!(
-                        "SESSION_COOKIE_SECURE must be true or false, got {other:?}"
-                    )))
-                }
-            };
+            self.cookie.secure = parse_bool("SESSION_COOKIE_SECURE", &v)?;
         }
         Ok(self)
     }
@@ -207,6 +237,20 @@ impl SessionConfig {
             .with_expiry(Expiry::new(self.idle_timeout, self.absolute_lifetime)?)
             .with_touch(self.touch.0)
             .with_save_mode(self.save_mode.0))
+    }
+
+    /// Whether the configured store needs cookie-signing keys ([`SessionConfig::signing_keys`]).
+    /// Server-side stores do; `cookie://` does not, since its values are sealed
+    /// (encrypted and authenticated) by the store itself. A URL that does not parse
+    /// answers `true`: opening it reports the problem.
+    ///
+    /// ```
+    /// use session_any::SessionConfig;
+    /// assert!(SessionConfig::for_url("file:///var/lib/app/sessions").needs_signing_keys());
+    /// assert!(!SessionConfig::for_url("cookie://").needs_signing_keys());
+    /// ```
+    pub fn needs_signing_keys(&self) -> bool {
+        StoreUrl::parse(&self.url).map_or(true, |u| u.scheme().kind() != BackendKind::Cookie)
     }
 
     /// The signing keys: `secrets` if set, else `SESSION_SECRET`.
@@ -234,9 +278,19 @@ impl SessionConfig {
     }
 
     /// A ready [`SessionLayer`]: store, options, cookie attributes and signing keys.
+    /// A self-sealed store (`cookie://`) is set up without signing keys: neither
+    /// `secrets` nor `SESSION_SECRET` is read.
     pub async fn layer(&self) -> Result<SessionLayer> {
-        let store = self.store().await?;
-        let layer = SessionLayer::from_arc(store.into_inner(), self.signing_keys()?)
+        let store = self.store().await?.into_inner();
+        let keys = if store.capabilities().self_sealed {
+            // The layer discards the keys of a self-sealed store (its values are not
+            // signed); this throwaway random key only fills the argument, and being
+            // random it could sign nothing anyone could reproduce.
+            SigningKeys::new([SessionId::generate().as_bytes()])?
+        } else {
+            self.signing_keys()?
+        };
+        let layer = SessionLayer::from_arc(store, keys)
             .with_options(self.options()?)?
             .with_cookie(self.cookie.clone())?
             .save_on_server_error(self.save_on_server_error);

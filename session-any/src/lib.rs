@@ -9,20 +9,30 @@
 //! | URL | backend | feature |
 //! |---|---|---|
 //! | `memory://` | in-process `MemoryStore` (development only) | always |
-//! | `file:///dir[?durable=false]` | `FileStore`: one file per session | `file` |
-//! | `shelf:///path/file[?durable=false]` | `ShelfStore`: every session in one redb file | `file` |
+//! | `file:///dir` | `FileStore`: one file per session | `file` |
+//! | `shelf:///path/file` | `ShelfStore`: every session in one redb file | `file` |
 //! | `sqlite://path`, `sqlite::memory:` | `SqlStore` on SQLite | `sqlite` |
 //! | `postgres://…` | `SqlStore` on PostgreSQL | `postgres` |
 //! | `mysql://…`, `mariadb://…` | `SqlStore` on MySQL/MariaDB | `mysql` |
 //! | `redis://…`, `redis+cluster://h1:p1,h2:p2` | `RedisStore` | `redis` |
 //! | `memcache://h1:p1,h2:p2` | `MemcacheStore` | `memcache` |
-//! | `cookie://[?secret_env=VAR]` | `CookieStore`, secrets from `SESSION_COOKIE_SECRET` | `cookie` |
+//! | `cookie://` | `CookieStore`, secrets from `SESSION_COOKIE_SECRET` | `cookie` |
+//!
+//! Every scheme takes a fixed list of query parameters (the README lists them; so does
+//! [`Scheme::params`]): an unknown or repeated one is an error naming it and listing the
+//! known ones, never ignored. Values follow one grammar
+//! ([`session_core::params`]): booleans `true`/`false` (also `1`/`0`, `yes`/`no`,
+//! `on`/`off`), durations with a unit (`500ms`, `2s`, `1m`), sizes in bytes or with
+//! `KiB`/`MiB`/`GiB` (`262144`, `64KiB`), and `none` to lift a size limit. Wherever a
+//! URL is shown (errors, `Debug`, [`StoreUrl`]'s `Display`) its password and
+//! credential-bearing parameters are `***`.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! use session_any::AnyStore;
 //! let store = AnyStore::open("memory://").await?;
 //! assert!(AnyStore::open("gopher://x").await.is_err());
+//! assert!(AnyStore::open("memory://?bogus=1").await.is_err());
 //! # Ok::<(), session_core::Error>(()) }).unwrap();
 //! ```
 
@@ -35,6 +45,7 @@ mod url;
 pub use backends::COOKIE_SECRET_ENV;
 pub use config::{SaveModeSetting, SessionConfig, TouchSetting, SECRET_ENV};
 pub use store::AnyStore;
+pub use url::{schemes, BackendKind, Scheme, StoreUrl};
 
 /// Keeps the README's example compiling and passing.
 #[cfg(doctest)]

@@ -8,7 +8,7 @@ use session_core::{
     StorageKey,
 };
 
-use crate::url::OpenContext;
+use crate::url::{OpenContext, StoreUrl};
 
 /// A store chosen at run time. Cheap to clone; implements [`SessionStore`] by
 /// delegating to the backend.
@@ -28,6 +28,11 @@ impl std::fmt::Debug for AnyStore {
 
 impl AnyStore {
     /// Opens the store `url` names, on the system clock.
+    ///
+    /// The URL is checked first ([`StoreUrl::parse`], [`StoreUrl::check`]): an unknown
+    /// scheme, a scheme whose feature is off, an unknown or repeated query parameter
+    /// and a value outside the shared grammar are [`Error::Config`](session_core::Error::Config)
+    /// errors that name the problem and never show a password.
     pub async fn open(url: &str) -> Result<Self> {
         Self::open_with_clock(url, Clock::system()).await
     }
@@ -45,8 +50,9 @@ impl AnyStore {
     }
 
     pub(crate) async fn open_in(url: &str, ctx: OpenContext) -> Result<Self> {
-        let inner = crate::url::open(url, ctx).await?;
-        let scheme = crate::url::scheme_of(url)?;
+        let url = StoreUrl::parse(url)?;
+        let scheme = url.scheme().name().to_owned();
+        let inner = url.open(ctx).await?;
         Ok(AnyStore { inner, scheme })
     }
 

@@ -1,48 +1,386 @@
-//! Turning a backend URL into a store.
+//! The scheme table and store URLs: which backend a URL names, which parameters that
+//! backend takes, and how it opens. `session-admin` reads the same table.
 
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
-use session_core::{Clock, Error, MemoryStore, Result, SessionStore};
-use url::Url;
+use session_core::params::Params;
+use session_core::{redact_url, Clock, Error, Result, SessionStore};
 
-/// Every scheme the workspace knows, with the cargo feature that compiles it in.
-/// A scheme whose feature is off gets an error naming the feature.
-pub(crate) const SCHEMES: &[(&str, &str)] = &[
-    ("memory", "(always on)"),
-    ("file", "file"),
-    ("shelf", "file"),
-    ("sqlite", "sqlite"),
-    ("postgres", "postgres"),
-    ("postgresql", "postgres"),
-    ("mysql", "mysql"),
-    ("mariadb", "mysql"),
-    ("redis", "redis"),
-    ("rediss", "redis"),
-    ("redis+cluster", "redis"),
-    ("memcache", "memcache"),
-    ("cookie", "cookie"),
-];
+/// What opening a store returns, boxed so every backend fits one table.
+pub(crate) type OpenFuture = Pin<Box<dyn Future<Output = Result<Arc<dyn SessionStore>>> + Send>>;
 
-pub(crate) fn parse(url: &str) -> Result<Url> {
-    Url::parse(url).map_err(|e| {
-        Error::Config(format!(
-            "session store URL {:?} does not parse: {e}",
-            redact(url)
-        ))
-    })
+/// How a compiled-in backend reads and opens its URLs.
+pub(crate) struct Backend {
+    /// Every query parameter the scheme takes: ours and, where a driver reads the
+    /// rest of the URL (sqlx, redis-rs), the driver's, listed so a typo is an error.
+    pub(crate) params: &'static [&'static str],
+    /// Checks everything that can be checked without I/O (values, paths, names).
+    pub(crate) check: fn(&StoreUrl) -> Result<()>,
+    /// Opens the store; `check` has passed.
+    pub(crate) open: fn(StoreUrl, OpenContext) -> OpenFuture,
 }
 
-/// The URL without its password, for error messages and logs.
-pub(crate) fn redact(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("***"));
-            }
-            u.to_string()
-        }
-        Err(_) => "<unparseable URL>".into(),
+/// The kind of store a scheme opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BackendKind {
+    /// `memory://`: `MemoryStore`, in this process only.
+    Memory,
+    /// `file://`: `FileStore`, one file per session.
+    File,
+    /// `shelf://`: `ShelfStore`, every session in one file.
+    Shelf,
+    /// `sqlite:`, `postgres://`, `postgresql://`, `mysql://`, `mariadb://`: `SqlStore`.
+    Sql,
+    /// `redis://` (and `rediss://`, refused): `RedisStore` on one server.
+    Redis,
+    /// `redis+cluster://`: `RedisStore` on a Redis Cluster.
+    RedisCluster,
+    /// `memcache://`: `MemcacheStore`; cannot list its keys.
+    Memcache,
+    /// `cookie://`: `CookieStore`; the sessions live, sealed, in the browsers.
+    Cookie,
+}
+
+/// One row of the scheme table: a URL scheme, the cargo feature of session-any that
+/// compiles its backend in, and the backend's kind and parameters.
+pub struct Scheme {
+    name: &'static str,
+    feature: &'static str,
+    kind: BackendKind,
+    backend: Option<&'static Backend>,
+}
+
+impl fmt::Debug for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scheme")
+            .field("name", &self.name)
+            .field("feature", &self.feature)
+            .field("kind", &self.kind)
+            .field("compiled_in", &self.compiled_in())
+            .finish()
     }
+}
+
+impl Scheme {
+    /// The scheme, lower-case, without `://` (`file`, `redis+cluster`).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The cargo feature of session-any that compiles this backend in (`(always on)`
+    /// for `memory`).
+    pub fn feature(&self) -> &'static str {
+        self.feature
+    }
+
+    /// The kind of store this scheme opens.
+    pub fn kind(&self) -> BackendKind {
+        self.kind
+    }
+
+    /// Whether this build can open the scheme (its feature is on).
+    pub fn compiled_in(&self) -> bool {
+        self.backend.is_some()
+    }
+
+    /// Every query parameter this scheme's URLs take; empty when the backend is not
+    /// compiled in.
+    pub fn params(&self) -> &'static [&'static str] {
+        self.backend.map_or(&[], |b| b.params)
+    }
+}
+
+const MEMORY: Option<&Backend> = Some(&crate::backends::MEMORY);
+const REDISS: Option<&Backend> = Some(&crate::backends::REDISS);
+#[cfg(feature = "file")]
+const FILE: Option<&Backend> = Some(&crate::backends::FILE);
+#[cfg(not(feature = "file"))]
+const FILE: Option<&Backend> = None;
+#[cfg(feature = "file")]
+const SHELF: Option<&Backend> = Some(&crate::backends::SHELF);
+#[cfg(not(feature = "file"))]
+const SHELF: Option<&Backend> = None;
+#[cfg(feature = "sqlite")]
+const SQLITE: Option<&Backend> = Some(&crate::backends::SQLITE);
+#[cfg(not(feature = "sqlite"))]
+const SQLITE: Option<&Backend> = None;
+#[cfg(feature = "postgres")]
+const POSTGRES: Option<&Backend> = Some(&crate::backends::POSTGRES);
+#[cfg(not(feature = "postgres"))]
+const POSTGRES: Option<&Backend> = None;
+#[cfg(feature = "mysql")]
+const MYSQL: Option<&Backend> = Some(&crate::backends::MYSQL);
+#[cfg(not(feature = "mysql"))]
+const MYSQL: Option<&Backend> = None;
+#[cfg(feature = "redis")]
+const REDIS: Option<&Backend> = Some(&crate::backends::REDIS);
+#[cfg(not(feature = "redis"))]
+const REDIS: Option<&Backend> = None;
+#[cfg(feature = "redis")]
+const REDIS_CLUSTER: Option<&Backend> = Some(&crate::backends::REDIS_CLUSTER);
+#[cfg(not(feature = "redis"))]
+const REDIS_CLUSTER: Option<&Backend> = None;
+#[cfg(feature = "memcache")]
+const MEMCACHE: Option<&Backend> = Some(&crate::backends::MEMCACHE);
+#[cfg(not(feature = "memcache"))]
+const MEMCACHE: Option<&Backend> = None;
+#[cfg(feature = "cookie")]
+const COOKIE: Option<&Backend> = Some(&crate::backends::COOKIE);
+#[cfg(not(feature = "cookie"))]
+const COOKIE: Option<&Backend> = None;
+
+const fn row(
+    name: &'static str,
+    feature: &'static str,
+    kind: BackendKind,
+    backend: Option<&'static Backend>,
+) -> Scheme {
+    Scheme {
+        name,
+        feature,
+        kind,
+        backend,
+    }
+}
+
+/// Every scheme the workspace knows. A new backend is one row here plus its module
+/// in `backends/`; `AnyStore`, `SessionConfig` and `session-admin` all read this table.
+static SCHEMES: &[Scheme] = &[
+    row("memory", "(always on)", BackendKind::Memory, MEMORY),
+    row("file", "file", BackendKind::File, FILE),
+    row("shelf", "file", BackendKind::Shelf, SHELF),
+    row("sqlite", "sqlite", BackendKind::Sql, SQLITE),
+    row("postgres", "postgres", BackendKind::Sql, POSTGRES),
+    row("postgresql", "postgres", BackendKind::Sql, POSTGRES),
+    row("mysql", "mysql", BackendKind::Sql, MYSQL),
+    row("mariadb", "mysql", BackendKind::Sql, MYSQL),
+    row("redis", "redis", BackendKind::Redis, REDIS),
+    // Refused with a message on every build: no TLS client is compiled in.
+    row("rediss", "redis", BackendKind::Redis, REDISS),
+    row(
+        "redis+cluster",
+        "redis",
+        BackendKind::RedisCluster,
+        REDIS_CLUSTER,
+    ),
+    row("memcache", "memcache", BackendKind::Memcache, MEMCACHE),
+    row("cookie", "cookie", BackendKind::Cookie, COOKIE),
+];
+
+/// The scheme table: every scheme session-any knows, compiled in or not.
+///
+/// ```
+/// let file = session_any::schemes().iter().find(|s| s.name() == "file").unwrap();
+/// assert_eq!(file.params(), ["durable", "max_record_size"]);
+/// ```
+pub fn schemes() -> &'static [Scheme] {
+    SCHEMES
+}
+
+/// A store URL whose scheme is known and compiled in and whose query parameters are
+/// all ones that scheme takes (in any order, each at most once). Nothing is opened.
+///
+/// `Display` and `Debug` show it redacted ([`session_core::redact_url`]): passwords and
+/// credential-bearing parameters are `***`. [`StoreUrl::as_str`] is the URL as given.
+///
+/// ```
+/// use session_any::{BackendKind, StoreUrl};
+///
+/// let url = StoreUrl::parse("file:///var/lib/app/sessions?durable=no")?;
+/// assert_eq!(url.scheme().kind(), BackendKind::File);
+/// assert_eq!(url.params().bool("durable")?, Some(false));
+///
+/// let typo = StoreUrl::parse("file:///var/lib/app/sessions?durabel=no").unwrap_err();
+/// assert!(typo.to_string().contains("`durabel`; known: durable, max_record_size"));
+/// # Ok::<(), session_core::Error>(())
+/// ```
+///
+/// With the `postgres` feature, `postgres://app:hunter2@db/app?password=hunter2`
+/// displays as `postgres://app:***@db/app?password=***`.
+#[derive(Clone)]
+pub struct StoreUrl {
+    text: String,
+    scheme: &'static Scheme,
+    params: Params,
+}
+
+impl fmt::Display for StoreUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact_url(&self.text))
+    }
+}
+
+impl fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StoreUrl({:?})", redact_url(&self.text))
+    }
+}
+
+impl StoreUrl {
+    /// Looks `text` up in the scheme table and checks its query parameter names.
+    ///
+    /// [`Error::Config`] for text without a scheme, an unknown scheme (the message
+    /// lists the known ones), a scheme whose feature is off (the message names the
+    /// feature), and an unknown or repeated query parameter (the message names it and
+    /// lists the known ones). Values are checked by [`StoreUrl::check`] and when the
+    /// store opens.
+    pub fn parse(text: &str) -> Result<Self> {
+        let scheme_text = match text.split_once(':') {
+            Some((s, _)) if is_scheme(s) => s.to_ascii_lowercase(),
+            _ => {
+                return Err(Error::Config(format!(
+                    "session store URL {:?} does not parse: it has no scheme (e.g. file:///var/lib/app/sessions)",
+                    redact_url(text)
+                )))
+            }
+        };
+        let Some(scheme) = SCHEMES.iter().find(|s| s.name == scheme_text) else {
+            return Err(Error::Config(format!(
+                "unknown session store scheme `{scheme_text}://`; known: {}",
+                SCHEMES
+                    .iter()
+                    .map(|s| format!("{}://", s.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let Some(backend) = scheme.backend else {
+            return Err(Error::Config(format!(
+                "session store scheme `{}://` is not compiled in: enable the `{}` feature of session-any",
+                scheme.name, scheme.feature
+            )));
+        };
+        let query = query_of(text);
+        let params = Params::new(
+            scheme.name,
+            backend.params,
+            url::form_urlencoded::parse(query.as_bytes()),
+        )?;
+        Ok(StoreUrl {
+            text: text.to_owned(),
+            scheme,
+            params,
+        })
+    }
+
+    /// The scheme table's row for this URL.
+    pub fn scheme(&self) -> &'static Scheme {
+        self.scheme
+    }
+
+    /// The query parameters, checked against the scheme's known keys.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// The URL exactly as given, secrets included: for drivers, never for logs.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// This URL with `key=value` appended to its query (`key` must be one the scheme
+    /// takes and not already given). The rest of the text is kept as written.
+    pub fn with_param(&self, key: &str, value: &str) -> Result<Self> {
+        let sep = if self.text.contains('?') { '&' } else { '?' };
+        let encoded: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair(key, value)
+            .finish();
+        let (before, fragment) = match self.text.find('#') {
+            Some(i) => self.text.split_at(i),
+            None => (self.text.as_str(), ""),
+        };
+        Self::parse(&format!("{before}{sep}{encoded}{fragment}"))
+    }
+
+    /// Checks everything that can be checked without opening anything: every
+    /// parameter's value in the shared grammar, paths, names. [`AnyStore::open`]
+    /// does this first.
+    ///
+    /// [`AnyStore::open`]: crate::AnyStore::open
+    pub fn check(&self) -> Result<()> {
+        self.backend().map_or(Ok(()), |b| (b.check)(self))
+    }
+
+    /// For an SQL URL, the table it names (`?session_table=`, else the default
+    /// `sessions`); `None` for every other scheme.
+    pub fn sql_table(&self) -> Result<Option<String>> {
+        if self.scheme.kind != BackendKind::Sql {
+            return Ok(None);
+        }
+        #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+        return crate::backends::sql_table(self).map(|t| Some(t.to_string()));
+        #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+        return Ok(None);
+    }
+
+    fn backend(&self) -> Option<&'static Backend> {
+        self.scheme.backend
+    }
+
+    /// Checks, then opens the store.
+    pub(crate) async fn open(self, ctx: OpenContext) -> Result<Arc<dyn SessionStore>> {
+        let backend = self.backend().ok_or_else(|| {
+            Error::Config(format!(
+                "session store scheme `{}://` is not compiled in",
+                self.scheme.name
+            ))
+        })?;
+        (backend.check)(&self)?;
+        (backend.open)(self, ctx).await
+    }
+
+    /// The URL as the `url` crate parses it (for backends whose URLs it takes).
+    #[allow(dead_code)] // used by feature-gated backends
+    pub(crate) fn parsed(&self) -> Result<url::Url> {
+        url::Url::parse(&self.text).map_err(|e| {
+            Error::Config(format!(
+                "session store URL {:?} does not parse: {e}",
+                redact_url(&self.text)
+            ))
+        })
+    }
+
+    /// The text between `scheme:` and the query (`//host/path`, `:memory:`).
+    pub(crate) fn body(&self) -> &str {
+        let after = self.text.get(self.scheme_len()..).unwrap_or_default();
+        let end = after.find(['?', '#']).unwrap_or(after.len());
+        &after[..end]
+    }
+
+    fn scheme_len(&self) -> usize {
+        self.text.find(':').map_or(0, |i| i + 1)
+    }
+
+    /// `memory://` and `cookie://` name nothing: no host, no path.
+    pub(crate) fn reject_path(&self) -> Result<()> {
+        let rest = self.body();
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        if matches!(rest, "" | "/") {
+            Ok(())
+        } else {
+            Err(Error::Config(format!(
+                "`{}://` takes no host or path",
+                self.scheme.name
+            )))
+        }
+    }
+}
+
+/// RFC 3986: a letter, then letters, digits, `+`, `-`, `.`.
+fn is_scheme(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// The query of `text`: after the first `?` before any `#`, up to the `#`.
+fn query_of(text: &str) -> &str {
+    let text = text.split_once('#').map_or(text, |(before, _)| before);
+    text.split_once('?').map_or("", |(_, query)| query)
 }
 
 /// What a store needs besides its URL.
@@ -50,110 +388,48 @@ pub(crate) fn redact(url: &str) -> String {
 pub(crate) struct OpenContext {
     pub(crate) clock: Clock,
     /// The HTTP cookie's name: the cookie store binds its values to it.
+    #[cfg_attr(not(feature = "cookie"), allow(dead_code))]
     pub(crate) cookie_name: Option<String>,
     /// Secrets for the cookie store, newest first; else from the environment.
+    #[cfg_attr(not(feature = "cookie"), allow(dead_code))]
     pub(crate) cookie_secrets: Vec<String>,
 }
 
-/// The scheme of `url`, also for URLs the `url` crate cannot parse
-/// (`redis+cluster://` carries a host list).
-pub(crate) fn scheme_of(url: &str) -> Result<String> {
-    if url.starts_with("redis+cluster://") {
-        return Ok("redis+cluster".into());
-    }
-    if url.starts_with("memcache://") {
-        return Ok("memcache".into());
-    }
-    Ok(parse(url)?.scheme().to_owned())
-}
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
 
-/// Opens the store `url` names.
-pub(crate) async fn open(url: &str, ctx: OpenContext) -> Result<Arc<dyn SessionStore>> {
-    if url.starts_with("redis+cluster://") {
-        #[cfg(feature = "redis")]
-        return Ok(Arc::new(crate::backends::redis_cluster(url, ctx).await?));
-        #[cfg(not(feature = "redis"))]
-        return Err(Error::Config(
-            "session store scheme `redis+cluster://` is not compiled in: enable the `redis` feature of session-any".into(),
-        ));
-    }
-    if url.starts_with("memcache://") {
-        #[cfg(feature = "memcache")]
-        return Ok(Arc::new(crate::backends::memcache(url, ctx).await?));
-        #[cfg(not(feature = "memcache"))]
-        return Err(Error::Config(
-            "session store scheme `memcache://` is not compiled in: enable the `memcache` feature of session-any".into(),
-        ));
-    }
-    let parsed = parse(url)?;
-    let scheme = parsed.scheme();
-    match scheme {
-        "memory" => {
-            reject_path(&parsed)?;
-            let mut store = MemoryStore::new().with_clock(ctx.clock);
-            if let Some(limit) = query_usize(&parsed, "max_record_size")? {
-                store = store.with_max_record_size(limit);
-            }
-            Ok(Arc::new(store))
+    use super::*;
+
+    #[test]
+    fn the_table_has_one_row_per_scheme() {
+        let mut names: Vec<_> = SCHEMES.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SCHEMES.len());
+        for s in SCHEMES {
+            assert!(is_scheme(s.name), "{}", s.name);
         }
-        #[cfg(feature = "file")]
-        "file" => Ok(Arc::new(crate::backends::file(&parsed, ctx).await?)),
-        #[cfg(feature = "file")]
-        "shelf" => Ok(Arc::new(crate::backends::shelf(&parsed, ctx).await?)),
-        #[cfg(feature = "sqlite")]
-        "sqlite" => Ok(Arc::new(crate::backends::sql(&parsed, ctx).await?)),
-        #[cfg(feature = "postgres")]
-        "postgres" | "postgresql" => Ok(Arc::new(crate::backends::sql(&parsed, ctx).await?)),
-        #[cfg(feature = "mysql")]
-        "mysql" | "mariadb" => Ok(Arc::new(crate::backends::sql(&parsed, ctx).await?)),
-        #[cfg(feature = "redis")]
-        "redis" => Ok(Arc::new(crate::backends::redis(&parsed, ctx).await?)),
-        "rediss" => Err(Error::Config(
-            "`rediss://` (Redis over TLS) is not supported by this build; use `redis://` over a trusted network or a TLS tunnel".into(),
-        )),
-        #[cfg(feature = "cookie")]
-        "cookie" => {
-            reject_path(&parsed)?;
-            crate::backends::cookie(&parsed, ctx).map(|s| Arc::new(s) as Arc<dyn SessionStore>)
-        }
-        other => match SCHEMES.iter().find(|(s, _)| *s == other) {
-            Some((_, feature)) => Err(Error::Config(format!(
-                "session store scheme `{other}://` is not compiled in: enable the `{feature}` feature of session-any"
-            ))),
-            None => Err(Error::Config(format!(
-                "unknown session store scheme `{other}://`; known: {}",
-                SCHEMES.iter().map(|(s, _)| format!("{s}://")).collect::<Vec<_>>().join(", ")
-            ))),
-        },
     }
-}
 
-pub(crate) fn reject_path(url: &Url) -> Result<()> {
-    if url.host_str().is_some_and(|h| !h.is_empty()) || !matches!(url.path(), "" | "/") {
-        return Err(Error::Config(format!(
-            "`{}://` takes no host or path",
-            url.scheme()
-        )));
+    #[test]
+    fn queries_and_bodies() {
+        assert_eq!(query_of("a://b?c=d#e"), "c=d");
+        assert_eq!(query_of("a://b#e?x"), "");
+        assert_eq!(query_of("sqlite::memory:"), "");
+        let url = StoreUrl::parse("memory://?max_record_size=1#x").unwrap();
+        assert_eq!(url.body(), "//");
+        let url = StoreUrl::parse("MEMORY:").unwrap();
+        assert_eq!(url.scheme().name(), "memory");
+        url.reject_path().unwrap();
     }
-    Ok(())
-}
 
-/// A text query parameter, if present.
-#[allow(dead_code)] // used by feature-gated backends
-pub(crate) fn query(url: &Url, key: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.into_owned())
-}
-
-/// A numeric query parameter, if present.
-pub(crate) fn query_usize(url: &Url, key: &str) -> Result<Option<usize>> {
-    match url.query_pairs().find(|(k, _)| k == key) {
-        None => Ok(None),
-        Some((_, v)) => v.parse().map(Some).map_err(|_| {
-            Error::Config(format!(
-                "query parameter `{key}` must be a number, got {v:?}"
-            ))
-        }),
+    #[test]
+    fn with_param_appends_and_rechecks() {
+        let url = StoreUrl::parse("memory://").unwrap();
+        let more = url.with_param("max_record_size", "64KiB").unwrap();
+        assert_eq!(more.as_str(), "memory://?max_record_size=64KiB");
+        assert!(more.with_param("max_record_size", "1").is_err(), "twice");
+        assert!(url.with_param("bogus", "1").is_err());
     }
 }

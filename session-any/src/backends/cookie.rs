@@ -1,21 +1,36 @@
 //! `cookie://`: the whole session sealed in the cookie.
 
-use session_cookie::CookieStore;
-use session_core::{Error, Result};
-use url::Url;
+use std::sync::Arc;
 
-use crate::url::{query, query_usize, OpenContext};
+use session_cookie::CookieStore;
+use session_core::{Error, Result, SessionStore};
+
+use crate::url::{Backend, OpenContext, StoreUrl};
 
 /// Environment variable holding the cookie store's sealing secrets, newest first,
-/// comma-separated (each at least 32 bytes).
+/// comma-separated (each at least 32 bytes). The only secret `cookie://` needs: sealed
+/// values are not signed, so `SESSION_SECRET` plays no part.
 pub const COOKIE_SECRET_ENV: &str = "SESSION_COOKIE_SECRET";
 
-/// `cookie://[?secret_env=VAR][&compress_above=N]`: secrets from the configuration,
-/// else from `VAR` (default `SESSION_COOKIE_SECRET`).
-pub(crate) fn cookie(url: &Url, ctx: OpenContext) -> Result<CookieStore> {
+/// `cookie://[?secret_env=VAR&compress_above=SIZE|none]`: secrets from the
+/// configuration, else from `VAR` (default `SESSION_COOKIE_SECRET`); bodies of
+/// `compress_above` bytes or more are compressed (`none`: never).
+pub(crate) static COOKIE: Backend = Backend {
+    params: &["secret_env", "compress_above"],
+    check: |url| {
+        url.reject_path()?;
+        url.params().limit("compress_above")?;
+        Ok(())
+    },
+    open: |url, ctx| {
+        Box::pin(async move { cookie(&url, ctx).map(|s| Arc::new(s) as Arc<dyn SessionStore>) })
+    },
+};
+
+fn cookie(url: &StoreUrl, ctx: OpenContext) -> Result<CookieStore> {
     let secrets = if ctx.cookie_secrets.is_empty() {
-        let var = query(url, "secret_env").unwrap_or_else(|| COOKIE_SECRET_ENV.to_owned());
-        let text = std::env::var(&var).map_err(|_| {
+        let var = url.params().text("secret_env").unwrap_or(COOKIE_SECRET_ENV);
+        let text = std::env::var(var).map_err(|_| {
             Error::Config(format!(
                 "cookie:// needs a sealing secret: set {var} (32+ bytes, comma-separated for rotation, newest first)"
             ))
@@ -34,8 +49,8 @@ pub(crate) fn cookie(url: &Url, ctx: OpenContext) -> Result<CookieStore> {
     if let Some(name) = ctx.cookie_name {
         builder = builder.cookie_name(name);
     }
-    if let Some(threshold) = query_usize(url, "compress_above")? {
-        builder = builder.compression_threshold(Some(threshold));
+    if let Some(threshold) = url.params().limit("compress_above")? {
+        builder = builder.compression_threshold(threshold);
     }
     builder.build()
 }

@@ -1,33 +1,85 @@
-//! One opener per feature-gated backend: URL and context in, configured store out.
+//! One backend per scheme family: the query parameters it takes, a check that needs no
+//! I/O, and an opener. The scheme table in `url.rs` points at these.
+
+use std::sync::Arc;
+
+use session_core::{Error, MemoryStore, SessionStore};
+
+use crate::url::{Backend, OpenContext, StoreUrl};
 
 #[cfg(feature = "cookie")]
 mod cookie;
-
 #[cfg(feature = "cookie")]
-pub(crate) use cookie::cookie;
+pub(crate) use cookie::COOKIE;
 #[cfg(feature = "cookie")]
 pub use cookie::COOKIE_SECRET_ENV;
 
 #[cfg(feature = "file")]
 mod file;
-
 #[cfg(feature = "file")]
-pub(crate) use file::{file, shelf};
+pub(crate) use file::{FILE, SHELF};
 
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod sql;
-
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
-pub(crate) use sql::sql;
+pub(crate) use sql::table as sql_table;
+#[cfg(feature = "mysql")]
+pub(crate) use sql::MYSQL;
+#[cfg(feature = "postgres")]
+pub(crate) use sql::POSTGRES;
+#[cfg(feature = "sqlite")]
+pub(crate) use sql::SQLITE;
 
 #[cfg(feature = "redis")]
 mod redis;
-
 #[cfg(feature = "redis")]
-pub(crate) use redis::{redis, redis_cluster};
+pub(crate) use redis::{REDIS, REDIS_CLUSTER};
 
 #[cfg(feature = "memcache")]
 mod memcache;
-
 #[cfg(feature = "memcache")]
-pub(crate) use memcache::memcache;
+pub(crate) use memcache::MEMCACHE;
+
+/// `memory://[?max_record_size=SIZE|none]`: development and tests only.
+pub(crate) static MEMORY: Backend = Backend {
+    params: &["max_record_size"],
+    check: check_memory,
+    open: |url, ctx| {
+        Box::pin(async move {
+            let mut store = MemoryStore::new().with_clock(ctx.clock);
+            if let Some(limit) = url.params().limit("max_record_size")? {
+                store = store.with_max_record_size(limit);
+            }
+            Ok(Arc::new(store) as Arc<dyn SessionStore>)
+        })
+    },
+};
+
+fn check_memory(url: &StoreUrl) -> session_core::Result<()> {
+    url.reject_path()?;
+    url.params().limit("max_record_size")?;
+    Ok(())
+}
+
+/// What `redis://` and `rediss://` URLs take: ours, then redis-rs's `protocol`
+/// (`resp2`/`resp3`). redis-rs reads `db`, `user` and `pass` only from `redis+unix://`
+/// URLs, which are not routed here, so they are not listed.
+pub(crate) const REDIS_PARAMS: &[&str] = &["prefix", "timeout", "max_record_size", "protocol"];
+
+/// `rediss://`: Redis over TLS, which no build of this crate can open. It takes the
+/// `redis://` parameters so that the message says what is wrong: TLS, not a parameter.
+pub(crate) static REDISS: Backend = Backend {
+    params: REDIS_PARAMS,
+    check: |_| {
+        Err(Error::Config(
+            "`rediss://` (Redis over TLS) is not supported by this build; use `redis://` over a trusted network or a TLS tunnel".into(),
+        ))
+    },
+    open: |_, _: OpenContext| {
+        Box::pin(async {
+            Err(Error::Config(
+                "`rediss://` (Redis over TLS) is not supported".into(),
+            ))
+        })
+    },
+};
