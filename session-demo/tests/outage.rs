@@ -54,7 +54,7 @@ impl Private {
     fn url(&self) -> String {
         match self {
             Private::Redis(s) => format!("{}?timeout=1s&prefix=demo-outage:", s.url()),
-            Private::Memcached(s) => format!("{}?timeout_ms=1000", s.url()),
+            Private::Memcached(s) => format!("{}?timeout=1s", s.url()),
             Private::Postgres(s) => format!("{}?timeout=1s", s.url()),
             Private::MariaDb(s) => format!("{}?timeout=1s", s.url()),
         }

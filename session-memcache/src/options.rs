@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use session_core::params::Params;
 use session_core::{Clock, Codec, Error, Result, DEFAULT_MAX_RECORD_SIZE};
 
 use crate::keys::KeyPrefix;
@@ -42,7 +43,7 @@ const MAX_ITEM_SIZE_LIMIT: usize = 1024 * 1024 * 1024;
 ///
 /// // The same from a URL:
 /// let same = MemcacheOptions::from_url(
-///     "memcache://10.0.0.1:11211,10.0.0.2?prefix=shop:session:&timeout_ms=250&item_size_limit=2m",
+///     "memcache://10.0.0.1:11211,10.0.0.2?prefix=shop:session:&timeout=250ms&item_size_limit=2MiB",
 /// )?;
 /// assert_eq!(same.servers(), options.servers());
 /// # Ok::<(), session_core::Error>(())
@@ -60,6 +61,10 @@ pub struct MemcacheOptions {
 }
 
 impl MemcacheOptions {
+    /// The query parameters a `memcache://` URL takes (see [`MemcacheOptions::from_url`]).
+    pub const URL_PARAMS: &'static [&'static str] =
+        &["prefix", "timeout", "item_size_limit", "max_connections"];
+
     /// Options for `servers`, each `host:port` (or `host`, meaning port 11211; IPv6 as
     /// `[::1]:11211`). Keys are spread over all of them. Everything else starts at its
     /// default: prefix `session:`, 1 s timeout, 1 MiB items, 64 connections per server,
@@ -98,19 +103,23 @@ impl MemcacheOptions {
 
     /// Parses `memcache://host1:port,host2:port?param=value&...`.
     ///
-    /// Parameters: `prefix` (the key prefix, percent-encoded if needed), `timeout_ms`,
-    /// `item_size_limit` (bytes, or with a `k`/`m` suffix as memcached's `-I` takes it)
-    /// and `max_connections` (per server). Anything else, a path, or a user name is refused with
-    /// [`Error::Config`] rather than ignored.
+    /// Parameters, in the workspace's shared grammar ([`session_core::params`]):
+    /// `prefix` (the key prefix, percent-encoded if needed), `timeout` (a duration above
+    /// zero: `250ms`, `2s`), `item_size_limit` (memcached's `-I`, as a size: `1048576`,
+    /// `512KiB`, `2MiB`) and `max_connections` (per server, above zero). An unknown or
+    /// repeated parameter, a path, or a user name is refused with [`Error::Config`]
+    /// rather than ignored; the message names the parameter and lists the known ones.
     ///
     /// Pass the URL as text: a comma-separated host list is not a valid URL authority,
     /// so it must not go through a generic URL parser first.
     pub fn from_url(url: &str) -> Result<Self> {
         let rest = url.strip_prefix("memcache://").ok_or_else(|| {
             Error::Config(format!(
-                "a memcached URL starts with memcache://, got {url:?}"
+                "a memcached URL starts with memcache://, got {:?}",
+                session_core::redact_url(url)
             ))
         })?;
+        let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
         let (authority, query) = match rest.split_once('?') {
             Some((a, q)) => (a, Some(q)),
             None => (rest, None),
@@ -118,7 +127,8 @@ impl MemcacheOptions {
         let authority = authority.strip_suffix('/').unwrap_or(authority);
         if authority.contains('/') {
             return Err(Error::Config(format!(
-                "a memcached URL has no path: {url:?}"
+                "a memcached URL has no path: {:?}",
+                session_core::redact_url(url)
             )));
         }
         if authority.contains('@') {
@@ -128,34 +138,23 @@ impl MemcacheOptions {
                     .into(),
             ));
         }
+        let params = Params::new(
+            "memcache",
+            Self::URL_PARAMS,
+            url::form_urlencoded::parse(query.unwrap_or("").as_bytes()),
+        )?;
         let mut options = MemcacheOptions::new(authority.split(','))?;
-        for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            match key.as_ref() {
-                "prefix" => options = options.with_prefix(value.into_owned())?,
-                "timeout_ms" => {
-                    let ms: u64 = parse_number(&key, &value)?;
-                    if ms == 0 {
-                        return Err(Error::Config("timeout_ms must be above 0".into()));
-                    }
-                    options = options.with_timeout(Duration::from_millis(ms));
-                }
-                "item_size_limit" => {
-                    options = options.with_item_size_limit(parse_size(&value)?)?;
-                }
-                "max_connections" => {
-                    let n: usize = parse_number(&key, &value)?;
-                    if n == 0 {
-                        return Err(Error::Config("max_connections must be above 0".into()));
-                    }
-                    options = options.with_max_connections(n);
-                }
-                other => {
-                    return Err(Error::Config(format!(
-                        "unknown memcached URL parameter {other:?}; known: prefix, timeout_ms, \
-                         item_size_limit, max_connections"
-                    )))
-                }
-            }
+        if let Some(prefix) = params.text("prefix") {
+            options = options.with_prefix(prefix)?;
+        }
+        if let Some(timeout) = params.timeout("timeout")? {
+            options = options.with_timeout(timeout);
+        }
+        if let Some(bytes) = params.size("item_size_limit")? {
+            options = options.with_item_size_limit(bytes)?;
+        }
+        if let Some(n) = params.count("max_connections")? {
+            options = options.with_max_connections(n);
         }
         Ok(options)
     }
@@ -320,35 +319,6 @@ fn normalize_server(text: &str) -> Result<String> {
     Ok(format!("{host}:{port}"))
 }
 
-fn parse_number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T> {
-    value.parse().map_err(|_| {
-        Error::Config(format!(
-            "memcached URL parameter {key} must be a whole number, got {value:?}"
-        ))
-    })
-}
-
-/// Bytes, or a number with memcached's `-I` suffixes `k` and `m` (powers of 1024).
-fn parse_size(value: &str) -> Result<usize> {
-    let lower = value.to_ascii_lowercase();
-    let (digits, unit) = match lower.strip_suffix('k') {
-        Some(d) => (d, 1024),
-        None => match lower.strip_suffix('m') {
-            Some(d) => (d, 1024 * 1024),
-            None => (lower.as_str(), 1),
-        },
-    };
-    digits
-        .parse::<usize>()
-        .ok()
-        .and_then(|n| n.checked_mul(unit))
-        .ok_or_else(|| {
-            Error::Config(format!(
-                "item_size_limit must be bytes or a number with k or m, got {value:?}"
-            ))
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,7 +353,7 @@ mod tests {
     #[test]
     fn url_with_every_parameter() {
         let o = MemcacheOptions::from_url(
-            "memcache://h1:1,h2?prefix=app%3As%3A&timeout_ms=250&item_size_limit=2m&max_connections=8",
+            "memcache://h1:1,h2?prefix=app%3As%3A&timeout=250ms&item_size_limit=2MiB&max_connections=8",
         )
         .unwrap();
         assert_eq!(o.servers(), ["h1:1", "h2:11211"]);
@@ -416,23 +386,47 @@ mod tests {
             "memcache://h:1/db",
             "memcache://user:pw@h:1",
             "memcache://h:1?prefix=a%20b",
-            "memcache://h:1?timeout_ms=0",
-            "memcache://h:1?timeout_ms=soon",
+            "memcache://h:1?timeout=0s",
+            "memcache://h:1?timeout=soon",
+            "memcache://h:1?timeout=250",
             "memcache://h:1?item_size_limit=12",
-            "memcache://h:1?item_size_limit=2g",
+            "memcache://h:1?item_size_limit=2GiB",
             "memcache://h:1?max_connections=0",
             "memcache://h:1?prefx=typo",
+            "memcache://h:1?timeout=1s&timeout=2s",
         ] {
             config_err(MemcacheOptions::from_url(bad));
         }
     }
 
     #[test]
-    fn sizes_parse_like_memcached_dash_i() {
-        assert_eq!(parse_size("1048576").unwrap(), 1 << 20);
-        assert_eq!(parse_size("512k").unwrap(), 512 << 10);
-        assert_eq!(parse_size("2M").unwrap(), 2 << 20);
-        assert!(parse_size("m").is_err());
-        assert!(parse_size("-1").is_err());
+    fn unknown_parameters_are_named_with_the_known_ones() {
+        let msg = config_err(MemcacheOptions::from_url("memcache://h:1?bogus=1"));
+        assert!(msg.contains("`bogus`"), "{msg}");
+        assert!(
+            msg.contains("known: prefix, timeout, item_size_limit, max_connections"),
+            "{msg}"
+        );
+        // The old millisecond spelling is gone: one name and one grammar for timeouts.
+        let msg = config_err(MemcacheOptions::from_url("memcache://h:1?timeout_ms=250"));
+        assert!(msg.contains("`timeout_ms`"), "{msg}");
+    }
+
+    #[test]
+    fn sizes_and_durations_use_the_shared_grammar() {
+        let o =
+            MemcacheOptions::from_url("memcache://h:1?item_size_limit=1048576&timeout=1m").unwrap();
+        assert_eq!(o.item_size_limit(), 1 << 20);
+        assert_eq!(o.timeout(), Duration::from_secs(60));
+        let o = MemcacheOptions::from_url("memcache://h:1?item_size_limit=512KiB").unwrap();
+        assert_eq!(o.item_size_limit(), 512 << 10);
+        // memcached's own `-I 2m` is not the URL grammar: the message says what is.
+        let msg = config_err(MemcacheOptions::from_url(
+            "memcache://h:1?item_size_limit=2m",
+        ));
+        assert!(
+            msg.contains("item_size_limit") && msg.contains("MiB"),
+            "{msg}"
+        );
     }
 }
