@@ -54,7 +54,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: &Cli, url: &str) -> AdminResult<Report> {
-    let target = Target::new(url, &cli.cookie_name);
+    let target = Target::new(url, &cli.cookie_name)?;
     let page_size = cli.page_size as usize;
     match &cli.command {
         Command::Gc { dry_run } => commands::gc::run(&target, page_size, *dry_run, cli.quiet).await,

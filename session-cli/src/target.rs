@@ -2,11 +2,12 @@
 //! I/O, and the SQL-specific adjustments that keep admin commands from creating
 //! anything.
 
-use session_any::{AnyStore, SessionConfig};
+use session_any::{AnyStore, BackendKind, SessionConfig, StoreUrl};
 
 use crate::exit::{AdminError, AdminResult};
 
-/// The backend a URL names, as far as this tool needs to know.
+/// The backend a URL names, as far as this tool needs to know: session-any's scheme
+/// table decides, this only groups its kinds by what the commands may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// `sqlite:`, `postgres://`, `postgresql://`, `mysql://`, `mariadb://`.
@@ -15,46 +16,40 @@ pub enum Backend {
     Memcache,
     /// `cookie://`: sessions live in the browsers.
     Cookie,
-    /// Anything else session-any opens (memory, file, shelf, redis…), or an unknown
-    /// scheme that session-any will refuse with a message.
+    /// Anything else session-any opens (memory, file, shelf, redis…).
     Other,
 }
 
-/// A store URL as given on the command line.
+/// A store URL as given on the command line, checked against session-any's scheme
+/// table: the scheme is known and every query parameter is one it takes.
 #[derive(Debug, Clone)]
 pub struct Target {
-    url: String,
-    scheme: String,
+    url: StoreUrl,
     cookie_name: String,
 }
 
 impl Target {
     /// The URL `url`; `cookie_name` is the session cookie's name, which the cookie
-    /// store binds its values to.
-    pub fn new(url: &str, cookie_name: &str) -> Self {
-        let scheme = url
-            .split_once(':')
-            .map(|(s, _)| s)
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        Target {
-            url: url.to_owned(),
-            scheme,
+    /// store binds its values to. An unknown scheme or query parameter is a usage
+    /// error (exit 2) naming it, before anything is opened.
+    pub fn new(url: &str, cookie_name: &str) -> AdminResult<Self> {
+        Ok(Target {
+            url: StoreUrl::parse(url)?,
             cookie_name: cookie_name.to_owned(),
-        }
+        })
     }
 
     /// The URL's scheme, lower-case (`file`, `postgres`, `redis+cluster`…).
     pub fn scheme(&self) -> &str {
-        &self.scheme
+        self.url.scheme().name()
     }
 
     /// Which kind of backend the URL names.
     pub fn backend(&self) -> Backend {
-        match self.scheme.as_str() {
-            "sqlite" | "postgres" | "postgresql" | "mysql" | "mariadb" => Backend::Sql,
-            "memcache" => Backend::Memcache,
-            "cookie" => Backend::Cookie,
+        match self.url.scheme().kind() {
+            BackendKind::Sql => Backend::Sql,
+            BackendKind::Memcache => Backend::Memcache,
+            BackendKind::Cookie => Backend::Cookie,
             _ => Backend::Other,
         }
     }
@@ -77,7 +72,7 @@ impl Target {
         };
         Err(AdminError::Unsupported(format!(
             "`{command}` is not supported for {}:// stores: {why}",
-            self.scheme
+            self.scheme()
         )))
     }
 
@@ -86,31 +81,32 @@ impl Target {
     /// SQLite file, no new database file (`mode=rw` unless the URL sets a mode). Only
     /// `migrate` creates the table.
     pub async fn open(&self) -> AdminResult<AnyStore> {
+        self.url.check()?;
         self.require_existing_path()?;
         let mut url = self.url.clone();
         if self.backend() == Backend::Sql {
-            if query_param(&url, "migrate").is_none() {
-                url = with_param(&url, "migrate", "false");
+            if !url.params().contains("migrate") {
+                url = url.with_param("migrate", "false")?;
             }
-            if self.scheme == "sqlite"
-                && !url.contains(":memory:")
-                && query_param(&url, "mode").is_none()
+            if self.scheme() == "sqlite"
+                && !url.as_str().contains(":memory:")
+                && !url.params().contains("mode")
             {
-                url = with_param(&url, "mode", "rw");
+                url = url.with_param("mode", "rw")?;
             }
         }
         self.open_url(&url).await
     }
 
     /// Opens an SQL store creating its table if missing (session-any runs
-    /// `SqlStore::migrate` when it opens an SQL URL without `migrate=false`).
+    /// `SqlStore::migrate` when it opens an SQL URL unless `migrate` is false).
     pub async fn open_migrating(&self) -> AdminResult<AnyStore> {
-        if let Some(value) = query_param(&self.url, "migrate") {
-            if matches!(value.as_str(), "false" | "0") {
-                return Err(AdminError::Usage(
-                    "`migrate` with `migrate=false` in the URL: drop that parameter".into(),
-                ));
-            }
+        self.url.check()?;
+        if self.url.params().bool("migrate")? == Some(false) {
+            return Err(AdminError::Usage(
+                "`migrate` with `migrate=false` (or no, off, 0) in the URL: drop that parameter"
+                    .into(),
+            ));
         }
         self.open_url(&self.url).await
     }
@@ -119,12 +115,12 @@ impl Target {
     /// store would create an empty one there, and a typo would then report zero
     /// sessions instead of an error. A URL that does not parse is left to session-any.
     fn require_existing_path(&self) -> AdminResult<()> {
-        let what = match self.scheme.as_str() {
-            "file" => "FileStore directory",
-            "shelf" => "ShelfStore file",
+        let what = match self.url.scheme().kind() {
+            BackendKind::File => "FileStore directory",
+            BackendKind::Shelf => "ShelfStore file",
             _ => return Ok(()),
         };
-        let Some(path) = url::Url::parse(&self.url)
+        let Some(path) = url::Url::parse(self.url.as_str())
             .ok()
             .and_then(|u| u.to_file_path().ok())
         else {
@@ -140,43 +136,30 @@ impl Target {
         }
     }
 
-    /// The SQL table the URL names (`?session_table=`, default `sessions`).
-    pub fn sql_table(&self) -> String {
-        query_param(&self.url, "session_table").unwrap_or_else(|| "sessions".into())
+    /// The SQL table the URL names (`?session_table=`, else session-sql's default).
+    pub fn sql_table(&self) -> AdminResult<String> {
+        self.url
+            .sql_table()?
+            .ok_or_else(|| AdminError::Usage(format!("{}:// has no SQL table", self.scheme())))
     }
 
-    async fn open_url(&self, url: &str) -> AdminResult<AnyStore> {
-        let mut config = SessionConfig::for_url(url);
+    async fn open_url(&self, url: &StoreUrl) -> AdminResult<AnyStore> {
+        let mut config = SessionConfig::for_url(url.as_str());
         config.cookie.name = self.cookie_name.clone();
         Ok(config.store().await?)
     }
-}
-
-/// The value of query parameter `key` in `url`, if present (not percent-decoded: the
-/// parameters looked at here never need it).
-fn query_param(url: &str, key: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    let query = query.split('#').next().unwrap_or_default();
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == key).then(|| v.to_owned())
-    })
-}
-
-/// `url` with `key=value` appended to its query. Textual, so nothing else in the URL
-/// is normalised.
-fn with_param(url: &str, key: &str, value: &str) -> String {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}{key}={value}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn t(url: &str) -> Target {
+        Target::new(url, "session").unwrap()
+    }
+
     #[test]
     fn schemes_and_backends() {
-        let t = |u| Target::new(u, "session");
         assert_eq!(t("sqlite::memory:").backend(), Backend::Sql);
         assert_eq!(t("postgres://u@h/db").backend(), Backend::Sql);
         assert_eq!(t("MariaDB://u@h/db").backend(), Backend::Sql);
@@ -184,46 +167,73 @@ mod tests {
         assert_eq!(t("cookie://").backend(), Backend::Cookie);
         assert_eq!(t("redis+cluster://a:1,b:2").scheme(), "redis+cluster");
         assert_eq!(t("file:///x").backend(), Backend::Other);
-        assert_eq!(t("nonsense").scheme(), "");
+        let err = Target::new("nonsense", "s").unwrap_err();
+        assert_eq!(err.exit_code(), crate::exit::USAGE);
     }
 
     #[test]
     fn memcache_and_cookie_are_refused_before_io() {
         for url in ["memcache://127.0.0.1:1", "cookie://"] {
-            let err = Target::new(url, "session")
-                .require_enumerable("gc")
-                .unwrap_err();
+            let err = t(url).require_enumerable("gc").unwrap_err();
             assert_eq!(err.exit_code(), crate::exit::UNSUPPORTED);
         }
-        assert!(Target::new("file:///x", "s")
-            .require_enumerable("gc")
-            .is_ok());
+        assert!(t("file:///x").require_enumerable("gc").is_ok());
     }
 
     #[test]
-    fn query_parameters() {
+    fn unknown_parameters_are_usage_errors_naming_them() {
+        for url in [
+            "file:///x?bogus=1",
+            "postgres://h/db?bogus=1",
+            "redis+cluster://a:1,b:2?bogus=1",
+            "memcache://h:1?bogus=1",
+            "cookie://?bogus=1",
+        ] {
+            let err = Target::new(url, "s").unwrap_err();
+            assert_eq!(err.exit_code(), crate::exit::USAGE, "{url}");
+            assert!(err.to_string().contains("`bogus`"), "{url}: {err}");
+        }
+    }
+
+    #[test]
+    fn sql_tables() {
         assert_eq!(
-            query_param("postgres://h/db?a=1&migrate=false", "migrate").as_deref(),
-            Some("false")
-        );
-        assert_eq!(query_param("postgres://h/db", "migrate"), None);
-        assert_eq!(query_param("sqlite://x?mode", "mode").as_deref(), Some(""));
-        assert_eq!(with_param("sqlite://x", "mode", "rw"), "sqlite://x?mode=rw");
-        assert_eq!(with_param("sqlite://x?a=b", "m", "1"), "sqlite://x?a=b&m=1");
-        assert_eq!(
-            Target::new("postgres://h/db?session_table=app.s", "s").sql_table(),
+            t("postgres://h/db?session_table=app.s")
+                .sql_table()
+                .unwrap(),
             "app.s"
         );
-        assert_eq!(Target::new("postgres://h/db", "s").sql_table(), "sessions");
+        assert_eq!(t("postgres://h/db").sql_table().unwrap(), "sessions");
+        assert_eq!(
+            t("postgres://h/db?session_table=Bad;Name")
+                .sql_table()
+                .unwrap_err()
+                .exit_code(),
+            crate::exit::USAGE
+        );
+    }
+
+    #[tokio::test]
+    async fn migrate_false_is_read_in_the_shared_grammar() {
+        for value in ["false", "0", "no", "off"] {
+            let target = t(&format!("sqlite::memory:?migrate={value}"));
+            let err = target.open_migrating().await.unwrap_err();
+            assert_eq!(err.exit_code(), crate::exit::USAGE, "{value}");
+        }
+        let err = t("sqlite::memory:?migrate=perhaps")
+            .open_migrating()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("migrate"), "{err}");
     }
 
     #[test]
     fn missing_file_store_paths_are_usage_errors() {
         let dir = std::env::temp_dir().join("session-admin-no-such-dir-7f3a");
         let url = format!("file://{}", dir.display());
-        let err = Target::new(&url, "s").require_existing_path().unwrap_err();
+        let err = t(&url).require_existing_path().unwrap_err();
         assert_eq!(err.exit_code(), crate::exit::USAGE);
         let url = format!("shelf://{}", std::env::temp_dir().display());
-        assert!(Target::new(&url, "s").require_existing_path().is_ok());
+        assert!(t(&url).require_existing_path().is_ok());
     }
 }

@@ -19,7 +19,7 @@ pub async fn run(target: &Target) -> AdminResult<Report> {
         )));
     }
     target.open_migrating().await?;
-    let table = target.sql_table();
+    let table = target.sql_table()?;
     let json = json!({
         "command": "migrate",
         "backend": target.scheme(),
