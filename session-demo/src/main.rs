@@ -45,7 +45,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         // The demo serves plain HTTP; a Secure cookie would never come back.
         config.cookie.secure = false;
     }
-    if config.secrets.is_empty() && std::env::var_os(SECRET_ENV).is_none() {
+    // `cookie://` seals its values and signs nothing: it needs no signing key, so the
+    // demo neither warns about one nor makes one up.
+    if config.needs_signing_keys()
+        && config.secrets.is_empty()
+        && std::env::var_os(SECRET_ENV).is_none()
+    {
         tracing::warn!(
             "{SECRET_ENV} is not set: using a random signing key, so cookies end with this process"
         );
