@@ -29,7 +29,7 @@ pub const MAX_COOKIE_BYTES: usize = 4096;
 /// else.
 pub type ErrorHook = Arc<dyn Fn(&Error) -> Response<String> + Send + Sync>;
 
-/// A tower layer that attaches a [`Session`] to every request.
+/// A tower layer that attaches a [`Session`](session_core::Session) to every request.
 ///
 /// Handlers find the session in the request extensions (`session_core::Session`) or,
 /// with axum, through the [`Session`](crate::Session) extractor. The layer keeps the
