@@ -108,9 +108,29 @@ fn start(mut cmd: Command) -> Running {
     }
 }
 
-/// Runs `cmd` to its end; its exit status and everything it printed.
+/// Runs `cmd`, which must stop by itself at start-up: its exit status and everything
+/// it printed. A demo still running after 30 s started despite its configuration, and
+/// fails the test rather than hanging it.
 fn run_to_end(mut cmd: Command) -> (std::process::ExitStatus, String) {
-    let out = cmd.output().unwrap();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the demo started instead of refusing its configuration:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
     let printed = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
