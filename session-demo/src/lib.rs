@@ -6,7 +6,16 @@
 //! - `GET /logout` ends the session and redirects to `/`;
 //! - `GET /counter` increments a per-session counter and returns it as plain text;
 //! - `POST /note` keeps the request body (text) in the session; `GET /note` returns it.
+//!
+//! `POST /note` takes at most [`NOTE_BODY_LIMIT`] (64 KiB) of body; a longer one is
+//! answered 413 before the handler runs, so nothing reaches the store. axum's own
+//! default, 2 MiB, would let 20 anonymous requests put 40 MB into a server store; 64 KiB
+//! stays well inside the stores' default record limit
+//! ([`session_core::DEFAULT_MAX_RECORD_SIZE`], 256 KiB). A note under the body limit
+//! but over a smaller configured store limit is still refused by the store
+//! (`TooLarge`), and nothing is written.
 
+use axum::extract::DefaultBodyLimit;
 use axum::response::{Html, Redirect};
 use axum::routing::get;
 use axum::Router;
@@ -16,6 +25,9 @@ const LOGGED_IN: &str = "logged_in";
 const COUNTER: &str = "counter";
 const NOTE: &str = "note";
 
+/// The largest `POST /note` body the demo reads: 64 KiB.
+pub const NOTE_BODY_LIMIT: usize = 64 * 1024;
+
 /// The demo's routes behind `layer`.
 pub fn app(layer: SessionLayer) -> Router {
     Router::new()
@@ -23,7 +35,12 @@ pub fn app(layer: SessionLayer) -> Router {
         .route("/login", get(login))
         .route("/logout", get(logout))
         .route("/counter", get(counter))
-        .route("/note", get(read_note).post(write_note))
+        .route(
+            "/note",
+            get(read_note)
+                .post(write_note)
+                .layer(DefaultBodyLimit::max(NOTE_BODY_LIMIT)),
+        )
         .layer(layer)
 }
 
