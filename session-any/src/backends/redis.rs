@@ -101,3 +101,34 @@ fn nodes(url: &StoreUrl) -> Result<Vec<String>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn nodes_of(text: &str) -> Result<Vec<String>> {
+        nodes(&StoreUrl::parse(text)?)
+    }
+
+    #[test]
+    fn cluster_nodes_carry_the_user_info_each() {
+        assert_eq!(
+            nodes_of("redis+cluster://a:1, b:2/?prefix=x:").unwrap(),
+            ["redis://a:1/", "redis://b:2/"]
+        );
+        assert_eq!(
+            nodes_of("redis+cluster://u:pw@a:1,b:2").unwrap(),
+            ["redis://u:pw@a:1/", "redis://u:pw@b:2/"]
+        );
+        for bad in [
+            "redis+cluster://",
+            "redis+cluster:///",
+            "redis+cluster://a:1/db",
+            "redis+cluster://a:1,,b:2",
+        ] {
+            assert!(nodes_of(bad).is_err(), "{bad}");
+        }
+    }
+}
