@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use session_core::params::{parse_bool, parse_duration};
 use session_core::{
-    redact_url, Error, Expiry, Result, SaveMode, SessionId, SessionOptions, TouchPolicy,
+    redact_url, Error, Expiry, Result, SaveMode, SessionOptions, TouchPolicy,
 };
 use session_tower::{CookieConfig, SessionLayer, SigningKeys};
 
@@ -281,19 +281,23 @@ impl SessionConfig {
     /// A self-sealed store (`cookie://`) is set up without signing keys: neither
     /// `secrets` nor `SESSION_SECRET` is read.
     pub async fn layer(&self) -> Result<SessionLayer> {
-        let store = self.store().await?.into_inner();
-        let keys = if store.capabilities().self_sealed {
-            // The layer discards the keys of a self-sealed store (its values are not
-            // signed); this throwaway random key only fills the argument, and being
-            // random it could sign nothing anyone could reproduce.
-            SigningKeys::new([SessionId::generate().as_bytes()])?
-        } else {
-            self.signing_keys()?
+        // Everything that needs no I/O is checked first, so a bad cookie name or a
+        // missing secret leaves nothing behind (no new directory, no migrated table).
+        StoreUrl::parse(&self.url)?;
+        let options = self.options()?;
+        options.validate()?;
+        self.cookie.validate()?;
+        let keys = match self.needs_signing_keys() {
+            true => Some(self.signing_keys()?),
+            false => None,
         };
-        let layer = SessionLayer::from_arc(store, keys)
-            .with_options(self.options()?)?
+        let store = self.store().await?.into_inner();
+        let layer = match keys {
+            Some(keys) => SessionLayer::from_arc(store, keys),
+            None => SessionLayer::for_sealed_store(store)?,
+        };
+        Ok(layer
+            .with_options(options)?
             .with_cookie(self.cookie.clone())?
-            .save_on_server_error(self.save_on_server_error);
-        Ok(layer)
-    }
-}
+            .save_on_server_error(self.save_on_server_error))
+    }}

@@ -280,3 +280,31 @@ async fn redis_urls() {
     let msg = config_error(AnyStore::open("redis+cluster:///").await);
     assert!(msg.contains("host:port"), "{msg}");
 }
+
+/// A configuration mistake that needs no I/O to find is reported before the store is
+/// opened: a cookie browsers would drop must not leave a new sessions directory behind.
+#[tokio::test]
+async fn layer_checks_the_cookie_before_opening_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let sessions = dir.path().join("sessions");
+    let mut cfg = SessionConfig::for_url(&format!("file://{}", sessions.display()));
+    cfg.secrets = vec!["a-cookie-signing-secret-of-32-bytes-or-more".into()];
+    cfg.cookie.name = "__Host-session".into();
+    cfg.cookie.secure = false;
+    let msg = config_error(cfg.layer().await);
+    assert!(msg.contains("__Host-"), "{msg}");
+    assert!(!sessions.exists(), "the store was opened before the check");
+
+    cfg.cookie.secure = true;
+    cfg.layer().await.unwrap();
+    assert!(sessions.exists());
+}
+
+/// The sealed cookie store builds a layer without any signing secret.
+#[tokio::test]
+async fn cookie_layer_needs_no_signing_secret() {
+    let mut cfg = SessionConfig::for_url("cookie://");
+    cfg.cookie_secrets = vec!["a-cookie-sealing-secret-of-32-bytes-or-more".into()];
+    cfg.secrets.clear();
+    cfg.layer().await.unwrap();
+}

@@ -539,7 +539,9 @@ async fn record_history(store: Arc<dyn SessionStore>) -> Vec<Event> {
                 } else {
                     async {
                         let handle = s.session();
-                        handle.update("n", |n: Option<u64>| n.unwrap_or(0) + 1).await?;
+                        handle
+                            .update("n", |n: Option<u64>| n.unwrap_or(0) + 1)
+                            .await?;
                         s.finish().await?;
                         // After a replayed save this is the value actually written.
                         handle.get::<u64>("n").await.map(Call::Inc)

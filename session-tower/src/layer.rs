@@ -85,6 +85,31 @@ impl SessionLayer {
     /// Like [`SessionLayer::new`] for a store that is already shared.
     pub fn from_arc(store: Arc<dyn SessionStore>, keys: SigningKeys) -> Self {
         let keys = (!store.capabilities().self_sealed).then_some(keys);
+        Self::build(store, keys)
+    }
+
+    /// Sessions in a store that seals its own cookie values (the cookie store), which
+    /// needs no signing keys. Any other store is refused with [`Error::Config`]: its
+    /// cookie would carry a bare, unsigned id.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use session_tower::SessionLayer;
+    /// let err = SessionLayer::for_sealed_store(Arc::new(session_core::MemoryStore::new()));
+    /// assert!(err.is_err(), "a server store needs signing keys");
+    /// ```
+    pub fn for_sealed_store(store: Arc<dyn SessionStore>) -> Result<Self> {
+        if !store.capabilities().self_sealed {
+            return Err(Error::Config(
+                "this store keeps sessions server-side, so its id cookie must be signed: \
+                 give the layer signing keys (SessionLayer::from_arc)"
+                    .into(),
+            ));
+        }
+        Ok(Self::build(store, None))
+    }
+
+    fn build(store: Arc<dyn SessionStore>, keys: Option<SigningKeys>) -> Self {
         SessionLayer {
             shared: Arc::new(Shared {
                 store,

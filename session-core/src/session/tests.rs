@@ -252,14 +252,20 @@ async fn refused_persist_is_rolled_back_not_retried() {
     assert!(matches!(s.persist().await, Err(Error::TooLarge { .. })));
     // The handle reads as stored again: no refused value, the old user.
     assert_eq!(s.get::<String>("huge").await.unwrap(), None);
-    assert_eq!(s.get::<String>("user").await.unwrap().as_deref(), Some("ada"));
+    assert_eq!(
+        s.get::<String>("user").await.unwrap().as_deref(),
+        Some("ada")
+    );
     assert!(!s.is_modified().await);
     let out = driver.finish().await.unwrap();
     assert_ne!(out.cookie, CookieChange::Remove);
     assert_eq!(store.writes(), 1, "the end of the request wrote nothing");
 
     let after = SessionDriver::new(store.clone(), opts, Some(cookie)).session();
-    assert_eq!(after.get::<String>("user").await.unwrap().as_deref(), Some("ada"));
+    assert_eq!(
+        after.get::<String>("user").await.unwrap().as_deref(),
+        Some("ada")
+    );
     assert!(!after.contains_key("huge").await.unwrap());
 }
 
@@ -277,7 +283,11 @@ async fn changes_after_a_refused_persist_are_written() {
     driver.clear().await.unwrap();
     driver.insert("huge", true).await.unwrap();
     assert!(driver.persist().await.is_err());
-    assert_eq!(driver.keys().await.unwrap(), ["a", "b"], "clear was rolled back");
+    assert_eq!(
+        driver.keys().await.unwrap(),
+        ["a", "b"],
+        "clear was rolled back"
+    );
     driver.insert("c", 3).await.unwrap();
     driver.finish().await.unwrap();
     assert_eq!(store.writes(), 2);
@@ -296,7 +306,10 @@ async fn refused_first_persist_leaves_no_session() {
     driver.cycle_id().await.unwrap();
     assert!(driver.persist().await.is_err());
     assert!(driver.is_empty().await.unwrap());
-    assert_eq!(driver.finish().await.unwrap().cookie, CookieChange::Unchanged);
+    assert_eq!(
+        driver.finish().await.unwrap().cookie,
+        CookieChange::Unchanged
+    );
     assert_eq!(store.inner.count().await.unwrap(), 0);
 }
 
@@ -345,5 +358,9 @@ async fn update_to_the_stored_value_writes_nothing() {
     }
     assert!(!driver.is_modified().await);
     driver.finish().await.unwrap();
-    assert_eq!(store.writes(), 2, "a fixed-point update rewrote the session");
+    assert_eq!(
+        store.writes(),
+        2,
+        "a fixed-point update rewrote the session"
+    );
 }
