@@ -68,6 +68,8 @@ pub enum Command {
     /// found" (exit 4) even before gc removes it.
     Inspect {
         /// The session id, signed cookie value, or (cookie://) sealed cookie value.
+        // An id is URL-safe base64, so one in 64 starts with `-`: it is a value, not a flag.
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// Delete one session: the browser holding that cookie is logged out. The user's
@@ -75,6 +77,7 @@ pub enum Command {
     /// session. ID as for inspect.
     Delete {
         /// The session id or signed cookie value.
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// Delete every session (everyone is logged out). Refuses without --yes.

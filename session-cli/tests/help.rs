@@ -1,5 +1,5 @@
-//! The help text says what the commands do: `delete` ends one session, not every
-//! session of a user.
+//! The command line says what the commands do (`delete` ends one session, not every
+//! session of a user) and reads what it is given (an id that starts with `-`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
@@ -41,4 +41,23 @@ fn top_level_help_does_not_promise_logging_a_user_out() {
     assert!(text.contains("end one session or all of them"), "{text}");
     assert!(!text.contains("everywhere"), "{text}");
     assert!(!text.contains("log one user"), "{text}");
+}
+
+/// An id is URL-safe base64, so one in 64 starts with `-`; it must be read as the id,
+/// not as an unknown flag (a usage error, exit 2).
+#[test]
+fn an_id_starting_with_a_dash_is_an_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().display());
+    let id = format!("-{}", "A".repeat(42));
+    let out = Command::new(env!("CARGO_BIN_EXE_session-admin"))
+        .args(["--url", &url, "inspect", &id])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

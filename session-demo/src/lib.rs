@@ -12,10 +12,12 @@
 //! default, 2 MiB, would let 20 anonymous requests put 40 MB into a server store; 64 KiB
 //! stays well inside the stores' default record limit
 //! ([`session_core::DEFAULT_MAX_RECORD_SIZE`], 256 KiB). A note under the body limit
-//! but over a smaller configured store limit is still refused by the store
-//! (`TooLarge`), and nothing is written.
+//! but over a smaller configured store limit is refused by the store (`TooLarge`): the
+//! handler writes it with `persist()`, answers 413 itself, and nothing is written (a
+//! refused `persist` is rolled back, so the end of the request does not try again).
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::response::{Html, Redirect};
 use axum::routing::get;
 use axum::Router;
@@ -79,13 +81,20 @@ async fn counter(session: Session) -> Result<String, SessionError> {
     Ok(n.to_string())
 }
 
-/// Keeps client-sent text in the session: a larger note than the store takes is
-/// refused (the store's `TooLarge`), and nothing is written.
-async fn write_note(session: Session, text: String) -> Result<String, SessionError> {
+/// Keeps client-sent text in the session. It is written now (`persist`), so a note
+/// larger than the store takes can be answered here with a 413 rather than the layer's
+/// error response; nothing of it is written, now or at the end of the request.
+async fn write_note(session: Session, text: String) -> Result<(StatusCode, String), SessionError> {
     let len = text.len();
     session.insert(NOTE, text).await?;
-    session.save().await?;
-    Ok(format!("saved {len} bytes"))
+    match session.persist().await {
+        Ok(()) => Ok((StatusCode::OK, format!("saved {len} bytes"))),
+        Err(session_core::Error::TooLarge { limit, .. }) => Ok((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("a {len}-byte note does not fit in this session store ({limit} bytes)"),
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn read_note(session: Session) -> Result<String, SessionError> {

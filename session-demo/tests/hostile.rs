@@ -255,7 +255,9 @@ async fn table(backend: &str, url: &str) -> Vec<String> {
 
     // A note far over the body limit: refused by the HTTP layer (413), before the
     // handler or the store sees it. One the body limit lets through but the store's
-    // limit does not: refused by the store (`TooLarge`). Nothing is written either way.
+    // limit does not: refused by the store (`TooLarge`), which the handler answers
+    // with its own 413 (a refused `persist` is not retried). Nothing is written either
+    // way.
     let post = |cookie: &str| {
         let mut head = b"POST /note HTTP/1.1\r\nContent-Type: text/plain".to_vec();
         if !cookie.is_empty() {
@@ -265,7 +267,7 @@ async fn table(backend: &str, url: &str) -> Vec<String> {
     };
     let huge = vec![b'x'; 16 * LIMIT];
     let over_store = vec![b'x'; session_demo::NOTE_BODY_LIMIT];
-    for (note, status) in [(&huge, 413), (&over_store, 500)] {
+    for (note, status) in [(&huge, 413), (&over_store, 413)] {
         let r = raw(addr, &post(&victim), note).await;
         assert_eq!(r.status, status, "{backend}: note on the victim's session");
         assert!(r.set_cookies.is_empty(), "{:?}", r.set_cookies);
@@ -279,7 +281,7 @@ async fn table(backend: &str, url: &str) -> Vec<String> {
         session_demo::NOTE_BODY_LIMIT / 1024
     ));
     out.push(format!(
-        "| {backend} | a {} KiB note (store limit {} KiB), on a live and on a new session | 500 (`TooLarge`), no cookie, nothing written |",
+        "| {backend} | a {} KiB note (store limit {} KiB), on a live and on a new session | 413 from the handler (`TooLarge` from `persist`), no cookie, nothing written |",
         over_store.len() / 1024,
         LIMIT / 1024
     ));

@@ -62,8 +62,13 @@ pub struct MemcacheOptions {
 
 impl MemcacheOptions {
     /// The query parameters a `memcache://` URL takes (see [`MemcacheOptions::from_url`]).
-    pub const URL_PARAMS: &'static [&'static str] =
-        &["prefix", "timeout", "item_size_limit", "max_connections"];
+    pub const URL_PARAMS: &'static [&'static str] = &[
+        "prefix",
+        "timeout",
+        "item_size_limit",
+        "max_record_size",
+        "max_connections",
+    ];
 
     /// Options for `servers`, each `host:port` (or `host`, meaning port 11211; IPv6 as
     /// `[::1]:11211`). Keys are spread over all of them. Everything else starts at its
@@ -106,7 +111,9 @@ impl MemcacheOptions {
     /// Parameters, in the workspace's shared grammar ([`session_core::params`]):
     /// `prefix` (the key prefix, percent-encoded if needed), `timeout` (a duration above
     /// zero: `250ms`, `2s`), `item_size_limit` (memcached's `-I`, as a size: `1048576`,
-    /// `512KiB`, `2MiB`) and `max_connections` (per server, above zero). An unknown or
+    /// `512KiB`, `2MiB`), `max_record_size` (a size, or `none` for whatever the servers'
+    /// items hold; 256 KiB by default, as on every server store) and `max_connections`
+    /// (per server, above zero). An unknown or
     /// repeated parameter, a path, or a user name is refused with [`Error::Config`]
     /// rather than ignored; the message names the parameter and lists the known ones.
     ///
@@ -152,6 +159,9 @@ impl MemcacheOptions {
         }
         if let Some(bytes) = params.size("item_size_limit")? {
             options = options.with_item_size_limit(bytes)?;
+        }
+        if let Some(limit) = params.limit("max_record_size")? {
+            options = options.with_max_record_size(limit);
         }
         if let Some(n) = params.count("max_connections")? {
             options = options.with_max_connections(n);
@@ -400,11 +410,26 @@ mod tests {
     }
 
     #[test]
+    fn max_record_size_takes_a_size_or_none() {
+        let o =
+            MemcacheOptions::from_url("memcache://127.0.0.1:11211?max_record_size=16KiB").unwrap();
+        assert_eq!(o.max_record_size(), 16 * 1024);
+        let o =
+            MemcacheOptions::from_url("memcache://127.0.0.1:11211?max_record_size=none").unwrap();
+        assert!(o.max_record_size() > DEFAULT_MAX_RECORD_SIZE);
+        assert!(
+            MemcacheOptions::from_url("memcache://127.0.0.1:11211?max_record_size=2m").is_err()
+        );
+    }
+
+    #[test]
     fn unknown_parameters_are_named_with_the_known_ones() {
         let msg = config_err(MemcacheOptions::from_url("memcache://h:1?bogus=1"));
         assert!(msg.contains("`bogus`"), "{msg}");
         assert!(
-            msg.contains("known: prefix, timeout, item_size_limit, max_connections"),
+            msg.contains(
+                "known: prefix, timeout, item_size_limit, max_record_size, max_connections"
+            ),
             "{msg}"
         );
         // The old millisecond spelling is gone: one name and one grammar for timeouts.

@@ -582,7 +582,11 @@ async fn failed_persist_is_not_retried_at_the_end_of_the_request() {
     let r = send(&app, "/tolerant", Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body, "not saved, carrying on");
-    assert_eq!(plan.calls_of(Op::Save), 1, "the layer retried the refused save");
+    assert_eq!(
+        plan.calls_of(Op::Save),
+        1,
+        "the layer retried the refused save"
+    );
 }
 
 /// Issue 16 item 13: a store failure inside a handler is logged once, by the layer.
