@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 use session_core::params::{parse_bool, parse_duration};
-use session_core::{
-    redact_url, Error, Expiry, Result, SaveMode, SessionOptions, TouchPolicy,
-};
+use session_core::{redact_url, Error, Expiry, Result, SaveMode, SessionOptions, TouchPolicy};
 use session_tower::{CookieConfig, SessionLayer, SigningKeys};
 
 use crate::url::{BackendKind, StoreUrl};
@@ -300,4 +298,5 @@ impl SessionConfig {
             .with_options(options)?
             .with_cookie(self.cookie.clone())?
             .save_on_server_error(self.save_on_server_error))
-    }}
+    }
+}

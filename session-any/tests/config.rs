@@ -287,7 +287,7 @@ async fn redis_urls() {
 async fn layer_checks_the_cookie_before_opening_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let sessions = dir.path().join("sessions");
-    let mut cfg = SessionConfig::for_url(&format!("file://{}", sessions.display()));
+    let mut cfg = SessionConfig::for_url(format!("file://{}", sessions.display()));
     cfg.secrets = vec!["a-cookie-signing-secret-of-32-bytes-or-more".into()];
     cfg.cookie.name = "__Host-session".into();
     cfg.cookie.secure = false;

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use session_conformance::CountingStore;
 use session_core::{
-    CookieChange, ManualClock, MemoryStore, SessionDriver, SessionOptions, SessionStore, TouchPolicy,
+    CookieChange, ManualClock, MemoryStore, SessionDriver, SessionOptions, SessionStore,
+    TouchPolicy,
 };
 
 use crate::results::TouchRow;

@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde_json::json;
 use session_cookie::CookieStore;
 use session_core::{
-    CookieChange, Data, ManualClock, Record, SessionDriver, SessionId, SessionOptions, SessionStore,
-    TouchPolicy,
+    CookieChange, Data, ManualClock, Record, SessionDriver, SessionId, SessionOptions,
+    SessionStore, TouchPolicy,
 };
 
 const OLD: [u8; 32] = *b"old secret, 32 bytes long.......";

@@ -12,8 +12,8 @@ use session_cookie::{
     DEFAULT_COOKIE_NAME, MAX_INFLATED_LEN,
 };
 use session_core::{
-    Codec, CookieChange, Data, Error, ManualClock, Record, SessionDriver, SessionId, SessionOptions,
-    SessionStore,
+    Codec, CookieChange, Data, Error, ManualClock, Record, SessionDriver, SessionId,
+    SessionOptions, SessionStore,
 };
 
 /// Incompressible printable text (xorshift over 64 characters).
@@ -183,7 +183,10 @@ async fn too_large_surfaces_before_any_cookie() {
     assert!(!s.contains_key("blob").await.unwrap(), "rolled back");
     if let CookieChange::Set(value) = s.finish().await.unwrap().cookie {
         let record = store.load(&value).await.unwrap().unwrap();
-        assert!(!record.data.contains_key("blob"), "the refused blob was sealed");
+        assert!(
+            !record.data.contains_key("blob"),
+            "the refused blob was sealed"
+        );
     }
 
     let s = SessionDriver::new(store.clone(), options, None);

@@ -23,10 +23,10 @@ use crate::{CookieConfig, SameSite};
 pub const MAX_COOKIE_BYTES: usize = 4096;
 
 /// Turns a store error into the response the client gets. Sessions fail closed: the
-/// default answers an empty `503 Service Unavailable` with `Retry-After: 1` for
-/// [`Error::Backend`] (the store is unreachable or timed out: the client may retry, a
-/// load balancer sees an outage) and an empty `500 Internal Server Error` for anything
-/// else.
+/// default, [`default_error_response`], answers an empty `503 Service Unavailable` with
+/// `Retry-After: 1` for [`Error::Backend`] (the store is unreachable or timed out: the
+/// client may retry, a load balancer sees an outage) and an empty
+/// `500 Internal Server Error` for anything else.
 pub type ErrorHook = Arc<dyn Fn(&Error) -> Response<String> + Send + Sync>;
 
 /// A tower layer that attaches a [`Session`](session_core::Session) to every request.
@@ -61,9 +61,25 @@ impl std::fmt::Debug for SessionLayer {
     }
 }
 
-/// 503 with `Retry-After: 1` when the store is unreachable (the client may retry, and
-/// a load balancer or monitor sees an outage, not a bug); 500 for anything else.
-fn default_error_response(error: &Error) -> Response<String> {
+/// The response [`SessionLayer`] sends when the store fails, unless
+/// [`SessionLayer::on_error`] sets another: an empty 503 with `Retry-After: 1` when the
+/// store is unreachable or timed out ([`Error::Backend`]: the client may retry, and a
+/// load balancer or monitor sees an outage, not a bug), an empty 500 for anything else.
+/// A custom hook can fall back to it.
+///
+/// ```
+/// use http::StatusCode;
+/// use session_core::Error;
+/// use session_tower::default_error_response;
+///
+/// let outage = default_error_response(&Error::backend("connection refused"));
+/// assert_eq!(outage.status(), StatusCode::SERVICE_UNAVAILABLE);
+/// assert_eq!(outage.headers()["retry-after"], "1");
+///
+/// let bug = default_error_response(&Error::TooLarge { limit: 10, size: 20 });
+/// assert_eq!(bug.status(), StatusCode::INTERNAL_SERVER_ERROR);
+/// ```
+pub fn default_error_response(error: &Error) -> Response<String> {
     let mut res = Response::new(String::new());
     if matches!(error, Error::Backend(_)) {
         *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;

@@ -46,7 +46,9 @@ mod signing;
 pub use cookie_config::{CookieConfig, SameSite};
 #[cfg(feature = "axum")]
 pub use extract::{Session, SessionError};
-pub use layer::{ErrorHook, SessionLayer, SessionService, MAX_COOKIE_BYTES};
+pub use layer::{
+    default_error_response, ErrorHook, SessionLayer, SessionService, MAX_COOKIE_BYTES,
+};
 pub use signing::{SigningKeys, Verified, MIN_SECRET_LEN};
 
 /// Keeps the README's example compiling.
