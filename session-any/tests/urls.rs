@@ -74,7 +74,7 @@ fn bogus_urls(dir: &std::path::Path) -> Vec<(String, &'static str)> {
         (
             cfg!(feature = "memcache"),
             "memcache://127.0.0.1:1,127.0.0.1:2?bogus=1".to_owned(),
-            "known: prefix, timeout, item_size_limit, max_connections",
+            "known: prefix, timeout, item_size_limit, max_record_size, max_connections",
         ),
         (
             cfg!(feature = "cookie"),
@@ -174,7 +174,7 @@ fn the_table_lists_each_schemes_parameters() {
     if cfg!(feature = "memcache") {
         assert_eq!(
             params("memcache"),
-            ["prefix", "timeout", "item_size_limit", "max_connections"]
+            ["prefix", "timeout", "item_size_limit", "max_record_size", "max_connections"]
         );
     }
     let kinds: Vec<_> = schemes().iter().map(|s| s.kind()).collect();

@@ -7,7 +7,7 @@ use session_memcache::{MemcacheOptions, MemcacheStore};
 
 use crate::url::Backend;
 
-/// `memcache://h1:11211[,h2:11211…][?prefix=…&timeout=…&item_size_limit=…&max_connections=…]`.
+/// `memcache://h1:11211[,h2:11211…][?prefix=…&timeout=…&item_size_limit=…&max_record_size=…&max_connections=…]`.
 /// The host list is not a URL authority, so session-memcache parses the text itself;
 /// the servers must answer at start-up, so a typo fails fast.
 pub(crate) static MEMCACHE: Backend = Backend {
