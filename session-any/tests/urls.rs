@@ -174,7 +174,13 @@ fn the_table_lists_each_schemes_parameters() {
     if cfg!(feature = "memcache") {
         assert_eq!(
             params("memcache"),
-            ["prefix", "timeout", "item_size_limit", "max_record_size", "max_connections"]
+            [
+                "prefix",
+                "timeout",
+                "item_size_limit",
+                "max_record_size",
+                "max_connections"
+            ]
         );
     }
     let kinds: Vec<_> = schemes().iter().map(|s| s.kind()).collect();
