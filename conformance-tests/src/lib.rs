@@ -6,7 +6,8 @@
 //!
 //! ```
 //! session_conformance::suite!(memory, |clock| async move {
-//!     session_core::MemoryStore::new().with_clock(clock)
+//!     session_core::MemoryStore::new()
+//!         .with_settings(session_core::StoreSettings::new().with_clock(clock))
 //! });
 //! ```
 //!
@@ -27,6 +28,11 @@
 //! checks that it answers `Error::Unsupported` (or the documented behaviour) rather than
 //! being skipped. Each case is also a plain `pub async fn` in [`cases`], returning a
 //! [`Failure`] that names the case, the step, and expected versus actual.
+//!
+//! One table lists the cases: it makes the re-exports in [`cases`], the registry
+//! [`cases::ALL`] (look a case up with [`cases::by_name`]) and the tests of every
+//! `suite!` call, each named after its case function (`cargo test my_store::roundtrip`
+//! runs the round-trip group). A new case is its function plus one line of the table.
 
 pub mod cases;
 mod failure;
@@ -54,7 +60,71 @@ macro_rules! suite {
     };
 }
 
-/// The case list. Adding a case here adds a test to every backend.
+/// The case table: every case, as `group::case`, in the order the tests are listed.
+///
+/// It is the one list of cases. It feeds `$crate::$callback!` with `[$extra]` followed
+/// by the table, once to re-export the cases and build [`cases::ALL`] in this crate,
+/// once per [`suite!`] call to make one `#[test]` per case. Adding a case is writing its
+/// `pub async fn` in a `cases/*.rs` file and one line here; every backend's suite runs
+/// it with no other edit (a case left out of the table is an unused function, which
+/// `-D warnings` refuses).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __case_table {
+    ($callback:ident [$($extra:tt)*]) => {
+        $crate::$callback! {
+            [$($extra)*]
+            roundtrip::roundtrip_strings,
+            roundtrip::roundtrip_unicode_keys,
+            roundtrip::roundtrip_nested_structs,
+            roundtrip::roundtrip_bytes,
+            roundtrip::roundtrip_empty_map,
+            roundtrip::roundtrip_thousand_keys,
+            load::load_unknown_id,
+            load::load_malformed_ids,
+            load::load_overlong_id,
+            load::load_path_like_ids,
+            create::create_collision_keeps_original,
+            create::create_returns_cookie_value,
+            save::save_replaces_data,
+            save::save_after_delete_not_found,
+            save::save_after_expiry_not_found,
+            save::save_stale_version_conflict,
+            expiry::expiry_enforced_on_read,
+            expiry::expiry_idle_timeout,
+            expiry::expiry_absolute_lifetime,
+            expiry::expiry_real_time,
+            touch::touch_extends_deadline,
+            touch::touch_keeps_stored_data,
+            touch::touch_missing_not_found,
+            delete::delete_idempotent,
+            delete::delete_expired_removes_only_expired,
+            delete::count_live_records,
+            scan::scan_sees_live_and_expired,
+            scan::scan_pages_cover_everything,
+            scan::delete_keys_by_condition,
+            limits::too_large_refused,
+            concurrency::concurrent_creates,
+            concurrency::concurrent_increments_exact,
+            concurrency::concurrent_store_increments_exact,
+            concurrency::concurrent_different_keys_survive,
+            privacy::no_raw_id_stored,
+            session::session_lazy_no_store_ops,
+            session::session_empty_not_persisted,
+            session::session_unknown_id_not_adopted,
+            session::session_explicit_save_mode,
+            session::session_cycle_id,
+            session::session_delete_revokes,
+            session::session_invalidate,
+            session::session_logout_beats_slow_save,
+            session::session_logout_beats_slow_cycle,
+            session::session_touch_policies,
+            model::model_based_sequences,
+        }
+    };
+}
+
+/// The module of one [`suite!`] call: one `#[test]` per line of the case table.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __suite {
@@ -62,61 +132,17 @@ macro_rules! __suite {
         #[allow(unused_imports, clippy::redundant_closure)]
         mod $name {
             use super::*;
-            $crate::__case!($harness;
-                roundtrip_strings,
-                roundtrip_unicode_keys,
-                roundtrip_nested_structs,
-                roundtrip_bytes,
-                roundtrip_empty_map,
-                roundtrip_thousand_keys,
-                load_unknown_id,
-                load_malformed_ids,
-                load_overlong_id,
-                load_path_like_ids,
-                create_collision_keeps_original,
-                create_returns_cookie_value,
-                save_replaces_data,
-                save_after_delete_not_found,
-                save_after_expiry_not_found,
-                save_stale_version_conflict,
-                expiry_enforced_on_read,
-                expiry_idle_timeout,
-                expiry_absolute_lifetime,
-                expiry_real_time,
-                touch_extends_deadline,
-                touch_keeps_stored_data,
-                touch_missing_not_found,
-                delete_idempotent,
-                delete_expired_removes_only_expired,
-                count_live_records,
-                scan_sees_live_and_expired,
-                scan_pages_cover_everything,
-                delete_keys_by_condition,
-                too_large_refused,
-                concurrent_creates,
-                concurrent_increments_exact,
-                concurrent_different_keys_survive,
-                no_raw_id_stored,
-                session_lazy_no_store_ops,
-                session_empty_not_persisted,
-                session_unknown_id_not_adopted,
-                session_explicit_save_mode,
-                session_cycle_id,
-                session_delete_revokes,
-                session_invalidate,
-                session_logout_beats_slow_save,
-                session_logout_beats_slow_cycle,
-                session_touch_policies,
-                model_based_sequences,
-            );
+            $crate::__case_table!(__case_tests[$harness]);
         }
     };
 }
 
+/// The tests of one suite, from the case table: each named after its case function, so
+/// `cargo test <suite>::roundtrip` selects the round-trip group.
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __case {
-    ($harness:expr; $($case:ident),+ $(,)?) => {$(
+macro_rules! __case_tests {
+    ([$harness:expr] $($group:ident :: $case:ident),+ $(,)?) => {$(
         #[test]
         fn $case() {
             $crate::run_case($harness, |h| {

@@ -273,6 +273,7 @@ fn ignored_versions_are_caught() {
         Bug::IgnoreVersion,
         &[
             case!(save_stale_version_conflict),
+            case!(concurrent_store_increments_exact),
             case!(concurrent_different_keys_survive),
         ],
     );
@@ -405,6 +406,7 @@ fn ignored_versions_without_revoke_are_caught() {
         NO_REVOKE,
         &[
             case!(save_stale_version_conflict),
+            case!(concurrent_store_increments_exact),
             case!(concurrent_different_keys_survive),
             case!(session_logout_beats_slow_cycle),
         ],

@@ -18,31 +18,51 @@ mod session;
 mod touch;
 mod util;
 
-pub use concurrency::{
-    concurrent_creates, concurrent_different_keys_survive, concurrent_increments_exact,
-};
-pub use create::{create_collision_keeps_original, create_returns_cookie_value};
-pub use delete::{count_live_records, delete_expired_removes_only_expired, delete_idempotent};
-pub use expiry::{
-    expiry_absolute_lifetime, expiry_enforced_on_read, expiry_idle_timeout, expiry_real_time,
-};
-pub use limits::too_large_refused;
-pub use load::{load_malformed_ids, load_overlong_id, load_path_like_ids, load_unknown_id};
-pub use model::model_based_sequences;
-pub use privacy::no_raw_id_stored;
-pub use roundtrip::{
-    roundtrip_bytes, roundtrip_empty_map, roundtrip_nested_structs, roundtrip_strings,
-    roundtrip_thousand_keys, roundtrip_unicode_keys,
-};
-pub use save::{
-    save_after_delete_not_found, save_after_expiry_not_found, save_replaces_data,
-    save_stale_version_conflict,
-};
-pub use scan::{delete_keys_by_condition, scan_pages_cover_everything, scan_sees_live_and_expired};
-pub use session::{
-    session_cycle_id, session_delete_revokes, session_empty_not_persisted,
-    session_explicit_save_mode, session_invalidate, session_lazy_no_store_ops,
-    session_logout_beats_slow_cycle, session_logout_beats_slow_save, session_touch_policies,
-    session_unknown_id_not_adopted,
-};
-pub use touch::{touch_extends_deadline, touch_keeps_stored_data, touch_missing_not_found};
+use futures::future::LocalBoxFuture;
+
+use crate::{CaseResult, Harness};
+
+/// How a case is called: the harness in, a boxed future of its result out.
+pub type CaseFn = for<'a> fn(&'a Harness) -> LocalBoxFuture<'a, CaseResult>;
+
+/// One entry of the case table.
+#[derive(Clone, Copy)]
+pub struct Case {
+    /// The file (module) of `cases` the case lives in, e.g. `"roundtrip"`.
+    pub group: &'static str,
+    /// The case function's name, which is also its test name in [`suite!`](crate::suite).
+    pub name: &'static str,
+    /// Runs the case.
+    pub run: CaseFn,
+}
+
+impl std::fmt::Debug for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}::{}", self.group, self.name)
+    }
+}
+
+/// Re-exports every case of the table and lists them in [`ALL`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __declare_cases {
+    ([] $($group:ident :: $case:ident),+ $(,)?) => {
+        $(pub use $group::$case;)+
+
+        /// Every case, in the order [`suite!`](crate::suite) lists its tests: the same
+        /// table, so a runner of its own (or a check that a bug is caught) can look a
+        /// case up by name.
+        pub const ALL: &[Case] = &[$(Case {
+            group: stringify!($group),
+            name: stringify!($case),
+            run: |h| ::std::boxed::Box::pin($case(h)),
+        }),+];
+    };
+}
+
+crate::__case_table!(__declare_cases []);
+
+/// The case called `name`, if the table has it.
+pub fn by_name(name: &str) -> Option<&'static Case> {
+    ALL.iter().find(|case| case.name == name)
+}

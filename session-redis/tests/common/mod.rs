@@ -4,13 +4,12 @@
 #![allow(dead_code)]
 
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
-use serde_json::json;
 use session_conformance::servers::RedisCluster;
 use session_conformance::Fixture;
-use session_core::{Clock, Data, Error, Record, SessionStore, Timestamp};
+use session_core::Clock;
 use session_redis::{RedisOptions, RedisStore};
 
 /// Where the shared standalone server is.
@@ -158,72 +157,4 @@ pub async fn fixture(target: Target, options: RedisOptions) -> Fixture {
             }
         })
         .with_guard(guard)
-}
-
-/// 16 tasks × 200 compare-and-set increments of one counter, each a load, a change and
-/// a save with the loaded version, retried on `Conflict`: the counter must end at
-/// exactly 3,200 and the version at 3,201. Returns how many saves lost a race.
-pub async fn compare_and_set_increments(store: RedisStore) -> u64 {
-    const TASKS: u64 = 16;
-    const ROUNDS: u64 = 200;
-    let now = Timestamp::from_system(SystemTime::now());
-    let first = Record::new(
-        session_core::SessionId::generate(),
-        Data::from([("n".to_owned(), json!(0))]),
-        now,
-        now.saturating_add(Duration::from_secs(600)),
-    );
-    let cookie = store
-        .create(&first)
-        .await
-        .unwrap_or_else(|e| panic!("create failed: {e}"));
-    let tasks: Vec<_> = (0..TASKS)
-        .map(|_| {
-            let store = store.clone();
-            let cookie = cookie.clone();
-            tokio::spawn(async move {
-                let mut conflicts = 0u64;
-                for _ in 0..ROUNDS {
-                    loop {
-                        let current = live(&store, &cookie).await;
-                        let Some(n) = current.data["n"].as_u64() else {
-                            panic!("the counter is not a number: {:?}", current.data)
-                        };
-                        let mut next = current.clone();
-                        next.data.insert("n".to_owned(), json!(n + 1));
-                        next.version = current.version + 1;
-                        match store.save(&next, current.version).await {
-                            Ok(_) => break,
-                            Err(Error::Conflict) => conflicts += 1,
-                            Err(e) => panic!("save failed: {e}"),
-                        }
-                    }
-                }
-                conflicts
-            })
-        })
-        .collect();
-    let mut conflicts = 0;
-    for task in tasks {
-        conflicts += task
-            .await
-            .unwrap_or_else(|e| panic!("an increment task failed: {e}"));
-    }
-    let last = live(&store, &cookie).await;
-    assert_eq!(
-        last.data["n"],
-        json!(TASKS * ROUNDS),
-        "every increment counted"
-    );
-    assert_eq!(last.version, 1 + TASKS * ROUNDS, "one version per save");
-    conflicts
-}
-
-/// The live record behind `cookie`; anything else fails the test.
-async fn live(store: &RedisStore, cookie: &str) -> Record {
-    match store.load(cookie).await {
-        Ok(Some(record)) => record,
-        Ok(None) => panic!("the session vanished"),
-        Err(e) => panic!("load failed: {e}"),
-    }
 }

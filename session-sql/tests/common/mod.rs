@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
@@ -293,56 +293,6 @@ pub async fn server_fixture(server: Server, clock: Clock, limit: Option<usize>) 
         store = store.with_max_record_size(Some(limit));
     }
     fixture(store, guard)
-}
-
-/// `tasks` × `rounds` compare-and-set increments of one key: load, add one, save with
-/// the loaded version, retry on `Conflict`. Every increment must count.
-pub async fn cas_increments(store: SqlStore, tasks: usize, rounds: usize) {
-    let now = Timestamp::from_system(SystemTime::now());
-    let first = Record::new(
-        SessionId::generate(),
-        [("n".to_owned(), json!(0))].into_iter().collect(),
-        now,
-        now.saturating_add(Duration::from_secs(3600)),
-    );
-    let cookie = store.create(&first).await.unwrap();
-    let store = Arc::new(store);
-    let workers: Vec<_> = (0..tasks)
-        .map(|_| {
-            let store = store.clone();
-            let cookie = cookie.clone();
-            tokio::spawn(async move {
-                let mut conflicts = 0u64;
-                for _ in 0..rounds {
-                    loop {
-                        let current = store.load(&cookie).await.unwrap().unwrap();
-                        let n = current.data["n"].as_u64().unwrap();
-                        let mut next = current.clone();
-                        next.data.insert("n".to_owned(), json!(n + 1));
-                        next.version = current.version + 1;
-                        match store.save(&next, current.version).await {
-                            Ok(_) => break,
-                            Err(Error::Conflict) => conflicts += 1,
-                            Err(e) => panic!("save failed: {e}"),
-                        }
-                    }
-                }
-                conflicts
-            })
-        })
-        .collect();
-    let mut conflicts = 0;
-    for worker in workers {
-        conflicts += worker.await.unwrap();
-    }
-    let last = store.load(&cookie).await.unwrap().unwrap();
-    assert_eq!(last.data["n"], json!(tasks * rounds), "lost updates");
-    assert_eq!(last.version, 1 + (tasks * rounds) as u64);
-    eprintln!(
-        "{}: {} increments, {conflicts} conflicts retried",
-        store.backend(),
-        tasks * rounds
-    );
 }
 
 /// `migrate` on an already migrated table changes nothing and keeps the data.
