@@ -22,8 +22,8 @@ use rand::RngCore;
 use session_cookie::{generate_secret, CookieStore};
 use session_core::MemoryStore;
 
-use crate::driver::{Item, Op, Raw, Target};
-use crate::workload::TaskResult;
+use crate::driver::{Item, Raw, Target};
+use crate::measure::{Op, TaskResult};
 use crate::BoxResult;
 
 const AAD: &[u8] = b"session";

@@ -8,50 +8,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use session_core::{Codec, Error, Record, SessionStore};
 
-use crate::results::{Row, Side};
-use crate::workload::{
-    measure, now, owned_session, sample_record, summarize, Sample, TaskResult, SESSIONS, TTL,
+use crate::measure::{
+    err, measure, measure_map, plan_indices, summarize, Cleanup, Grid, Op, Sample, Side,
+    TaskResult, SESSIONS, TTL,
 };
+use crate::results::Row;
+use crate::workload::{now, sample_record};
 use crate::BoxResult;
-
-/// The five store operations measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    /// Insert a new session.
-    Create,
-    /// Read a live session.
-    Load,
-    /// Replace a session with its next version (compare-and-set where supported).
-    Save,
-    /// Extend a session's deadline.
-    Touch,
-    /// Remove a session.
-    Delete,
-}
-
-impl Op {
-    /// Every operation, in table order.
-    pub const ALL: [Op; 5] = [Op::Create, Op::Load, Op::Save, Op::Touch, Op::Delete];
-
-    /// Its name in rows and options.
-    pub fn name(self) -> &'static str {
-        match self {
-            Op::Create => "create",
-            Op::Load => "load",
-            Op::Save => "save",
-            Op::Touch => "touch",
-            Op::Delete => "delete",
-        }
-    }
-
-    /// Parses a name.
-    pub fn parse(s: &str) -> BoxResult<Op> {
-        Op::ALL
-            .into_iter()
-            .find(|o| o.name() == s)
-            .ok_or_else(|| format!("unknown operation {s:?}").into())
-    }
-}
 
 /// What the raw client writes and reads for one session: the bytes our store would
 /// write for it, and the columns or key it goes under.
@@ -108,28 +71,6 @@ pub struct Target {
     pub cleanup: Option<Cleanup>,
 }
 
-/// Work to do once a target is measured.
-pub type Cleanup = Box<dyn FnOnce() -> futures::future::BoxFuture<'static, ()> + Send>;
-
-/// What to measure.
-#[derive(Debug, Clone)]
-pub struct Grid {
-    /// Operations.
-    pub ops: Vec<Op>,
-    /// Concurrency levels.
-    pub tasks: Vec<usize>,
-    /// Payload sizes, bytes.
-    pub payloads: Vec<usize>,
-    /// Operations per side per cell, split over the rounds.
-    pub n: usize,
-    /// Rounds per cell, alternating raw and ours; rates are the rounds' median.
-    pub rounds: usize,
-}
-
-fn err(e: Error) -> String {
-    e.to_string()
-}
-
 /// Our store's sessions of one payload size.
 struct Pool {
     records: Vec<Record>,
@@ -154,24 +95,12 @@ fn item(raw: &dyn Raw, r: &Record) -> BoxResult<Item> {
 
 async fn ours_pool(store: &Arc<dyn SessionStore>, records: Vec<Record>) -> BoxResult<Pool> {
     let shared = Arc::new(records);
-    let cookies = Arc::new(std::sync::Mutex::new(vec![String::new(); shared.len()]));
-    let (s, r, c) = (store.clone(), shared.clone(), cookies.clone());
-    measure(32, shared.len(), move |i| {
-        let (s, r, c) = (s.clone(), r.clone(), c.clone());
-        async move {
-            let cookie = s.create(&r[i]).await.map_err(err)?;
-            if let Ok(mut all) = c.lock() {
-                all[i] = cookie;
-            }
-            Ok(())
-        }
+    let (s, r) = (store.clone(), shared.clone());
+    let (_, cookies) = measure_map(32, shared.len(), move |i| {
+        let (s, r) = (s.clone(), r.clone());
+        async move { s.create(&r[i]).await.map_err(err) }
     })
     .await?;
-    let cookies = cookies
-        .lock()
-        .map_err(|_| "poisoned")?
-        .drain(..)
-        .collect::<Vec<_>>();
     let records = Arc::try_unwrap(shared).map_err(|_| "records still shared")?;
     Ok(Pool {
         records,
@@ -185,36 +114,17 @@ async fn raw_pool(raw: &Arc<dyn Raw>, records: &[Record]) -> BoxResult<RawPool> 
         items.push(item(raw.as_ref(), r)?);
     }
     let shared = Arc::new(items);
-    let handles = Arc::new(std::sync::Mutex::new(vec![String::new(); shared.len()]));
-    let (x, it, h) = (raw.clone(), shared.clone(), handles.clone());
-    measure(32, shared.len(), move |i| {
-        let (x, it, h) = (x.clone(), it.clone(), h.clone());
-        async move {
-            let handle = x.create(&it[i]).await?;
-            if let Ok(mut all) = h.lock() {
-                all[i] = handle;
-            }
-            Ok(())
-        }
+    let (x, it) = (raw.clone(), shared.clone());
+    let (_, handles) = measure_map(32, shared.len(), move |i| {
+        let (x, it) = (x.clone(), it.clone());
+        async move { x.create(&it[i]).await }
     })
     .await?;
-    let handles = handles
-        .lock()
-        .map_err(|_| "poisoned")?
-        .drain(..)
-        .collect::<Vec<_>>();
     let items = Arc::try_unwrap(shared).map_err(|_| "items still shared")?;
     Ok(RawPool {
         items,
         handles: Arc::new(handles),
     })
-}
-
-/// For each operation index of a run with `tasks` tasks: the pool session it uses.
-fn plan_indices(tasks: usize, n: usize) -> Vec<usize> {
-    (0..n)
-        .map(|i| owned_session(i % tasks, tasks, i / tasks))
-        .collect()
 }
 
 async fn run_ours(
@@ -375,21 +285,13 @@ async fn run_raw(
         }
         Op::Delete => {
             let fresh = fresh_items(n)?;
-            let handles = Arc::new(std::sync::Mutex::new(vec![String::new(); n]));
-            let (x2, f2, h2) = (x.clone(), fresh.clone(), handles.clone());
-            measure(32, n, move |i| {
-                let (x, f, h) = (x2.clone(), f2.clone(), h2.clone());
-                async move {
-                    let handle = x.create(&f[i]).await?;
-                    if let Ok(mut all) = h.lock() {
-                        all[i] = handle;
-                    }
-                    Ok(())
-                }
+            let x2 = x.clone();
+            let (_, handles) = measure_map(32, n, move |i| {
+                let (x, f) = (x2.clone(), fresh.clone());
+                async move { x.create(&f[i]).await }
             })
             .await?;
-            let handles: Arc<Vec<String>> =
-                Arc::new(handles.lock().map_err(|_| "poisoned")?.drain(..).collect());
+            let handles = Arc::new(handles);
             measure(tasks, n, move |i| {
                 let (x, h) = (x.clone(), handles.clone());
                 async move { x.delete(&h[i]).await }
@@ -420,7 +322,7 @@ fn blank(backend: &str, op: Op, tasks: usize, payload: usize) -> Row {
 pub async fn bench_target(target: &Target, grid: &Grid) -> BoxResult<Vec<Row>> {
     let mut rows = Vec::new();
     let caps = target.store.capabilities();
-    let per_round = (grid.n / grid.rounds.max(1)).max(1);
+    let per_round = grid.per_round();
     for &payload in &grid.payloads {
         let t = now();
         let records: Vec<Record> = (0..SESSIONS)

@@ -30,9 +30,10 @@ use async_trait::async_trait;
 use session_core::{ManualClock, SessionStore};
 use session_file::FileStore;
 
-use crate::driver::{Item, Op, Raw, Target};
+use crate::driver::{Item, Raw, Target};
+use crate::measure::{Op, TaskResult};
 use crate::report::{self, fmt_kib, fmt_rate, rate, thousands, Table};
-use crate::workload::{sample_record, TaskResult};
+use crate::workload::sample_record;
 use crate::BoxResult;
 
 /// The raw file operations, inline or offloaded.

@@ -15,7 +15,7 @@
 //! One second of warm-up, then the measured window; requests/s and latency quantiles
 //! are over the window only.
 
-use std::io::{BufRead as _, BufReader, Read as _};
+use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -23,7 +23,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
 use http_body_util::{BodyExt, Empty};
@@ -34,11 +33,12 @@ use hyper_util::rt::TokioIo;
 use rand::RngCore;
 use session_any::SessionConfig;
 
+use crate::measure::{quantile, round1, round2, TaskResult};
 use crate::memcache::PrivateServer;
 use crate::peers::Peers;
 use crate::results::{HttpRow, Report};
-use crate::workload::{quantile, round1, round2, TaskResult};
-use crate::{BoxResult, Flags, Options};
+use crate::serve::{login_page, until_stdin_closes};
+use crate::{BoxResult, Options};
 
 const PATHS: [&str; 2] = ["/", "/counter"];
 const WARMUP: Duration = Duration::from_secs(1);
@@ -49,24 +49,12 @@ fn secret() -> String {
     key.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn page(body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>session demo</title></head>\
-         <body>{body}</body></html>\n"
-    ))
-}
-
 /// The demo's two measured routes with no session layer: the same page, and a counter
 /// in a process-wide atomic.
 fn bare_app() -> Router {
     let counter = Arc::new(AtomicU64::new(0));
     Router::new()
-        .route(
-            "/",
-            get(|| async {
-                page("<h1>You are not logged in.</h1><a id=\"login\" href=\"/login\">Login now</a>")
-            }),
-        )
+        .route("/", get(|| async { login_page(false) }))
         .route(
             "/counter",
             get(move || {
@@ -78,10 +66,8 @@ fn bare_app() -> Router {
 
 /// The server process: `serve [--url URL]` (no URL: the bare app). Prints
 /// `LISTENING <addr>` and serves until its standard input closes.
-pub async fn serve(args: &[String]) -> BoxResult<()> {
-    let flags = Flags::new(args)?;
-    flags.only(&["--url"])?;
-    let app = match flags.value("--url") {
+pub async fn serve(url: Option<&str>) -> BoxResult<()> {
+    let app = match url {
         None => bare_app(),
         Some(url) => {
             let mut config = SessionConfig::for_url(url);
@@ -92,21 +78,7 @@ pub async fn serve(args: &[String]) -> BoxResult<()> {
             session_demo::app(config.layer().await?)
         }
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    println!("LISTENING {}", listener.local_addr()?);
-    use std::io::Write as _;
-    std::io::stdout().flush()?;
-    let stop = async {
-        let _ = tokio::task::spawn_blocking(|| {
-            let mut sink = Vec::new();
-            let _ = std::io::stdin().read_to_end(&mut sink);
-        })
-        .await;
-    };
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .await?;
-    Ok(())
+    until_stdin_closes(app).await
 }
 
 /// A server process, stopped (stdin closed, then killed if need be) when dropped.

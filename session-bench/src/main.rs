@@ -5,17 +5,21 @@
 //! cargo run -p session-bench --release -- all [--json PATH] [--markdown PATH] [options]
 //! cargo run -p session-bench --release -- redis|memcache|sql|file|cookie|memory [options]
 //! cargo run -p session-bench --release -- http|touch|scale [options]
+//! cargo run -p session-bench --release -- help [command]
 //! ```
 //!
 //! One generic driver ([`driver`]) measures every store through the `SessionStore`
 //! trait; a backend module only opens its store and supplies its raw client. The
 //! tower-sessions side runs as a subprocess from its own workspace
-//! (`session-bench/peers`), whose rows are merged next to ours.
+//! (`session-bench/peers`), whose rows are merged next to ours; the measurement rules
+//! both sides follow are one file both include ([`measure`]).
 
 mod cookie;
 mod driver;
 mod file;
 mod http;
+#[path = "shared/measure.rs"]
+mod measure;
 mod memcache;
 mod peers;
 mod pin;
@@ -23,6 +27,8 @@ mod redis;
 mod report;
 mod results;
 mod scale;
+#[path = "shared/serve.rs"]
+mod serve;
 mod sql;
 mod touch;
 mod workload;
@@ -30,209 +36,245 @@ mod workload;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use driver::{Grid, Op, Target};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
+
+use driver::Target;
+use measure::{positive, Grid};
 use results::Report;
 
-const USAGE: &str = "\
-usage: session-bench <command> [options]
+/// The harness's error type, shared with the peers through [`measure`].
+pub use measure::BoxResult;
 
-commands:
-  all       every reachable backend (store level, next to raw and tower-sessions),
-            then the touch-policy count and the HTTP runs: one report
-  memory | file | sql | sqlite | postgres | mysql | redis | memcache | cookie
-            store level for that backend (`sql`: SQLite, PostgreSQL and MariaDB;
-            `file`: durable and non-durable stores, then the delete_expired sweep)
-  http      HTTP level only: the demo app per backend, the bare app, tower-sessions
-  touch     store writes of a read-only workload per touch policy
-  scale     1,000,000 sessions (--sessions) in files, SQLite and Redis: load latency
-            at 10,000 and at the full size, delete_expired rate and memory
-  render    --from PATH [--markdown PATH]: the Markdown of an earlier JSON report
+/// session-bench: the session stores measured at store level (next to their backends'
+/// raw clients and tower-sessions), at HTTP level, per touch policy and at scale.
+/// Prints Markdown; `--json` and `--markdown` write the report.
+#[derive(Debug, Parser)]
+#[command(name = "session-bench")]
+struct Cli {
+    /// What to measure.
+    #[command(subcommand)]
+    command: Command,
+}
 
-options (defaults in brackets):
-  --ops N             operations per side per cell, split over the rounds [3000]
-  --rounds N          rounds per cell, alternating raw and ours [5]
-  --payloads LIST     encoded session sizes, bytes [100,2048,32768]
-  --concurrency LIST  concurrent tasks [1,32]
-  --op-list LIST      operations [create,load,save,touch,delete]
-  --backends LIST     for all / http / scale: which backends
-                      [all: memory,file,file-nosync,sqlite,postgres,mysql,redis,memcache,cookie]
-  --json PATH         write the report as JSON
-  --markdown PATH     write the report as Markdown
-  --peers on|off      run tower-sessions from session-bench/peers [on]
-  --peers-bin PATH    a prebuilt peers binary (else it is built with cargo)
-  --dir PATH          where scratch files and SQLite databases go [system temp dir]
-  --postgres URL      [$SESSION_TEST_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/test]
-  --mysql URL         [$SESSION_TEST_MYSQL_URL or mysql://root@127.0.0.1:3306/test]
-  --redis URL         [$SESSION_TEST_REDIS_URL or redis://127.0.0.1:6379/]
-  --memcache URL      memcache://host:port [$SESSION_TEST_MEMCACHE_URL, else a private
-                      memcached started for the run]
-  --http-secs N       measured seconds per HTTP run, after 1 s of warm-up [4]
-  --server-cpus LIST  start the servers the bench runs (private memcached, HTTP apps)
-                      under `taskset -c LIST`; see pinned.sh [unpinned]
-  --connections N     keep-alive connections of the HTTP load generator [32]
-  --sessions N        scale: sessions [1000000]
-  --sweep-files N     file: expired files of the big delete_expired run [100000]
-";
-
-/// Errors of the harness.
-pub type BoxResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+/// The commands. Every measuring one takes the same [`Options`].
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Every reachable backend (store level, next to raw and tower-sessions), then the
+    /// touch-policy count and the HTTP runs: one report.
+    All(Options),
+    /// Store level: the in-memory store.
+    Memory(Options),
+    /// Store level: the file store with and without fsync (file, file-nosync), then the
+    /// delete_expired sweep.
+    File(Options),
+    /// Store level: the file store without fsync only.
+    FileNosync(Options),
+    /// Store level: SQLite, PostgreSQL and MariaDB.
+    Sql(Options),
+    /// Store level: SQLite (a file in the scratch directory).
+    Sqlite(Options),
+    /// Store level: PostgreSQL (--postgres).
+    Postgres(Options),
+    /// Store level: MariaDB / MySQL (--mysql).
+    Mysql(Options),
+    /// Store level: Redis (--redis).
+    Redis(Options),
+    /// Store level: memcached (--memcache, else a private one).
+    Memcache(Options),
+    /// Store level: the cookie store.
+    Cookie(Options),
+    /// HTTP level only: the demo app per backend, the bare app, tower-sessions.
+    Http(Options),
+    /// Store writes of a read-only workload per touch policy.
+    Touch(Options),
+    /// 1,000,000 sessions (--sessions) in files, SQLite and Redis: load latency at
+    /// 10,000 and at the full size, delete_expired rate and memory.
+    Scale(Options),
+    /// The Markdown of an earlier JSON report (after a change to the tables, without
+    /// measuring again).
+    Render {
+        /// The JSON report to read.
+        #[arg(long, value_name = "PATH")]
+        from: PathBuf,
+        /// Write the Markdown here instead of printing it.
+        #[arg(long, value_name = "PATH")]
+        markdown: Option<PathBuf>,
+    },
+    /// Internal: the HTTP server process of `http`. Prints `LISTENING <addr>` and
+    /// serves until its standard input closes.
+    #[command(hide = true)]
+    Serve {
+        /// The store URL of the demo app; none: the bare app.
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(args) {
+    let args: Vec<String> = std::env::args().collect();
+    // Parsed before anything runs: an unknown command or option fails here, before the
+    // peers build or any server starts.
+    let matches = Cli::command().get_matches_from(&args);
+    let command = matches.subcommand_name().unwrap_or_default().to_owned();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let command_line = format!(
+        "cargo run -p session-bench --release -- {}",
+        args.get(1..).unwrap_or_default().join(" ")
+    );
+    match run(&command, cli.command, command_line) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("session-bench: {e}\n\n{USAGE}");
+            eprintln!("session-bench: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(args: Vec<String>) -> BoxResult<()> {
-    let Some((command, rest)) = args.split_first() else {
-        return Err("no command given".into());
-    };
-    if matches!(command.as_str(), "-h" | "--help") {
-        print!("{USAGE}");
-        return Ok(());
-    }
+fn run(name: &str, command: Command, command_line: String) -> BoxResult<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    if command == "serve" {
-        // Internal: the HTTP server process of `http` (see http.rs).
-        return runtime.block_on(http::serve(rest));
+    match command {
+        Command::Render { from, markdown } => render(&from, markdown.as_deref()),
+        Command::Serve { url } => runtime.block_on(http::serve(url.as_deref())),
+        Command::All(opts)
+        | Command::Memory(opts)
+        | Command::File(opts)
+        | Command::FileNosync(opts)
+        | Command::Sql(opts)
+        | Command::Sqlite(opts)
+        | Command::Postgres(opts)
+        | Command::Mysql(opts)
+        | Command::Redis(opts)
+        | Command::Memcache(opts)
+        | Command::Cookie(opts)
+        | Command::Http(opts)
+        | Command::Touch(opts)
+        | Command::Scale(opts) => {
+            if let Some(cpus) = &opts.server_cpus {
+                pin::set_server_cpus(cpus);
+            }
+            runtime.block_on(dispatch(name, opts, command_line))
+        }
     }
-    if command == "render" {
-        return render(rest);
-    }
-    let opts = Options::parse(rest)?;
-    let command_line = format!("cargo run -p session-bench --release -- {}", args.join(" "));
-    runtime.block_on(dispatch(command, opts, command_line))
 }
 
 /// `render --from PATH [--markdown PATH]`: the Markdown of a JSON report written by an
 /// earlier run (after a change to the tables, without measuring again).
-fn render(args: &[String]) -> BoxResult<()> {
-    let flags = Flags::new(args)?;
-    flags.only(&["--from", "--markdown"])?;
-    let from = flags.path("--from").ok_or("render needs --from PATH")?;
+fn render(from: &std::path::Path, markdown_to: Option<&std::path::Path>) -> BoxResult<()> {
     let report: Report = serde_json::from_str(&std::fs::read_to_string(from)?)?;
     let markdown = report.to_markdown();
-    match flags.path("--markdown") {
+    match markdown_to {
         Some(path) => std::fs::write(path, markdown)?,
         None => println!("{markdown}"),
     }
     Ok(())
 }
 
-/// Options common to every command.
+/// `on` or `off`.
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(format!("on or off, got {other:?}")),
+    }
+}
+
+/// Options common to every measuring command.
+#[derive(Debug, clap::Args)]
 pub struct Options {
+    #[command(flatten)]
     grid: Grid,
+    /// For all / http (default: every backend) and scale (default: file,sqlite,redis):
+    /// which backends.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        value_parser = clap::builder::PossibleValuesParser::new(BACKENDS.iter().copied())
+    )]
     backends: Option<Vec<String>>,
+    /// Write the report as JSON.
+    #[arg(long, value_name = "PATH")]
     json: Option<PathBuf>,
+    /// Write the report as Markdown.
+    #[arg(long, value_name = "PATH")]
     markdown: Option<PathBuf>,
+    /// Run tower-sessions from session-bench/peers (built with cargo on first use).
+    #[arg(
+        long,
+        value_name = "on|off",
+        default_value = "on",
+        value_parser = on_off,
+        action = clap::ArgAction::Set
+    )]
     peers: bool,
+    /// A prebuilt peers binary (else it is built with cargo).
+    #[arg(long, value_name = "PATH")]
     peers_bin: Option<PathBuf>,
+    /// Where scratch files and SQLite databases go (pick the filesystem you deploy
+    /// on) [default: the system temp dir].
+    #[arg(long, value_name = "PATH")]
     dir: Option<PathBuf>,
+    /// PostgreSQL.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SESSION_TEST_POSTGRES_URL",
+        hide_env_values = true,
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
     postgres: String,
+    /// MariaDB / MySQL.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SESSION_TEST_MYSQL_URL",
+        hide_env_values = true,
+        default_value = "mysql://root@127.0.0.1:3306/test"
+    )]
     mysql: String,
+    /// Redis.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SESSION_TEST_REDIS_URL",
+        hide_env_values = true,
+        default_value = "redis://127.0.0.1:6379/"
+    )]
     redis: String,
+    /// memcached, memcache://host:port [default: a private memcached started for the
+    /// run].
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SESSION_TEST_MEMCACHE_URL",
+        hide_env_values = true
+    )]
     memcache: Option<String>,
+    /// Measured seconds per HTTP run, after 1 s of warm-up.
+    #[arg(long, value_name = "N", default_value = "4", value_parser = positive::<u64>)]
     http_secs: u64,
+    /// Start the servers the bench runs (private memcached, HTTP apps) under
+    /// `taskset -c LIST`; see pinned.sh [default: unpinned].
+    #[arg(long, value_name = "LIST")]
+    server_cpus: Option<String>,
+    /// Keep-alive connections of the HTTP load generator.
+    #[arg(long, value_name = "N", default_value = "32", value_parser = positive::<usize>)]
     connections: usize,
+    /// scale: sessions.
+    #[arg(long, value_name = "N", default_value = "1000000", value_parser = positive::<usize>)]
     sessions: usize,
+    /// file: expired files of the big delete_expired run.
+    #[arg(long, value_name = "N", default_value = "100000", value_parser = positive::<usize>)]
     sweep_files: usize,
 }
 
-fn env_or(var: &str, default: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| default.to_owned())
-}
-
 impl Options {
-    fn parse(args: &[String]) -> BoxResult<Self> {
-        let flags = Flags::new(args)?;
-        flags.only(&[
-            "--ops",
-            "--rounds",
-            "--payloads",
-            "--concurrency",
-            "--op-list",
-            "--backends",
-            "--json",
-            "--markdown",
-            "--peers",
-            "--peers-bin",
-            "--dir",
-            "--postgres",
-            "--mysql",
-            "--redis",
-            "--memcache",
-            "--http-secs",
-            "--connections",
-            "--sessions",
-            "--sweep-files",
-            "--server-cpus",
-        ])?;
-        if let Some(cpus) = flags.value("--server-cpus") {
-            crate::pin::set_server_cpus(cpus);
-        }
-        let ops = match flags.value("--op-list") {
-            Some(list) => list.split(',').map(Op::parse).collect::<BoxResult<_>>()?,
-            None => Op::ALL.to_vec(),
-        };
-        let peers = match flags.value("--peers") {
-            None | Some("on") => true,
-            Some("off") => false,
-            Some(other) => return Err(format!("--peers takes on or off, got {other:?}").into()),
-        };
-        Ok(Options {
-            grid: Grid {
-                ops,
-                tasks: flags.list("--concurrency", &[1, 32])?,
-                payloads: flags.list("--payloads", &[100, 2048, 32 * 1024])?,
-                n: flags.count("--ops", 3000)?,
-                rounds: flags.count("--rounds", 5)?,
-            },
-            backends: flags
-                .value("--backends")
-                .map(|l| l.split(',').map(str::to_owned).collect()),
-            json: flags.path("--json"),
-            markdown: flags.path("--markdown"),
-            peers,
-            peers_bin: flags.path("--peers-bin"),
-            dir: flags.path("--dir"),
-            postgres: flags
-                .value("--postgres")
-                .map(str::to_owned)
-                .unwrap_or_else(|| {
-                    env_or(
-                        "SESSION_TEST_POSTGRES_URL",
-                        "postgres://postgres@127.0.0.1:5432/test",
-                    )
-                }),
-            mysql: flags
-                .value("--mysql")
-                .map(str::to_owned)
-                .unwrap_or_else(|| {
-                    env_or("SESSION_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
-                }),
-            redis: flags
-                .value("--redis")
-                .map(str::to_owned)
-                .unwrap_or_else(|| env_or("SESSION_TEST_REDIS_URL", "redis://127.0.0.1:6379/")),
-            memcache: flags
-                .value("--memcache")
-                .map(str::to_owned)
-                .or_else(|| std::env::var("SESSION_TEST_MEMCACHE_URL").ok()),
-            http_secs: flags.count("--http-secs", 4)? as u64,
-            connections: flags.count("--connections", 32)?,
-            sessions: flags.count("--sessions", 1_000_000)?,
-            sweep_files: flags.count("--sweep-files", 100_000)?,
-        })
-    }
-
     fn scratch(&self) -> BoxResult<tempfile::TempDir> {
         Ok(match &self.dir {
             Some(dir) => tempfile::tempdir_in(dir)?,
@@ -506,71 +548,103 @@ async fn stores(
     Ok(())
 }
 
-/// A tiny `--flag value` parser: a handful of flags do not need an argument parsing
-/// dependency.
-pub struct Flags<'a> {
-    args: &'a [String],
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl<'a> Flags<'a> {
-    /// Flags from the arguments after the command name.
-    pub fn new(args: &'a [String]) -> BoxResult<Self> {
-        let mut i = 0;
-        while i < args.len() {
-            if !args[i].starts_with("--") || i + 1 >= args.len() {
-                return Err(format!("expected `--flag value`, got {:?}", args[i]).into());
-            }
-            i += 2;
-        }
-        Ok(Flags { args })
+    fn parse(args: &str) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(std::iter::once("session-bench").chain(args.split_whitespace()))
+            .map(|cli| cli.command)
     }
 
-    /// The value of `name`, if given.
-    pub fn value(&self, name: &str) -> Option<&'a str> {
-        self.args
-            .chunks(2)
-            .find(|pair| pair[0] == name)
-            .and_then(|pair| pair.get(1))
-            .map(String::as_str)
-    }
-
-    /// A positive whole number, or `default` when the flag is absent.
-    pub fn count(&self, name: &str, default: usize) -> BoxResult<usize> {
-        match self.value(name) {
-            None => Ok(default),
-            Some(v) => match v.replace('_', "").parse::<usize>() {
-                Ok(n) if n > 0 => Ok(n),
-                _ => Err(format!("{name} needs a positive number, got {v:?}").into()),
-            },
+    fn options(args: &str) -> Options {
+        match parse(args) {
+            Ok(Command::All(opts) | Command::Http(opts) | Command::Scale(opts)) => opts,
+            other => panic!("{args}: {other:?}"),
         }
     }
 
-    /// A comma-separated list of positive numbers, or `default`.
-    pub fn list(&self, name: &str, default: &[usize]) -> BoxResult<Vec<usize>> {
-        match self.value(name) {
-            None => Ok(default.to_vec()),
-            Some(v) => v
-                .split(',')
-                .map(|x| match x.trim().replace('_', "").parse::<usize>() {
-                    Ok(n) if n > 0 => Ok(n),
-                    _ => Err(format!("{name} needs positive numbers, got {x:?}").into()),
-                })
-                .collect(),
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_parses() {
+        for command in [
+            "all",
+            "memory",
+            "file",
+            "file-nosync",
+            "sql",
+            "sqlite",
+            "postgres",
+            "mysql",
+            "redis",
+            "memcache",
+            "cookie",
+            "http",
+            "touch",
+            "scale",
+            "render --from report.json",
+            "render --from report.json --markdown report.md",
+            "serve",
+            "serve --url memory://",
+        ] {
+            assert!(parse(command).is_ok(), "{command}");
         }
     }
 
-    /// A path, if given.
-    pub fn path(&self, name: &str) -> Option<PathBuf> {
-        self.value(name).map(PathBuf::from)
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let opts = options("all");
+        assert_eq!(opts.grid.n, 3000);
+        assert_eq!(opts.grid.rounds, 5);
+        assert_eq!(opts.grid.payloads, [100, 2048, 32768]);
+        assert_eq!(opts.grid.tasks, [1, 32]);
+        assert_eq!(opts.grid.ops.len(), 5);
+        assert!(opts.peers);
+        assert_eq!(opts.backends, None);
+        assert_eq!(opts.http_secs, 4);
+        assert_eq!(opts.connections, 32);
+        assert_eq!(opts.sessions, 1_000_000);
+        assert_eq!(opts.sweep_files, 100_000);
+        assert_eq!(opts.server_cpus, None);
     }
 
-    /// Fails on any flag not in `known`.
-    pub fn only(&self, known: &[&str]) -> BoxResult<()> {
-        for pair in self.args.chunks(2) {
-            if !known.contains(&pair[0].as_str()) {
-                return Err(format!("unknown option {:?}", pair[0]).into());
-            }
+    #[test]
+    fn options_parse_as_pinned_sh_and_the_readme_type_them() {
+        let opts = options(
+            "all --json r.json --markdown r.md --peers off --backends memory,file-nosync \
+             --sessions 1_000 --http-secs 2 --server-cpus 1-3",
+        );
+        assert_eq!(opts.json, Some(PathBuf::from("r.json")));
+        assert_eq!(opts.markdown, Some(PathBuf::from("r.md")));
+        assert!(!opts.peers);
+        assert_eq!(
+            opts.backends,
+            Some(vec!["memory".to_owned(), "file-nosync".to_owned()])
+        );
+        assert_eq!(opts.sessions, 1000);
+        assert_eq!(opts.http_secs, 2);
+        assert_eq!(opts.server_cpus.as_deref(), Some("1-3"));
+    }
+
+    #[test]
+    fn unknown_or_bad_arguments_fail_before_anything_runs() {
+        for bad in [
+            "",
+            "bogus",
+            "all --bogus 1",
+            "all --backends memory,nope",
+            "all --peers maybe",
+            "all --sessions 0",
+            "all --op-list create,upsert",
+            "render",
+            "render --from r.json --ops 5",
+            "serve --ops 5",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
         }
-        Ok(())
     }
 }

@@ -23,8 +23,8 @@ use async_trait::async_trait;
 use session_memcache::memcache::exp::{AsyncMetaClient, GetStatus, MetaClient, MutationStatus};
 use session_memcache::{MemcacheOptions, MemcacheStore};
 
-use crate::driver::{Item, Op, Raw, Target};
-use crate::workload::{TaskResult, TTL};
+use crate::driver::{Item, Raw, Target};
+use crate::measure::{Op, TaskResult, TTL};
 use crate::BoxResult;
 
 /// Generous: a benchmark should report slowness, not fail on it.

@@ -8,7 +8,8 @@ use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::results::{PeerRow, Row};
+use crate::measure::PeerRow;
+use crate::results::Row;
 use crate::{BoxResult, Options};
 
 /// The backends tower-sessions has a store for (and the names the peers binary uses).
@@ -82,29 +83,10 @@ impl Peers {
             return Ok(None);
         }
         eprintln!("  tower-sessions on {backend}");
-        let join = |xs: &[usize]| {
-            xs.iter()
-                .map(usize::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        let grid = &opts.grid;
         let scratch = opts.scratch()?;
         let mut cmd = Command::new(&self.bin);
         cmd.args(["store", "--backend", backend])
-            .args(["--payloads", &join(&grid.payloads)])
-            .args(["--concurrency", &join(&grid.tasks)])
-            .args(["--ops", &grid.n.to_string()])
-            .args(["--rounds", &grid.rounds.to_string()])
-            .args([
-                "--op-list",
-                &grid
-                    .ops
-                    .iter()
-                    .map(|o| o.name())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ]);
+            .args(opts.grid.to_args());
         if let Some(url) = Self::url(backend, opts, Some(scratch.path())) {
             cmd.args(["--url", &url]);
         }

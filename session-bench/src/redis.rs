@@ -19,8 +19,8 @@ use session_redis::redis::aio::ConnectionManager;
 use session_redis::redis::{self as client};
 use session_redis::{manager_config, RedisOptions, RedisStore};
 
-use crate::driver::{Item, Op, Raw, Target};
-use crate::workload::TaskResult;
+use crate::driver::{Item, Raw, Target};
+use crate::measure::{Op, TaskResult};
 use crate::BoxResult;
 
 /// The value the store writes for `r`: the 61-byte header, then the envelope. Built

@@ -6,31 +6,8 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use crate::measure::{round2, Figures, Side};
 use crate::report::{fmt_rate, Table};
-use crate::workload::round2;
-
-/// Throughput and latency of one side of one measurement.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
-pub struct Figures {
-    /// Operations per second (median of the rounds).
-    pub ops_per_s: f64,
-    /// Median latency, microseconds (over every operation of every round).
-    pub p50_us: f64,
-    /// 99th-percentile latency, microseconds.
-    pub p99_us: f64,
-    /// Operations timed, all rounds together.
-    pub ops: u64,
-}
-
-/// One measured side: its figures and what it ran.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Side {
-    /// What ran: the store type, the raw command, the peer store.
-    pub what: String,
-    /// The figures.
-    #[serde(flatten)]
-    pub figures: Figures,
-}
 
 /// One backend / operation / concurrency / payload cell.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,21 +56,6 @@ impl Row {
         self.ours_vs_peer = ratio(&self.peer);
         self
     }
-}
-
-/// A row as the peers binary prints it (one JSON object per line).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PeerRow {
-    /// Backend, as in [`Row::backend`].
-    pub backend: String,
-    /// Operation.
-    pub op: String,
-    /// Concurrent tasks.
-    pub concurrency: usize,
-    /// Payload, bytes.
-    pub payload_bytes: usize,
-    /// What ran and how fast.
-    pub side: Side,
 }
 
 /// One HTTP load-generator run.

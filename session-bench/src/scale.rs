@@ -14,9 +14,10 @@ use session_file::FileStore;
 use session_redis::{RedisOptions, RedisStore};
 use session_sql::SqlStore;
 
+use crate::measure::{measure, round2, summarize, Figures};
 use crate::report;
 use crate::results::{Report, ScaleRow};
-use crate::workload::{measure, round2, sample_record, summarize};
+use crate::workload::sample_record;
 use crate::{BoxResult, Options};
 
 const LIFETIME: Duration = Duration::from_secs(3600);
@@ -66,10 +67,7 @@ async fn seed(
 }
 
 /// Loads random sessions among `ids`, one task.
-async fn loads(
-    store: &Arc<dyn SessionStore>,
-    ids: &[SessionId],
-) -> BoxResult<crate::results::Figures> {
+async fn loads(store: &Arc<dyn SessionStore>, ids: &[SessionId]) -> BoxResult<Figures> {
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     let cookies: Arc<Vec<String>> = Arc::new(
         (0..LOADS)
@@ -148,7 +146,7 @@ async fn one(
     let mut r = blank(backend, total, "delete_expired");
     r.removed = Some(removed);
     r.seconds = Some(round2(seconds));
-    r.figures = Some(crate::results::Figures {
+    r.figures = Some(Figures {
         ops_per_s: (removed as f64 / seconds.max(f64::MIN_POSITIVE)).round(),
         p50_us: 0.0,
         p99_us: 0.0,
@@ -234,7 +232,7 @@ pub async fn run(
                         let mut r = blank(backend, total, "delete_all (SCAN + UNLINK)");
                         r.removed = Some(n);
                         r.seconds = Some(round2(secs));
-                        r.figures = Some(crate::results::Figures {
+                        r.figures = Some(Figures {
                             ops_per_s: (n as f64 / secs.max(f64::MIN_POSITIVE)).round(),
                             p50_us: 0.0,
                             p99_us: 0.0,

@@ -19,8 +19,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use session_sql::{ConnectOptions, SqlPool, SqlStore, TableName};
 
-use crate::driver::{Item, Op, Raw, Target};
-use crate::workload::TaskResult;
+use crate::driver::{Item, Raw, Target};
+use crate::measure::{Op, TaskResult};
 use crate::BoxResult;
 
 /// The raw statements of one database, on the store's pool.

@@ -16,8 +16,8 @@ use session_core::{
     TouchPolicy,
 };
 
+use crate::measure::round1;
 use crate::results::TouchRow;
-use crate::workload::round1;
 use crate::BoxResult;
 
 const VISITORS: usize = 100;

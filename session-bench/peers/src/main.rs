@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! session-bench-peers store --backend memory|sqlite|postgres|mysql|redis [--url URL]
-//!     [--payloads 100,2048,32768] [--concurrency 1,32] [--ops 3000] [--rounds 3]
+//!     [--payloads 100,2048,32768] [--concurrency 1,32] [--ops 3000] [--rounds 5]
 //!     [--op-list create,load,save,touch,delete]
 //! session-bench-peers serve --backend memory|sqlite|postgres|mysql|redis [--url URL]
 //! ```
@@ -17,19 +17,30 @@
 //! `serve` serves `GET /` (reads the session) and `GET /counter` (increments a counter
 //! in it) behind `SessionManagerLayer` with the store, prints `LISTENING <addr>`, and
 //! stops when its standard input closes.
+//!
+//! The grid, its flags, the sample text, the timed runner, the statistics, the row
+//! schema and the server's stop rule are session-bench's own source files
+//! (`session-bench/src/shared/`), included here: this workspace has its own lockfile, so
+//! it cannot depend on the bench crate, and the two sides cannot drift apart.
+
+// Shared with session-bench, which uses all of it; the peers need most.
+#[allow(dead_code)]
+#[path = "../../src/shared/measure.rs"]
+mod measure;
+#[path = "../../src/shared/serve.rs"]
+mod serve;
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
-use serde::Serialize;
+use clap::Parser;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer, SessionStore};
@@ -42,94 +53,45 @@ use tower_sessions_sqlx_store::sqlx::sqlite::{
 };
 use tower_sessions_sqlx_store::{MySqlStore, PostgresStore, SqliteStore};
 
-type BoxResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
-type TaskResult<T> = Result<T, String>;
+use measure::{
+    blob_len, err, measure, measure_map, plan_indices, summarize, text, user, BoxResult, Cleanup,
+    Grid, Op, PeerRow, Sample, Side, SESSIONS, TTL,
+};
 
-const SESSIONS: usize = 1024;
-const TTL: time::Duration = time::Duration::minutes(10);
-
-#[derive(Serialize)]
-struct Figures {
-    ops_per_s: f64,
-    p50_us: f64,
-    p99_us: f64,
-    ops: u64,
+/// tower-sessions' stores and layer, measured like session-bench measures ours (run by
+/// session-bench; see its README).
+#[derive(Debug, Parser)]
+#[command(name = "session-bench-peers")]
+enum Cli {
+    /// Measure a store over the grid; one JSON row per cell on standard output.
+    Store {
+        #[command(flatten)]
+        target: StoreArgs,
+        #[command(flatten)]
+        grid: Grid,
+    },
+    /// Serve `GET /` and `GET /counter` behind `SessionManagerLayer` on the store until
+    /// standard input closes.
+    Serve {
+        #[command(flatten)]
+        target: StoreArgs,
+    },
 }
 
-#[derive(Serialize)]
-struct Side {
-    what: String,
-    #[serde(flatten)]
-    figures: Figures,
-}
-
-#[derive(Serialize)]
-struct PeerRow {
+/// Which tower-sessions store, and where.
+#[derive(Debug, clap::Args)]
+struct StoreArgs {
+    /// The backend.
+    #[arg(long, value_parser = ["memory", "sqlite", "postgres", "mysql", "redis"])]
     backend: String,
-    op: String,
-    concurrency: usize,
-    payload_bytes: usize,
-    side: Side,
-}
-
-struct Args {
-    command: String,
-    pairs: Vec<(String, String)>,
-}
-
-impl Args {
-    fn parse() -> BoxResult<Args> {
-        let mut args = std::env::args().skip(1);
-        let command = args.next().ok_or("no command")?;
-        let rest: Vec<String> = args.collect();
-        if !rest.len().is_multiple_of(2) {
-            return Err("expected `--flag value` pairs".into());
-        }
-        let pairs = rest
-            .chunks(2)
-            .map(|c| (c[0].clone(), c[1].clone()))
-            .collect();
-        Ok(Args { command, pairs })
-    }
-
-    fn value(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn list(&self, name: &str, default: &[usize]) -> BoxResult<Vec<usize>> {
-        match self.value(name) {
-            None => Ok(default.to_vec()),
-            Some(v) => v
-                .split(',')
-                .map(|x| x.trim().parse::<usize>().map_err(|e| e.into()))
-                .collect(),
-        }
-    }
-}
-
-/// `len` bytes of pseudo-random alphanumeric text: the same generator as session-bench.
-fn text(len: usize, seed: u64) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(ALPHABET[(x % ALPHABET.len() as u64) as usize])
-        })
-        .collect()
+    /// Its URL (every backend but memory needs one).
+    #[arg(long)]
+    url: Option<String>,
 }
 
 fn data(blob: usize, i: usize) -> HashMap<String, serde_json::Value> {
     let mut data = HashMap::new();
-    data.insert(
-        "user".into(),
-        serde_json::Value::from(format!("user-{i}@example.com")),
-    );
+    data.insert("user".into(), serde_json::Value::from(user(i)));
     data.insert("blob".into(), serde_json::Value::from(text(blob, i as u64)));
     data
 }
@@ -143,88 +105,11 @@ fn sample(payload: usize, i: usize) -> Record {
         expiry_date,
     };
     let overhead = rmp_serde::to_vec(&bare).map(|b| b.len()).unwrap_or(64);
-    let prefix = |n: usize| match n {
-        0..=31 => 0,
-        32..=255 => 1,
-        256..=65535 => 2,
-        _ => 4,
-    };
-    let mut blob = payload.saturating_sub(overhead);
-    blob = blob.saturating_sub(prefix(blob));
     Record {
         id: bare.id,
-        data: data(blob, i),
+        data: data(blob_len(payload, overhead), i),
         expiry_date,
     }
-}
-
-struct Sample {
-    elapsed: Duration,
-    latencies: Vec<u64>,
-}
-
-async fn measure<F, Fut>(tasks: usize, n: usize, op: F) -> BoxResult<Sample>
-where
-    F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = TaskResult<()>> + Send + 'static,
-{
-    let op = Arc::new(op);
-    let start = Instant::now();
-    let handles: Vec<_> = (0..tasks)
-        .map(|t| {
-            let op = op.clone();
-            tokio::spawn(async move {
-                let mut latencies = Vec::with_capacity(n / tasks + 1);
-                let mut i = t;
-                while i < n {
-                    let began = Instant::now();
-                    op(i).await?;
-                    latencies.push(began.elapsed().as_nanos() as u64);
-                    i += tasks;
-                }
-                TaskResult::Ok(latencies)
-            })
-        })
-        .collect();
-    let mut latencies = Vec::with_capacity(n);
-    for h in handles {
-        latencies.extend(h.await??);
-    }
-    Ok(Sample {
-        elapsed: start.elapsed(),
-        latencies,
-    })
-}
-
-fn quantile(sorted: &[u64], q: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
-fn summarize(samples: Vec<Sample>) -> Figures {
-    let mut rates: Vec<f64> = samples
-        .iter()
-        .map(|s| s.latencies.len() as f64 / s.elapsed.as_secs_f64().max(f64::MIN_POSITIVE))
-        .collect();
-    rates.sort_by(f64::total_cmp);
-    let rate = rates.get(rates.len() / 2).copied().unwrap_or(0.0);
-    let mut all: Vec<u64> = samples.into_iter().flat_map(|s| s.latencies).collect();
-    all.sort_unstable();
-    let us = |ns: u64| (ns as f64 / 100.0).round() / 10.0;
-    Figures {
-        ops_per_s: rate.round(),
-        p50_us: us(quantile(&all, 0.5)),
-        p99_us: us(quantile(&all, 0.99)),
-        ops: all.len() as u64,
-    }
-}
-
-fn owned_session(t: usize, tasks: usize, k: usize) -> usize {
-    let count = (SESSIONS - t.min(SESSIONS - 1)).div_ceil(tasks).max(1);
-    t + tasks * (k % count)
 }
 
 type DynStore = Arc<dyn SessionStore>;
@@ -235,8 +120,6 @@ struct Opened {
     what: String,
     cleanup: Option<Cleanup>,
 }
-
-type Cleanup = Box<dyn FnOnce() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
 fn table_name() -> String {
     format!("ts_bench_{}", std::process::id())
@@ -330,68 +213,56 @@ async fn open(backend: &str, url: Option<&str>) -> BoxResult<Opened> {
     })
 }
 
-fn err(e: impl std::fmt::Display) -> String {
-    e.to_string()
-}
-
-/// Creates `records` concurrently (untimed setup), writing back the ids the store chose.
+/// Creates `records` concurrently (untimed setup), answering them with the ids the
+/// store chose.
 async fn create_all(store: &DynStore, records: Vec<Record>) -> BoxResult<Vec<Record>> {
-    let shared = Arc::new(std::sync::Mutex::new(records));
-    let n = shared.lock().map_err(|_| "poisoned")?.len();
-    let (s, r) = (store.clone(), shared.clone());
-    measure(32.min(n.max(1)), n, move |i| {
-        let (s, r) = (s.clone(), r.clone());
+    let (s, records) = (store.clone(), Arc::new(records));
+    let (_, created) = measure_map(32, records.len(), move |i| {
+        let (s, records) = (s.clone(), records.clone());
         async move {
-            let mut rec = r.lock().map_err(|_| "poisoned".to_owned())?[i].clone();
-            s.create(&mut rec).await.map_err(err)?;
-            r.lock().map_err(|_| "poisoned".to_owned())?[i] = rec;
-            Ok(())
+            let mut record = records[i].clone();
+            s.create(&mut record).await.map_err(err)?;
+            Ok(record)
         }
     })
     .await?;
-    let out = shared.lock().map_err(|_| "poisoned")?.drain(..).collect();
-    Ok(out)
+    Ok(created)
 }
 
 async fn run_op(
     store: &DynStore,
     pool: &[Record],
     created: &mut Vec<Id>,
-    op: &str,
+    op: Op,
     tasks: usize,
     n: usize,
     payload: usize,
 ) -> BoxResult<Sample> {
     let s = store.clone();
     match op {
-        "create" => {
-            let fresh: Vec<Record> = (0..n).map(|i| sample(payload, i)).collect();
-            let fresh = Arc::new(std::sync::Mutex::new(fresh));
-            let f = fresh.clone();
-            // The record is cloned before the clock starts; `create` takes it mutably.
-            let prepared: Arc<Vec<std::sync::Mutex<Option<Record>>>> = Arc::new(
-                f.lock()
-                    .map_err(|_| "poisoned")?
-                    .iter()
-                    .map(|r| std::sync::Mutex::new(Some(r.clone())))
+        Op::Create => {
+            // Each call owns its record (`create` takes it mutably), made before the
+            // clock starts.
+            let fresh: Arc<Vec<std::sync::Mutex<Option<Record>>>> = Arc::new(
+                (0..n)
+                    .map(|i| std::sync::Mutex::new(Some(sample(payload, i))))
                     .collect(),
             );
-            let p = prepared.clone();
-            let sample = measure(tasks, n, move |i| {
-                let (s, p) = (s.clone(), p.clone());
-                let rec = p[i].lock().ok().and_then(|mut r| r.take());
+            let (timed, ids) = measure_map(tasks, n, move |i| {
+                let s = s.clone();
+                let rec = fresh[i].lock().ok().and_then(|mut r| r.take());
                 async move {
                     let mut rec = rec.ok_or("no record")?;
                     s.create(&mut rec).await.map_err(err)?;
-                    drop(std::hint::black_box(rec));
-                    Ok(())
+                    Ok(rec.id)
                 }
             })
             .await?;
-            created.extend(fresh.lock().map_err(|_| "poisoned")?.iter().map(|r| r.id));
-            Ok(sample)
+            // The ids the store kept (it picks a new one on a collision).
+            created.extend(ids);
+            Ok(timed)
         }
-        "load" => {
+        Op::Load => {
             let ids: Arc<Vec<Id>> = Arc::new(pool.iter().map(|r| r.id).collect());
             measure(tasks, n, move |i| {
                 let (s, ids) = (s.clone(), ids.clone());
@@ -407,15 +278,19 @@ async fn run_op(
             })
             .await
         }
-        "save" | "touch" => {
+        Op::Save | Op::Touch => {
             let later = OffsetDateTime::now_utc() + TTL;
             let plan: Arc<Vec<Record>> = Arc::new(
-                (0..n)
-                    .map(|i| {
-                        let mut r = pool[owned_session(i % tasks, tasks, i / tasks)].clone();
-                        if op == "touch" {
+                plan_indices(tasks, n)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, idx)| {
+                        let mut r = pool[idx].clone();
+                        if op == Op::Touch {
                             r.expiry_date = later;
                         } else {
+                            // New bytes, as a real save writes (tower-sessions has no
+                            // version to bump).
                             r.data.insert("n".into(), serde_json::Value::from(i));
                         }
                         r
@@ -428,7 +303,7 @@ async fn run_op(
             })
             .await
         }
-        "delete" => {
+        Op::Delete => {
             let doomed = create_all(store, (0..n).map(|i| sample(payload, i)).collect()).await?;
             let ids: Arc<Vec<Id>> = Arc::new(doomed.iter().map(|r| r.id).collect());
             measure(tasks, n, move |i| {
@@ -437,46 +312,26 @@ async fn run_op(
             })
             .await
         }
-        other => Err(format!("unknown operation {other:?}").into()),
     }
 }
 
-async fn store_command(args: &Args) -> BoxResult<()> {
-    let backend = args.value("--backend").ok_or("--backend is required")?;
-    let opened = open(backend, args.value("--url")).await?;
-    let payloads = args.list("--payloads", &[100, 2048, 32768])?;
-    let concurrency = args.list("--concurrency", &[1, 32])?;
-    let n = args
-        .list("--ops", &[3000])?
-        .first()
-        .copied()
-        .unwrap_or(3000);
-    let rounds = args
-        .list("--rounds", &[3])?
-        .first()
-        .copied()
-        .unwrap_or(3)
-        .max(1);
-    let ops: Vec<String> = args
-        .value("--op-list")
-        .unwrap_or("create,load,save,touch,delete")
-        .split(',')
-        .map(str::to_owned)
-        .collect();
-    let per_round = (n / rounds).max(1);
+async fn store_command(target: &StoreArgs, grid: &Grid) -> BoxResult<()> {
+    let backend = target.backend.as_str();
+    let opened = open(backend, target.url.as_deref()).await?;
+    let per_round = grid.per_round();
     let mut created: Vec<Id> = Vec::new();
     let result: BoxResult<()> = async {
-        for &payload in &payloads {
+        for &payload in &grid.payloads {
             let pool = create_all(
                 &opened.store,
                 (0..SESSIONS).map(|i| sample(payload, i)).collect(),
             )
             .await?;
             created.extend(pool.iter().map(|r| r.id));
-            for op in &ops {
-                for &tasks in &concurrency {
+            for &op in &grid.ops {
+                for &tasks in &grid.tasks {
                     let mut samples = Vec::new();
-                    for _ in 0..rounds {
+                    for _ in 0..grid.rounds {
                         samples.push(
                             run_op(
                                 &opened.store,
@@ -492,11 +347,11 @@ async fn store_command(args: &Args) -> BoxResult<()> {
                     }
                     let row = PeerRow {
                         backend: backend.to_owned(),
-                        op: op.clone(),
+                        op: op.name().to_owned(),
                         concurrency: tasks,
                         payload_bytes: payload,
                         side: Side {
-                            what: if op == "touch" {
+                            what: if op == Op::Touch {
                                 format!("{} (save with a later expiry)", opened.what)
                             } else {
                                 opened.what.clone()
@@ -529,24 +384,13 @@ async fn store_command(args: &Args) -> BoxResult<()> {
     result
 }
 
-fn page(body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>session demo</title></head>\
-         <body>{body}</body></html>\n"
-    ))
-}
-
 async fn index(session: Session) -> Result<Html<String>, StatusCode> {
     let logged_in = session
         .get::<bool>("logged_in")
         .await
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
         .unwrap_or(false);
-    Ok(if logged_in {
-        page("<h1>You are logged in</h1><a id=\"logout\" href=\"/logout\">Logout</a>")
-    } else {
-        page("<h1>You are not logged in.</h1><a id=\"login\" href=\"/login\">Login now</a>")
-    })
+    Ok(serve::login_page(logged_in))
 }
 
 async fn counter(session: Session) -> Result<String, StatusCode> {
@@ -575,20 +419,7 @@ async fn serve_store<S: SessionStore + Clone>(store: S) -> BoxResult<()> {
         .route("/", get(index))
         .route("/counter", get(counter))
         .layer(layer);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    println!("LISTENING {}", listener.local_addr()?);
-    std::io::stdout().flush()?;
-    let stop = async {
-        let _ = tokio::task::spawn_blocking(|| {
-            let mut sink = Vec::new();
-            let _ = std::io::stdin().read_to_end(&mut sink);
-        })
-        .await;
-    };
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .await?;
-    Ok(())
+    serve::until_stdin_closes(app).await
 }
 
 /// `Arc<dyn SessionStore>` is not `Clone + SessionStore` itself; this is.
@@ -611,10 +442,9 @@ impl SessionStore for Shared {
     }
 }
 
-async fn serve_command(args: &Args) -> BoxResult<()> {
-    let backend = args.value("--backend").ok_or("--backend is required")?;
-    let opened = open(backend, args.value("--url")).await?;
-    let result = match backend {
+async fn serve_command(target: &StoreArgs) -> BoxResult<()> {
+    let opened = open(&target.backend, target.url.as_deref()).await?;
+    let result = match target.backend.as_str() {
         // The concrete types, so the layer is exactly what an app would build.
         "memory" => serve_store(MemoryStore::default()).await,
         _ => serve_store(Shared(opened.store.clone())).await,
@@ -626,6 +456,7 @@ async fn serve_command(args: &Args) -> BoxResult<()> {
 }
 
 fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -638,11 +469,9 @@ fn main() -> std::process::ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let args = Args::parse()?;
-        match args.command.as_str() {
-            "store" => store_command(&args).await,
-            "serve" => serve_command(&args).await,
-            other => Err(format!("unknown command {other:?}").into()),
+        match cli {
+            Cli::Store { target, grid } => store_command(&target, &grid).await,
+            Cli::Serve { target } => serve_command(&target).await,
         }
     });
     match result {
