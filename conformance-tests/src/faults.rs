@@ -28,46 +28,19 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use session_core::{
-    Capabilities, DeleteIf, Error, Record, Result, ScanCursor, ScanPage, SessionId, SessionStore,
-    StorageKey,
+    BackendError, BackendErrorKind, Capabilities, DeleteIf, Error, Record, Result, ScanCursor,
+    ScanPage, SessionId, SessionStore, StorageKey,
 };
 
-/// A store operation, as the fault plan names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Op {
-    /// `load`.
-    Load,
-    /// `create`.
-    Create,
-    /// `save`.
-    Save,
-    /// `touch`.
-    Touch,
-    /// `delete`.
-    Delete,
-    /// `delete_expired`.
-    DeleteExpired,
-    /// `count`.
-    Count,
-    /// `scan`.
-    Scan,
-    /// `delete_keys`.
-    DeleteKeys,
-}
+/// A store operation, as the fault plan names it: the [`Operation`] a backend error
+/// names, so an injected fault reads like a real one.
+pub use session_core::Operation as Op;
 
-impl Op {
-    /// Whether the operation writes (a reply to it can be dropped after the write).
-    pub fn is_write(self) -> bool {
-        matches!(
-            self,
-            Op::Create | Op::Save | Op::Touch | Op::Delete | Op::DeleteExpired | Op::DeleteKeys
-        )
-    }
-}
-
-/// The error inside the [`Error::Backend`] a [`FaultStore`] injects, so a test can tell
-/// an injected fault from a real one (`err.source()` downcasts to it).
+/// The source of the [`Error::Backend`] a [`FaultStore`] injects, so a test can tell an
+/// injected fault from a real one ([`InjectedFault::of`]). The backend error is of kind
+/// [`Unavailable`](BackendErrorKind::Unavailable), as when the server went away, so the
+/// HTTP layer answers it like an outage (503); its store is `"fault"` and its operation
+/// the faulted one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InjectedFault {
     /// The operation that failed.
@@ -98,11 +71,21 @@ impl fmt::Display for InjectedFault {
 
 impl std::error::Error for InjectedFault {}
 
+impl From<InjectedFault> for Error {
+    fn from(fault: InjectedFault) -> Self {
+        let op = fault.op;
+        BackendError::new(BackendErrorKind::Unavailable, fault)
+            .with_store("fault")
+            .with_operation(op)
+            .into()
+    }
+}
+
 impl InjectedFault {
     /// The injected fault inside `err`, if `err` is one.
     pub fn of(err: &Error) -> Option<&InjectedFault> {
         match err {
-            Error::Backend(inner) => inner.downcast_ref::<InjectedFault>(),
+            Error::Backend(inner) => inner.source_as::<InjectedFault>(),
             _ => None,
         }
     }
@@ -338,11 +321,12 @@ impl<S> FaultStore<S> {
     {
         let d = self.plan.decide(op);
         if d.fail {
-            return Err(Error::Backend(Box::new(InjectedFault {
+            return Err(InjectedFault {
                 op,
                 call: d.call,
                 reply_dropped: false,
-            })));
+            }
+            .into());
         }
         if let Some(latency) = d.before {
             tokio::time::sleep(latency).await;
@@ -352,11 +336,12 @@ impl<S> FaultStore<S> {
             tokio::time::sleep(latency).await;
         }
         if d.drop_reply {
-            return Err(Error::Backend(Box::new(InjectedFault {
+            return Err(InjectedFault {
                 op,
                 call: d.call,
                 reply_dropped: true,
-            })));
+            }
+            .into());
         }
         result
     }
@@ -434,6 +419,35 @@ mod tests {
             .enable_time()
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn an_injected_fault_is_a_temporary_backend_error() {
+        rt().block_on(async {
+            let store = FaultStore::new(MemoryStore::new());
+            store.plan().fail_always(Op::Save).drop_reply(Op::Create);
+            for err in [
+                store.save(&record(1), 1).await.unwrap_err(),
+                store.create(&record(2)).await.unwrap_err(),
+            ] {
+                let Error::Backend(backend) = &err else {
+                    panic!("an injected fault is a backend error: {err:?}");
+                };
+                assert_eq!(backend.kind(), BackendErrorKind::Unavailable);
+                assert!(err.is_temporary(), "the layer answers it like an outage");
+                assert_eq!(backend.store(), Some("fault"));
+                let op = InjectedFault::of(&err).unwrap().op;
+                assert_eq!(backend.operation(), Some(op));
+            }
+            assert!(store
+                .save(&record(3), 1)
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains(
+                "session backend failed: fault save: unavailable: injected fault: Save (call 3)"
+            ));
+        });
     }
 
     #[test]

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use session_core::{Codec, Error, Record, SessionStore};
 
 use crate::measure::{
-    err, measure, measure_map, plan_indices, summarize, Cleanup, Grid, Op, Sample, Side,
+    err, loaded, measure, measure_map, plan_indices, summarize, Cleanup, Grid, Op, Sample, Side,
     TaskResult, SESSIONS, TTL,
 };
 use crate::results::Row;
@@ -151,15 +151,7 @@ async fn run_ours(
             let cookies = pool.cookies.clone();
             measure(tasks, n, move |i| {
                 let (s, c) = (s.clone(), cookies.clone());
-                async move {
-                    match s.load(&c[i % c.len()]).await.map_err(err)? {
-                        Some(r) => {
-                            drop(std::hint::black_box(r));
-                            Ok(())
-                        }
-                        None => Err("a session went missing".into()),
-                    }
-                }
+                async move { loaded(s.load(&c[i % c.len()]).await.map_err(err)?) }
             })
             .await
         }

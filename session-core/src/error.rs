@@ -2,6 +2,8 @@
 
 use std::error::Error as StdError;
 
+use crate::{BackendError, BackendErrorKind};
+
 /// A boxed error from a backend's own client library.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -50,17 +52,33 @@ pub enum Error {
     /// A record could not be encoded.
     #[error("session record does not encode: {0}")]
     Encode(String),
-    /// The backend failed: I/O, connection, timeout, server error.
+    /// The backend failed: a timeout, an unreachable server, I/O, a server error. The
+    /// [`BackendError`] says which store, which operation and what kind of failure;
+    /// [`Error::is_temporary`] tells an outage from a fault.
     #[error("session backend failed: {0}")]
-    Backend(#[source] BoxError),
+    Backend(#[source] BackendError),
     /// The store or session is misconfigured; the message names the problem.
     #[error("session configuration error: {0}")]
     Config(String),
 }
 
 impl Error {
-    /// Wraps any client-library error as [`Error::Backend`].
+    /// Wraps any client-library error as [`Error::Backend`] of kind
+    /// [`Other`](BackendErrorKind::Other), for a store that has nothing more to say
+    /// (a [`BackendError`] passed in is kept as it is). A store that knows the failure
+    /// is a timeout or an unreachable server says so with [`BackendError::new`], so
+    /// that the HTTP layer answers `503` rather than `500`.
     pub fn backend<E: Into<BoxError>>(err: E) -> Self {
-        Error::Backend(err.into())
+        match err.into().downcast::<BackendError>() {
+            Ok(precise) => Error::Backend(*precise),
+            Err(other) => Error::Backend(BackendError::new(BackendErrorKind::Other, other)),
+        }
+    }
+
+    /// Whether the error is a temporary backend failure (a timeout, an unreachable
+    /// server: [`BackendError::is_temporary`]), which a retry later may get past.
+    /// Everything else, other backend failures included, is not.
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, Error::Backend(e) if e.is_temporary())
     }
 }

@@ -24,6 +24,7 @@
 //! # }).unwrap();
 //! ```
 
+mod backend_error;
 mod codec;
 mod error;
 mod id;
@@ -36,6 +37,7 @@ mod session;
 mod store;
 mod time;
 
+pub use backend_error::{with_timeout, BackendError, BackendErrorKind, Operation};
 pub use codec::{Codec, DEFAULT_MAX_RECORD_SIZE, FORMAT_JSON_V1, FORMAT_MSGPACK_V1, MAX_DEPTH};
 pub use error::{BoxError, Error, Result};
 pub use id::{InvalidId, SessionId, StorageKey, ID_BYTES, ID_TEXT_LEN};

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use session_core::Operation;
 use session_core::{
     Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanPage, SessionId,
     SessionStore, StorageKey, Timestamp, DEFAULT_MAX_RECORD_SIZE,
@@ -19,6 +20,9 @@ use crate::error::{blocking, file_error};
 use crate::layout::{make_dir, Layout, DIR_MODE};
 use crate::lock::StripeLocks;
 use crate::sweep::{walk_top, Pass, Tally};
+
+/// The store name its backend errors carry.
+const STORE: &str = "file";
 
 /// How old a temporary file must be before the sweep treats it as abandoned.
 pub const DEFAULT_TEMP_GRACE: Duration = Duration::from_secs(10 * 60);
@@ -87,7 +91,7 @@ impl FileStore {
         let root: PathBuf = dir.into();
         let layout = Layout::new(root.clone());
         let prepared = layout.clone();
-        blocking(move || prepare_dir(&prepared)).await?;
+        blocking(STORE, Operation::Connect, move || prepare_dir(&prepared)).await?;
         Ok(FileStore {
             shared: Arc::new(Shared {
                 locks: StripeLocks::new(layout.lock_dir()),
@@ -177,8 +181,14 @@ impl FileStore {
             let shared = self.shared.clone();
             let now = self.clock.now();
             let pass = pass();
-            let part =
-                blocking(move || walk_top(&shared.layout, &shared.locks, first, now, pass)).await?;
+            let operation = match pass {
+                Pass::Count => Operation::Count,
+                _ => Operation::DeleteExpired,
+            };
+            let part = blocking(STORE, operation, move || {
+                walk_top(&shared.layout, &shared.locks, first, now, pass)
+            })
+            .await?;
             tally.add(part);
         }
         if tally.undecodable > 0 {
@@ -449,7 +459,7 @@ impl SessionStore for FileStore {
         };
         let job = self.job();
         let clock = self.clock.clone();
-        blocking(move || {
+        blocking(STORE, Operation::Load, move || {
             let path = job.layout().record_path(&id.storage_key());
             job.read_live(id, &path, &clock)
         })
@@ -459,14 +469,20 @@ impl SessionStore for FileStore {
     async fn create(&self, record: &Record) -> Result<String> {
         let bytes = self.codec.encode_limited(record, self.max_record_size)?;
         let (job, clock, id) = (self.job(), self.clock.clone(), record.id);
-        blocking(move || job.create(id, &bytes, &clock)).await?;
+        blocking(STORE, Operation::Create, move || {
+            job.create(id, &bytes, &clock)
+        })
+        .await?;
         Ok(record.id.to_string())
     }
 
     async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
         let bytes = self.codec.encode_limited(record, self.max_record_size)?;
         let (job, clock, id) = (self.job(), self.clock.clone(), record.id);
-        blocking(move || job.save(id, &bytes, expected_version, &clock)).await?;
+        blocking(STORE, Operation::Save, move || {
+            job.save(id, &bytes, expected_version, &clock)
+        })
+        .await?;
         Ok(record.id.to_string())
     }
 
@@ -474,13 +490,16 @@ impl SessionStore for FileStore {
         let (job, clock, codec) = (self.job(), self.clock.clone(), self.codec);
         let limit = self.max_record_size;
         let owned = record.clone();
-        blocking(move || job.touch(&owned, codec, limit, &clock)).await?;
+        blocking(STORE, Operation::Touch, move || {
+            job.touch(&owned, codec, limit, &clock)
+        })
+        .await?;
         Ok(record.id.to_string())
     }
 
     async fn delete(&self, id: &SessionId) -> Result<()> {
         let (job, id) = (self.job(), *id);
-        blocking(move || job.delete(&id)).await
+        blocking(STORE, Operation::Delete, move || job.delete(&id)).await
     }
 
     async fn delete_expired(&self) -> Result<u64> {
@@ -520,8 +539,10 @@ impl SessionStore for FileStore {
             ),
         };
         let shared = self.shared.clone();
-        let (entries, full) =
-            blocking(move || crate::scan::page(&shared.layout, after, limit)).await?;
+        let (entries, full) = blocking(STORE, Operation::Scan, move || {
+            crate::scan::page(&shared.layout, after, limit)
+        })
+        .await?;
         let next = match entries.last() {
             Some(last) if full => Some(ScanCursor::new(last.key.to_hex())),
             _ => None,
@@ -531,7 +552,7 @@ impl SessionStore for FileStore {
 
     async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
         let (job, now, keys) = (self.job(), self.clock.now(), keys.to_vec());
-        blocking(move || {
+        blocking(STORE, Operation::DeleteKeys, move || {
             let mut removed = 0u64;
             for key in &keys {
                 removed += u64::from(job.delete_key(key, only, now)?);

@@ -15,6 +15,5 @@ mod scan;
 mod shelf_store;
 mod sweep;
 
-pub use error::FileError;
 pub use file_store::{FileStore, DEFAULT_TEMP_GRACE};
 pub use shelf_store::ShelfStore;

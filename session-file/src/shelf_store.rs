@@ -12,6 +12,7 @@ use redb::{
     Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, TableDefinition, Value,
     WriteTransaction,
 };
+use session_core::Operation;
 use session_core::{
     Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
     SessionId, SessionStore, StorageKey, Timestamp, DEFAULT_MAX_RECORD_SIZE,
@@ -19,6 +20,9 @@ use session_core::{
 
 use crate::error::{blocking, file_error};
 use crate::layout::{DIR_MODE, FILE_MODE};
+
+/// The store name its backend errors carry.
+const STORE: &str = "shelf";
 
 /// Storage key → (version, expires_at in ms, session-core envelope). Version and
 /// deadline sit beside the envelope so checks and sweeps never decode session data.
@@ -85,7 +89,7 @@ impl ShelfStore {
     /// another `ShelfStore`, or is not a redb file.
     pub async fn open(path: impl Into<PathBuf>) -> Result<Self> {
         let path: PathBuf = path.into();
-        let shelf = blocking(move || Shelf::open(path)).await?;
+        let shelf = blocking(STORE, Operation::Connect, move || Shelf::open(path)).await?;
         Ok(ShelfStore {
             shelf: Arc::new(shelf),
             clock: Clock::system(),
@@ -137,7 +141,7 @@ impl ShelfStore {
     /// which checks that no raw session id is stored. Reads the whole store into memory.
     pub async fn raw_entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let shelf = self.shelf.clone();
-        blocking(move || shelf.raw_entries()).await
+        blocking(STORE, Operation::Scan, move || shelf.raw_entries()).await
     }
 }
 
@@ -585,14 +589,17 @@ impl SessionStore for ShelfStore {
             return Ok(None);
         };
         let (shelf, now) = (self.shelf.clone(), self.clock.now());
-        blocking(move || shelf.load(id, now)).await
+        blocking(STORE, Operation::Load, move || shelf.load(id, now)).await
     }
 
     async fn create(&self, record: &Record) -> Result<String> {
         let bytes = self.codec.encode_limited(record, self.max_record_size)?;
         let (shelf, now, durable) = (self.shelf.clone(), self.clock.now(), self.durable);
         let owned = record.clone();
-        blocking(move || shelf.create(durable, &owned, &bytes, now)).await?;
+        blocking(STORE, Operation::Create, move || {
+            shelf.create(durable, &owned, &bytes, now)
+        })
+        .await?;
         Ok(record.id.to_string())
     }
 
@@ -600,7 +607,10 @@ impl SessionStore for ShelfStore {
         let bytes = self.codec.encode_limited(record, self.max_record_size)?;
         let (shelf, now, durable) = (self.shelf.clone(), self.clock.now(), self.durable);
         let owned = record.clone();
-        blocking(move || shelf.save(durable, &owned, &bytes, expected_version, now)).await?;
+        blocking(STORE, Operation::Save, move || {
+            shelf.save(durable, &owned, &bytes, expected_version, now)
+        })
+        .await?;
         Ok(record.id.to_string())
     }
 
@@ -612,20 +622,26 @@ impl SessionStore for ShelfStore {
             (self.codec, self.max_record_size),
         );
         let owned = record.clone();
-        blocking(move || shelf.touch(durable, codec, &owned, now)).await?;
+        blocking(STORE, Operation::Touch, move || {
+            shelf.touch(durable, codec, &owned, now)
+        })
+        .await?;
         Ok(record.id.to_string())
     }
 
     async fn delete(&self, id: &SessionId) -> Result<()> {
         let (shelf, durable, id) = (self.shelf.clone(), self.durable, *id);
-        blocking(move || shelf.delete(durable, &id)).await
+        blocking(STORE, Operation::Delete, move || shelf.delete(durable, &id)).await
     }
 
     async fn delete_expired(&self) -> Result<u64> {
         let mut removed = 0u64;
         loop {
             let (shelf, now, durable) = (self.shelf.clone(), self.clock.now(), self.durable);
-            let n = blocking(move || shelf.sweep_batch(durable, now)).await?;
+            let n = blocking(STORE, Operation::DeleteExpired, move || {
+                shelf.sweep_batch(durable, now)
+            })
+            .await?;
             removed += n as u64;
             if n < SWEEP_BATCH {
                 return Ok(removed);
@@ -635,7 +651,7 @@ impl SessionStore for ShelfStore {
 
     async fn count(&self) -> Result<u64> {
         let (shelf, now) = (self.shelf.clone(), self.clock.now());
-        blocking(move || shelf.count(now)).await
+        blocking(STORE, Operation::Count, move || shelf.count(now)).await
     }
 
     /// Pages in storage-key order, from the record table (data is not decoded); the
@@ -650,7 +666,8 @@ impl SessionStore for ShelfStore {
             ),
         };
         let shelf = self.shelf.clone();
-        let (entries, full) = blocking(move || shelf.scan(after, limit)).await?;
+        let (entries, full) =
+            blocking(STORE, Operation::Scan, move || shelf.scan(after, limit)).await?;
         let next = match entries.last() {
             Some(last) if full => Some(ScanCursor::new(last.key.to_hex())),
             _ => None,
@@ -661,6 +678,9 @@ impl SessionStore for ShelfStore {
     async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
         let (shelf, now, durable) = (self.shelf.clone(), self.clock.now(), self.durable);
         let keys = keys.to_vec();
-        blocking(move || shelf.delete_keys(durable, &keys, only, now)).await
+        blocking(STORE, Operation::DeleteKeys, move || {
+            shelf.delete_keys(durable, &keys, only, now)
+        })
+        .await
     }
 }

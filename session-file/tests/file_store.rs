@@ -357,10 +357,11 @@ async fn io_errors_name_the_file() {
     let Err(Error::Backend(source)) = store.load(&cookie).await else {
         panic!("expected a backend error");
     };
-    let file_error = source
-        .downcast_ref::<session_file::FileError>()
-        .expect("a FileError");
-    assert_eq!(file_error.path(), path);
+    assert_eq!(source.context(), Some(&*format!("read {}", path.display())));
+    assert_eq!(source.kind(), session_core::BackendErrorKind::Io);
+    assert!(!source.is_temporary(), "a local I/O failure is no outage");
+    assert_eq!(source.store(), Some("file"));
+    assert_eq!(source.operation(), Some(session_core::Operation::Load));
     assert!(source.to_string().contains(&r.id.storage_key().to_hex()));
     // The sweep and count step over what is not a regular file instead of failing.
     assert_eq!(store.count().await.unwrap(), 0);

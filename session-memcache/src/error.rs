@@ -1,88 +1,100 @@
-//! What a failed memcached call carries inside [`session_core::Error::Backend`].
+//! How the memcache client's errors become a [`BackendError`]: the one place that
+//! decides which failures are an outage (a timeout, a refused or dropped connection)
+//! and which are not (a reply the store cannot use, a server error).
+//!
+//! A backend error during a write means the outcome is unknown: the command may have
+//! reached the server before the connection failed or the time ran out.
 
+use std::future::Future;
 use std::time::Duration;
 
-/// The source of every [`Error::Backend`](session_core::Error::Backend) this store
-/// returns; downcast the boxed source to inspect it.
-///
-/// A backend error during a write means the outcome is unknown: the command may have
-/// reached the server before the connection failed or the time ran out.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum MemcacheError {
-    /// No answer within the store's operation timeout (server stalled or overloaded,
-    /// or every connection slot taken by calls that are still waiting).
-    #[error("memcached {op}: no answer within {after:?}")]
-    Timeout {
-        /// The store operation (`load`, `save`, ...).
-        op: &'static str,
-        /// The configured operation timeout.
-        after: Duration,
-    },
-    /// The client failed: connection refused or reset, socket timeout, a server or
-    /// protocol error.
-    #[error("memcached {op}: {source}")]
-    Client {
-        /// The store operation.
-        op: &'static str,
-        /// The memcache client's error.
-        #[source]
-        source: memcache::exp::Error,
-    },
-    /// The server answered something the store cannot use.
-    #[error("memcached {op}: unexpected answer: {detail}")]
-    Unexpected {
-        /// The store operation.
-        op: &'static str,
-        /// What was wrong.
-        detail: String,
-    },
-}
+use session_core::{BackendError, BackendErrorKind, Error, Operation, Result};
 
-impl MemcacheError {
-    pub(crate) fn timeout(op: &'static str, after: Duration) -> Self {
-        MemcacheError::Timeout { op, after }
-    }
+/// The store name every [`BackendError`] from this crate carries.
+pub(crate) const STORE: &str = "memcache";
 
-    pub(crate) fn client(op: &'static str, source: memcache::exp::Error) -> Self {
-        MemcacheError::Client { op, source }
-    }
-
-    pub(crate) fn unexpected(op: &'static str, detail: impl Into<String>) -> Self {
-        MemcacheError::Unexpected {
-            op,
-            detail: detail.into(),
-        }
-    }
-
-    /// The store operation that failed.
-    pub fn operation(&self) -> &'static str {
-        match self {
-            MemcacheError::Timeout { op, .. }
-            | MemcacheError::Client { op, .. }
-            | MemcacheError::Unexpected { op, .. } => op,
-        }
-    }
-
-    /// Whether the call ran out of time (the store's timeout or a socket timeout).
-    pub fn is_timeout(&self) -> bool {
-        match self {
-            MemcacheError::Timeout { .. } => true,
-            MemcacheError::Client { source, .. } => is_timeout(source),
-            _ => false,
-        }
+/// Maps the client's errors from `operation`, with the client's error as the source.
+pub(crate) fn client_error(operation: Operation) -> impl Fn(memcache::exp::Error) -> Error {
+    move |e| {
+        BackendError::new(kind_of(&e), e)
+            .with_store(STORE)
+            .with_operation(operation)
+            .into()
     }
 }
 
-fn is_timeout(error: &memcache::exp::Error) -> bool {
+/// The server answered something the store cannot use.
+pub(crate) fn unexpected(operation: Operation, detail: impl Into<String>) -> Error {
+    BackendError::new(BackendErrorKind::Protocol, detail.into())
+        .with_store(STORE)
+        .with_operation(operation)
+        .into()
+}
+
+/// Runs `work` under the store's operation timeout.
+pub(crate) async fn bounded<T>(
+    operation: Operation,
+    limit: Duration,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    session_core::with_timeout(STORE, operation, limit, work).await
+}
+
+/// What kind of failure a client error is.
+fn kind_of(error: &memcache::exp::Error) -> BackendErrorKind {
     use memcache::exp::Error as E;
     match error {
-        E::Timeout { .. } => true,
-        E::Ambiguous { source, .. } => is_timeout(source),
-        E::Io(io) => matches!(
-            io.kind(),
-            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-        ),
-        _ => false,
+        E::Timeout { .. } => BackendErrorKind::Timeout,
+        E::Ambiguous { source, .. } => kind_of(source),
+        E::Io(io) => BackendErrorKind::of_network_io(io),
+        E::Protocol(_) => BackendErrorKind::Protocol,
+        E::Server(_) | E::Rejected(_) => BackendErrorKind::Server,
+        _ => BackendErrorKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use memcache::exp::Error as E;
+
+    fn kind(e: E) -> BackendErrorKind {
+        match client_error(Operation::Load)(e) {
+            Error::Backend(b) => {
+                assert_eq!(b.store(), Some("memcache"));
+                assert_eq!(b.operation(), Some(Operation::Load));
+                b.kind()
+            }
+            other => panic!("expected Backend, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn kinds() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(kind(E::Io(refused)), BackendErrorKind::Unavailable);
+        let late = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        assert_eq!(kind(E::Io(late)), BackendErrorKind::Timeout);
+        assert_eq!(
+            kind(E::Timeout { key: b"k".to_vec() }),
+            BackendErrorKind::Timeout
+        );
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let ambiguous = E::Ambiguous {
+            key: b"k".to_vec(),
+            source: Box::new(E::Io(reset)),
+        };
+        assert_eq!(kind(ambiguous), BackendErrorKind::Unavailable);
+        assert_eq!(kind(E::Protocol("?".into())), BackendErrorKind::Protocol);
+        assert_eq!(
+            kind(E::Server("out of memory".into())),
+            BackendErrorKind::Server
+        );
+        let odd = unexpected(Operation::Create, "add answered Exists");
+        assert!(!odd.is_temporary());
+        assert_eq!(
+            odd.to_string(),
+            "session backend failed: memcache create: unexpected answer: add answered Exists"
+        );
     }
 }

@@ -59,7 +59,6 @@ mod recent;
 mod routing;
 mod store;
 
-pub use error::MemcacheError;
 pub use keys::{KeyPrefix, MAX_KEY_LEN, MAX_PREFIX_LEN};
 pub use options::{
     MemcacheOptions, DEFAULT_ITEM_SIZE_LIMIT, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT,

@@ -7,15 +7,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use memcache::exp::{AsyncMetaClient, GetStatus, Meta, MutationStatus};
+use session_core::Operation;
 use session_core::{
     Capabilities, Clock, Codec, Error, Record, Result, SessionId, SessionStore, Timestamp,
 };
 
+use crate::error::{bounded, client_error, unexpected};
 use crate::exptime::Exptime;
 use crate::keys::KeyPrefix;
 use crate::recent::Recent;
 use crate::routing::StableRendezvous;
-use crate::{MemcacheError, MemcacheOptions};
+use crate::MemcacheOptions;
 
 /// How often `save` and `touch` re-read after losing a compare-and-swap to a write that
 /// left the version alone (a concurrent touch). Every lost round means another writer
@@ -95,14 +97,6 @@ struct Stored {
     cas: u64,
 }
 
-fn client_error(op: &'static str) -> impl Fn(memcache::exp::Error) -> Error {
-    move |e| Error::backend(MemcacheError::client(op, e))
-}
-
-fn unexpected(op: &'static str, detail: impl Into<String>) -> Error {
-    Error::backend(MemcacheError::unexpected(op, detail))
-}
-
 impl MemcacheStore {
     /// A store with `options`. Server names are resolved here; no connection is made
     /// until the first operation, so a down server shows up there, as
@@ -111,22 +105,15 @@ impl MemcacheStore {
         let timeout = options.timeout();
         let build = client_builder(&options)
             .connect_multiple_async(options.servers().iter().map(String::as_str));
-        let client = match tokio::time::timeout(timeout, build).await {
-            Ok(Ok(client)) => client,
-            Ok(Err(memcache::exp::Error::Usage(why))) => {
-                return Err(Error::Config(format!(
-                    "memcached servers {:?}: {why}",
-                    options.servers()
-                )))
-            }
-            Ok(Err(other)) => return Err(client_error("connect")(other)),
-            Err(_) => {
-                return Err(Error::backend(MemcacheError::timeout(
-                    "resolve servers",
-                    timeout,
-                )))
-            }
+        let build = async {
+            build.await.map_err(|e| match e {
+                memcache::exp::Error::Usage(why) => {
+                    Error::Config(format!("memcached servers {:?}: {why}", options.servers()))
+                }
+                other => client_error(Operation::Connect)(other),
+            })
         };
+        let client = bounded(Operation::Connect, timeout, build).await?;
         Ok(MemcacheStore {
             inner: Arc::new(Inner {
                 client,
@@ -159,8 +146,12 @@ impl MemcacheStore {
     /// within the timeout.
     pub async fn ping(&self) -> Result<()> {
         self.inner
-            .bounded("ping", async {
-                self.inner.client.noop().await.map_err(client_error("ping"))
+            .bounded(Operation::Connect, async {
+                self.inner
+                    .client
+                    .noop()
+                    .await
+                    .map_err(client_error(Operation::Connect))
             })
             .await
     }
@@ -205,15 +196,8 @@ fn client_builder(options: &MemcacheOptions) -> memcache::exp::MetaClientBuilder
 impl Inner {
     /// Runs `work` under the operation timeout. Cancelling the client's future drops the
     /// connection it was using, so nothing half-read is ever reused.
-    async fn bounded<T>(
-        &self,
-        op: &'static str,
-        work: impl Future<Output = Result<T>>,
-    ) -> Result<T> {
-        match tokio::time::timeout(self.timeout, work).await {
-            Ok(result) => result,
-            Err(_) => Err(Error::backend(MemcacheError::timeout(op, self.timeout))),
-        }
+    async fn bounded<T>(&self, op: Operation, work: impl Future<Output = Result<T>>) -> Result<T> {
+        bounded(op, self.timeout, work).await
     }
 
     fn encode(&self, record: &Record) -> Result<Vec<u8>> {
@@ -222,7 +206,7 @@ impl Inner {
     }
 
     /// The item under `key`, with its CAS token when `with_cas`.
-    async fn fetch(&self, op: &'static str, key: &str, with_cas: bool) -> Result<Option<Stored>> {
+    async fn fetch(&self, op: Operation, key: &str, with_cas: bool) -> Result<Option<Stored>> {
         let meta = if with_cas {
             Meta::NONE.cas()
         } else {
@@ -280,7 +264,7 @@ impl Inner {
             .return_cas()
             .send()
             .await
-            .map_err(client_error("save"))?;
+            .map_err(client_error(Operation::Save))?;
         match result.status {
             MutationStatus::Applied => {
                 match result.cas {
@@ -297,7 +281,7 @@ impl Inner {
             }
             MutationStatus::CasMismatch => Ok(false),
             other => Err(unexpected(
-                "save",
+                Operation::Save,
                 format!("compare-and-swap answered {other:?}"),
             )),
         }
@@ -306,12 +290,7 @@ impl Inner {
     /// The read-check-CAS loop behind `save` and `touch`. `rewrite` gets the stored
     /// record (live by the clock) and returns the bytes and deadline to write, or the
     /// error that ends the operation.
-    async fn read_modify_write<F>(
-        &self,
-        op: &'static str,
-        id: SessionId,
-        mut rewrite: F,
-    ) -> Result<()>
+    async fn read_modify_write<F>(&self, op: Operation, id: SessionId, mut rewrite: F) -> Result<()>
     where
         F: FnMut(Record) -> Result<(Vec<u8>, Timestamp)>,
     {
@@ -385,7 +364,7 @@ impl SessionStore for MemcacheStore {
         let key = inner.prefix.key_for(&id);
         // With the CAS token, so that a save of this version can skip its read.
         let stored = inner
-            .bounded("load", inner.fetch("load", &key, true))
+            .bounded(Operation::Load, inner.fetch(Operation::Load, &key, true))
             .await?;
         let Some(stored) = stored else {
             return Ok(None);
@@ -406,7 +385,7 @@ impl SessionStore for MemcacheStore {
         let key = inner.prefix.key_for(&record.id);
         let exptime = Exptime::for_deadline(inner.clock.now(), record.expires_at);
         let status = inner
-            .bounded("create", async {
+            .bounded(Operation::Create, async {
                 inner
                     .client
                     .set(&key, &bytes)
@@ -415,13 +394,16 @@ impl SessionStore for MemcacheStore {
                     .send()
                     .await
                     .map(|r| r.status)
-                    .map_err(client_error("create"))
+                    .map_err(client_error(Operation::Create))
             })
             .await?;
         match status {
             MutationStatus::Applied => Ok(record.id.to_string()),
             MutationStatus::AlreadyExists => Err(Error::Collision),
-            other => Err(unexpected("create", format!("add answered {other:?}"))),
+            other => Err(unexpected(
+                Operation::Create,
+                format!("add answered {other:?}"),
+            )),
         }
     }
 
@@ -438,7 +420,7 @@ impl SessionStore for MemcacheStore {
             }
             inner.recent.forget(&key);
             inner
-                .read_modify_write("save", record.id, |current| {
+                .read_modify_write(Operation::Save, record.id, |current| {
                     if current.version != expected_version {
                         return Err(Error::Conflict);
                     }
@@ -446,20 +428,20 @@ impl SessionStore for MemcacheStore {
                 })
                 .await
         };
-        inner.bounded("save", write).await?;
+        inner.bounded(Operation::Save, write).await?;
         Ok(record.id.to_string())
     }
 
     async fn touch(&self, record: &Record) -> Result<String> {
         let inner = &self.inner;
-        let write = inner.read_modify_write("touch", record.id, |mut current| {
+        let write = inner.read_modify_write(Operation::Touch, record.id, |mut current| {
             // Only the times move: data and version stay what is stored, so a touch
             // racing a save cannot undo it.
             current.accessed_at = record.accessed_at;
             current.expires_at = record.expires_at;
             Ok((inner.encode(&current)?, record.expires_at))
         });
-        inner.bounded("touch", write).await?;
+        inner.bounded(Operation::Touch, write).await?;
         Ok(record.id.to_string())
     }
 
@@ -467,19 +449,22 @@ impl SessionStore for MemcacheStore {
         let inner = &self.inner;
         let key = inner.prefix.key_for(id);
         let status = inner
-            .bounded("delete", async {
+            .bounded(Operation::Delete, async {
                 inner
                     .client
                     .delete(&key)
                     .send()
                     .await
                     .map(|r| r.status)
-                    .map_err(client_error("delete"))
+                    .map_err(client_error(Operation::Delete))
             })
             .await?;
         match status {
             MutationStatus::Applied | MutationStatus::NotFound => Ok(()),
-            other => Err(unexpected("delete", format!("delete answered {other:?}"))),
+            other => Err(unexpected(
+                Operation::Delete,
+                format!("delete answered {other:?}"),
+            )),
         }
     }
 }

@@ -11,9 +11,9 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::Value;
-use session_core::{Error, Result};
+use session_core::{Error, Operation, Result};
 
-use crate::connection::timed;
+use crate::connection::{timed, unexpected};
 
 /// A cluster client for `nodes` whose per-request timeouts match the store's.
 pub(crate) fn client(nodes: &[String], timeout: Duration) -> Result<ClusterClient> {
@@ -34,7 +34,7 @@ pub(crate) async fn connect(
     client: &ClusterClient,
     timeout: Duration,
 ) -> Result<ClusterConnection> {
-    timed("connect", timeout, client.get_async_connection()).await
+    timed(Operation::Connect, timeout, client.get_async_connection()).await
 }
 
 /// Routing to the primary that owns `slot`.
@@ -53,7 +53,7 @@ pub(crate) async fn one_slot_per_primary(
     timeout: Duration,
 ) -> Result<Vec<u16>> {
     let reply = timed(
-        "cluster slots",
+        Operation::Scan,
         timeout,
         conn.route_command(
             redis::cmd("CLUSTER").arg("SLOTS").clone(),
@@ -61,11 +61,7 @@ pub(crate) async fn one_slot_per_primary(
         ),
     )
     .await?;
-    parse_slots(&reply).ok_or_else(|| {
-        Error::backend(format!(
-            "session-redis: unexpected CLUSTER SLOTS reply: {reply:?}"
-        ))
-    })
+    parse_slots(&reply).ok_or_else(|| unexpected(None, "CLUSTER SLOTS", &reply))
 }
 
 /// Reads `CLUSTER SLOTS`: `[[start, end, [host, port, id…], replicas…]…]`.

@@ -7,31 +7,8 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
-use session_core::{Error, Result};
-
-/// The error inside [`Error::Backend`] when the server did not answer in time.
-/// Callers can tell a timeout from other backend failures by downcasting the source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TimedOut {
-    /// What the store was doing.
-    pub operation: &'static str,
-    /// The configured timeout that ran out.
-    pub after: Duration,
-}
-
-impl fmt::Display for TimedOut {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "redis did not answer `{}` within {:?}",
-            self.operation, self.after
-        )
-    }
-}
-
-impl std::error::Error for TimedOut {}
+use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
+use session_core::{BackendError, BackendErrorKind, Error, Operation, Result};
 
 /// A multiplexed connection to one server or to a cluster. Both halves are cheap,
 /// reconnecting handles that clones share.
@@ -84,27 +61,77 @@ impl ConnectionLike for Connection {
     }
 }
 
-/// Runs one round trip under `timeout`: a late answer becomes [`Error::Backend`] around
-/// [`TimedOut`], a client or server error [`Error::Backend`] around the
-/// [`redis::RedisError`].
+/// The store name every [`BackendError`] from this crate carries.
+pub(crate) const STORE: &str = "redis";
+
+/// Runs one round trip under `timeout`: a late answer is a [`BackendError`] of kind
+/// `Timeout`, a client or server error the one [`backend_error`] makes of it.
 pub(crate) async fn timed<T>(
-    operation: &'static str,
+    operation: Operation,
     timeout: Duration,
     fut: impl Future<Output = RedisResult<T>>,
 ) -> Result<T> {
-    match tokio::time::timeout(timeout, fut).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(Error::backend(e)),
-        Err(_) => Err(Error::backend(TimedOut {
-            operation,
-            after: timeout,
-        })),
+    let round_trip = async { fut.await.map_err(|e| backend_error(operation, e)) };
+    session_core::with_timeout(STORE, operation, timeout, round_trip).await
+}
+
+/// Maps a redis-rs error from `operation` to [`Error::Backend`], of the kind
+/// [`kind_of`] gives, with the redis-rs error as its source.
+pub(crate) fn backend_error(operation: Operation, err: RedisError) -> Error {
+    BackendError::new(kind_of(&err), err)
+        .with_store(STORE)
+        .with_operation(operation)
+        .into()
+}
+
+/// A reply the store cannot use, from `operation` (the command is `what`).
+pub(crate) fn unexpected(
+    operation: Option<Operation>,
+    what: &str,
+    reply: impl fmt::Debug,
+) -> Error {
+    let mut err = BackendError::new(
+        BackendErrorKind::Protocol,
+        format!("unexpected reply to {what}: {reply:?}"),
+    )
+    .with_store(STORE);
+    if let Some(operation) = operation {
+        err = err.with_operation(operation);
+    }
+    err.into()
+}
+
+/// What kind of failure a redis-rs error is: a dropped or refused connection, or a
+/// server that is loading, failing over or has lost its cluster, is an outage; a
+/// reply of the wrong shape is a protocol error; any other error the server answered
+/// is a server error.
+fn kind_of(err: &RedisError) -> BackendErrorKind {
+    use redis::{ErrorKind as K, ServerErrorKind as S};
+    if err.is_timeout() {
+        return BackendErrorKind::Timeout;
+    }
+    if err.is_io_error() || err.is_connection_dropped() || err.is_connection_refusal() {
+        return BackendErrorKind::Unavailable;
+    }
+    match err.kind() {
+        K::Server(S::BusyLoading | S::TryAgain | S::ClusterDown | S::MasterDown | S::ReadOnly)
+        | K::ClusterConnectionNotFound => BackendErrorKind::Unavailable,
+        K::Server(_) | K::Extension => BackendErrorKind::Server,
+        K::Parse | K::UnexpectedReturnType | K::RESP3NotSupported => BackendErrorKind::Protocol,
+        _ => BackendErrorKind::Other,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn backend(err: Error) -> BackendError {
+        match err {
+            Error::Backend(b) => b,
+            other => panic!("expected Backend, got {other:?}"),
+        }
+    }
 
     #[tokio::test]
     async fn a_late_answer_is_a_backend_timeout() {
@@ -113,15 +140,14 @@ mod tests {
             Ok::<_, redis::RedisError>(1)
         };
         let started = std::time::Instant::now();
-        let err = timed("load", Duration::from_millis(20), slow)
+        let err = timed(Operation::Load, Duration::from_millis(20), slow)
             .await
             .unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(1));
-        let Error::Backend(source) = err else {
-            panic!("expected Backend, got {err:?}")
-        };
-        let timed_out = source.downcast_ref::<TimedOut>().unwrap();
-        assert_eq!(timed_out.operation, "load");
+        let timed_out = backend(err);
+        assert!(timed_out.is_timeout() && timed_out.is_temporary());
+        assert_eq!(timed_out.store(), Some("redis"));
+        assert_eq!(timed_out.operation(), Some(Operation::Load));
         assert!(timed_out.to_string().contains("20ms"));
     }
 
@@ -133,9 +159,41 @@ mod tests {
                 "connection refused",
             )))
         };
-        let err = timed("save", Duration::from_secs(1), failing)
+        let err = timed(Operation::Save, Duration::from_secs(1), failing)
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::Backend(_)));
+        let err = backend(err);
+        assert_eq!(err.kind(), BackendErrorKind::Unavailable);
+        assert!(err.source_as::<redis::RedisError>().is_some());
+    }
+
+    #[test]
+    fn kinds() {
+        let kind = |e: RedisError| kind_of(&e);
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(kind(refused.into()), BackendErrorKind::Unavailable);
+        let late = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        assert_eq!(kind(late.into()), BackendErrorKind::Timeout);
+        let loading = redis::ServerErrorKind::BusyLoading;
+        assert_eq!(
+            kind((redis::ErrorKind::Server(loading), "loading").into()),
+            BackendErrorKind::Unavailable
+        );
+        let err = redis::ServerErrorKind::ResponseError;
+        assert_eq!(
+            kind((redis::ErrorKind::Server(err), "unknown command").into()),
+            BackendErrorKind::Server
+        );
+        assert_eq!(
+            kind((redis::ErrorKind::UnexpectedReturnType, "not an int").into()),
+            BackendErrorKind::Protocol
+        );
+        let odd = backend(unexpected(Some(Operation::Save), "the save script", 7));
+        assert_eq!(odd.kind(), BackendErrorKind::Protocol);
+        assert!(!odd.is_temporary());
+        assert_eq!(
+            odd.to_string(),
+            "redis save: unexpected answer: unexpected reply to the save script: 7"
+        );
     }
 }

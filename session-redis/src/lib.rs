@@ -63,7 +63,6 @@ mod scan;
 mod scripts;
 mod store;
 
-pub use connection::TimedOut;
 pub use options::{RedisOptions, DEFAULT_PREFIX, DEFAULT_SCAN_COUNT, DEFAULT_TIMEOUT};
 pub use store::{manager_config, RedisStore};
 

@@ -61,8 +61,9 @@ impl RedisOptions {
     }
 
     /// Bounds every round trip to the server: one that has not answered within
-    /// `timeout` fails with [`Error::Backend`] (around [`TimedOut`](crate::TimedOut)),
-    /// so an outage never hangs a request. While the connection is down, requests wait
+    /// `timeout` fails with [`Error::Backend`] of kind
+    /// [`Timeout`](session_core::BackendErrorKind::Timeout), so an outage never hangs a
+    /// request. While the connection is down, requests wait
     /// for the reconnection at most this long. `count` and
     /// [`delete_all`](crate::RedisStore::delete_all) apply it to each batch they send.
     /// It must be more than zero.

@@ -2,7 +2,7 @@
 //! one cursor on a standalone server, one cursor per primary on a cluster.
 
 use redis::{FromRedisValue, RedisResult, Value};
-use session_core::{Error, Result};
+use session_core::{BackendError, BackendErrorKind, Error, Operation, Result};
 
 use crate::cluster;
 use crate::connection::{timed, Connection};
@@ -56,8 +56,13 @@ impl KeyScan {
                 .iter()
                 .position(|t| *t == Some(slot))
                 .ok_or_else(|| {
-                    Error::backend(
-                        "session-redis: the cluster's slots moved during the scan; start it again",
+                    Error::from(
+                        BackendError::new(
+                            BackendErrorKind::Other,
+                            "the cluster's slots moved during the scan; start it again",
+                        )
+                        .with_store(crate::connection::STORE)
+                        .with_operation(Operation::Scan),
                     )
                 })?,
         };
@@ -87,7 +92,7 @@ impl KeyScan {
             let (cursor, found): (u64, Vec<Vec<u8>>) = match (target, cx.conn) {
                 (Some(slot), Connection::Cluster(c)) => {
                     let mut c = c.clone();
-                    timed("scan", cx.timeout, async move {
+                    timed(Operation::Scan, cx.timeout, async move {
                         let reply = c.route_command(cmd, cluster::primary_of(slot)).await?;
                         Ok(FromRedisValue::from_redis_value(reply.extract_error()?)?)
                     })
@@ -95,11 +100,9 @@ impl KeyScan {
                 }
                 _ => {
                     let mut c = cx.conn.clone();
-                    timed(
-                        "scan",
-                        cx.timeout,
-                        async move { cmd.query_async(&mut c).await },
-                    )
+                    timed(Operation::Scan, cx.timeout, async move {
+                        cmd.query_async(&mut c).await
+                    })
                     .await?
                 }
             };
@@ -123,7 +126,7 @@ impl KeyScan {
 /// `None` for a key of another type (`WRONGTYPE`): whatever it is, it is not a session
 /// record, and it must not fail a walk over every other key.
 pub(crate) async fn per_key(
-    operation: &'static str,
+    operation: Operation,
     cx: &ScanContext<'_>,
     keys: &[Vec<u8>],
     command: impl Fn(&[u8]) -> redis::Cmd,

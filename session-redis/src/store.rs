@@ -9,13 +9,14 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::Value;
+use session_core::Operation;
 use session_core::{
     Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
     SessionId, SessionStore, StorageKey, Timestamp,
 };
 
 use crate::cluster;
-use crate::connection::{timed, Connection};
+use crate::connection::{timed, unexpected, Connection};
 use crate::keys::KeySpace;
 use crate::layout;
 use crate::options::RedisOptions;
@@ -120,7 +121,7 @@ impl RedisStore {
     pub async fn from_client(client: redis::Client, options: RedisOptions) -> Result<Self> {
         options.validate()?;
         let manager = timed(
-            "connect",
+            Operation::Connect,
             options.timeout(),
             ConnectionManager::new_with_config(client, manager_config(options.timeout())),
         )
@@ -210,7 +211,7 @@ impl RedisStore {
         let mut scan = KeyScan::start(&cx).await?;
         let mut out = Vec::new();
         while let Some(keys) = scan.next(&cx).await? {
-            let values = per_key("raw entries", &cx, &keys, |k| {
+            let values = per_key(Operation::Scan, &cx, &keys, |k| {
                 let mut c = redis::cmd("GET");
                 c.arg(k);
                 c
@@ -234,7 +235,7 @@ impl RedisStore {
         let mut scan = KeyScan::start(&cx).await?;
         let mut removed = 0u64;
         while let Some(keys) = scan.next(&cx).await? {
-            let replies = per_key("delete all", &cx, &keys, |k| {
+            let replies = per_key(Operation::DeleteKeys, &cx, &keys, |k| {
                 let mut c = redis::cmd("UNLINK");
                 c.arg(k);
                 c
@@ -283,15 +284,16 @@ impl RedisStore {
     async fn load_scripts(&self) -> Result<()> {
         for script in scripts::all() {
             let mut conn = self.conn.clone();
-            let hash = timed("script load", self.settings.timeout, async move {
+            let hash = timed(Operation::Connect, self.settings.timeout, async move {
                 script.prepare_invoke().load_async(&mut conn).await
             })
             .await?;
             if hash != script.get_hash() {
-                return Err(Error::backend(format!(
-                    "session-redis: the server hashed a script to {hash}, expected {}",
-                    script.get_hash()
-                )));
+                return Err(unexpected(
+                    Some(Operation::Connect),
+                    "SCRIPT LOAD",
+                    format_args!("the script's hash {hash}, expected {}", script.get_hash()),
+                ));
             }
         }
         Ok(())
@@ -312,17 +314,11 @@ impl RedisStore {
 
     async fn run<T>(
         &self,
-        operation: &'static str,
+        operation: Operation,
         fut: impl std::future::Future<Output = redis::RedisResult<T>>,
     ) -> Result<T> {
         timed(operation, self.settings.timeout, fut).await
     }
-}
-
-fn unexpected(operation: &str, reply: impl fmt::Debug) -> Error {
-    Error::backend(format!(
-        "session-redis: unexpected reply to {operation}: {reply:?}"
-    ))
 }
 
 fn unknown_layout() -> Error {
@@ -347,7 +343,7 @@ impl SessionStore for RedisStore {
         let key = self.settings.keys.key(&id);
         let mut conn = self.conn.clone();
         let value: Option<Vec<u8>> = self
-            .run("load", async move {
+            .run(Operation::Load, async move {
                 redis::cmd("GET").arg(&key).query_async(&mut conn).await
             })
             .await?;
@@ -377,7 +373,7 @@ impl SessionStore for RedisStore {
         let pxat = layout::pxat(record.expires_at);
         let mut conn = self.conn.clone();
         let reply: Value = self
-            .run("create", async {
+            .run(Operation::Create, async {
                 redis::cmd("SET")
                     .arg(&key)
                     .arg(&value)
@@ -392,7 +388,7 @@ impl SessionStore for RedisStore {
             Value::Okay => return Ok(record.id.to_string()),
             Value::SimpleString(ref s) if s == "OK" => return Ok(record.id.to_string()),
             Value::Nil => {}
-            other => return Err(unexpected("SET NX", other)),
+            other => return Err(unexpected(Some(Operation::Create), "SET NX", other)),
         }
         // The id is taken. With 256-bit random ids that means the server still holds a
         // record the store's clock says has expired (or a true collision): only then is
@@ -400,7 +396,7 @@ impl SessionStore for RedisStore {
         let now = self.now().as_millis();
         let mut conn = self.conn.clone();
         let code: i64 = self
-            .run("create", async {
+            .run(Operation::Create, async {
                 CREATE_OVER_EXPIRED
                     .key(&key)
                     .arg(now)
@@ -413,7 +409,11 @@ impl SessionStore for RedisStore {
         match code {
             1 => Ok(record.id.to_string()),
             0 => Err(Error::Collision),
-            other => Err(unexpected("the create script", other)),
+            other => Err(unexpected(
+                Some(Operation::Create),
+                "the create script",
+                other,
+            )),
         }
     }
 
@@ -423,7 +423,7 @@ impl SessionStore for RedisStore {
         let now = self.now().as_millis();
         let mut conn = self.conn.clone();
         let code: i64 = self
-            .run("save", async {
+            .run(Operation::Save, async {
                 SAVE.key(&key)
                     .arg(layout::version_field(expected_version))
                     .arg(now)
@@ -438,7 +438,7 @@ impl SessionStore for RedisStore {
             Some(SaveReply::NotFound) => Err(Error::NotFound),
             Some(SaveReply::Conflict) => Err(Error::Conflict),
             Some(SaveReply::UnknownLayout) => Err(unknown_layout()),
-            None => Err(unexpected("the save script", code)),
+            None => Err(unexpected(Some(Operation::Save), "the save script", code)),
         }
     }
 
@@ -448,7 +448,7 @@ impl SessionStore for RedisStore {
         let times = layout::times_field(record.accessed_at, record.expires_at);
         let mut conn = self.conn.clone();
         let code: i64 = self
-            .run("touch", async {
+            .run(Operation::Touch, async {
                 TOUCH
                     .key(&key)
                     .arg(now)
@@ -462,7 +462,7 @@ impl SessionStore for RedisStore {
             Some(TouchReply::Touched) => Ok(record.id.to_string()),
             Some(TouchReply::NotFound) => Err(Error::NotFound),
             Some(TouchReply::UnknownLayout) => Err(unknown_layout()),
-            None => Err(unexpected("the touch script", code)),
+            None => Err(unexpected(Some(Operation::Touch), "the touch script", code)),
         }
     }
 
@@ -470,7 +470,7 @@ impl SessionStore for RedisStore {
         let key = self.settings.keys.key(id);
         let mut conn = self.conn.clone();
         let _removed: i64 = self
-            .run("delete", async move {
+            .run(Operation::Delete, async move {
                 redis::cmd("DEL").arg(&key).query_async(&mut conn).await
             })
             .await?;
@@ -493,7 +493,7 @@ impl SessionStore for RedisStore {
         let mut scan = KeyScan::start(&cx).await?;
         let mut live = 0u64;
         while let Some(keys) = scan.next(&cx).await? {
-            let fields = per_key("count", &cx, &keys, |k| {
+            let fields = per_key(Operation::Count, &cx, &keys, |k| {
                 let mut c = redis::cmd("GETRANGE");
                 c.arg(k).arg(layout::EXPIRES_AT).arg(layout::HEADER_LEN - 1);
                 c
@@ -536,13 +536,13 @@ impl SessionStore for RedisStore {
         let next = walk
             .position()
             .map(|p| ScanCursor::new(self.cursor_text(p)));
-        let deadlines = per_key("scan", &cx, &keys, |k| {
+        let deadlines = per_key(Operation::Scan, &cx, &keys, |k| {
             let mut c = redis::cmd("GETRANGE");
             c.arg(k).arg(layout::EXPIRES_AT).arg(layout::HEADER_LEN - 1);
             c
         })
         .await?;
-        let sizes = per_key("scan", &cx, &keys, |k| {
+        let sizes = per_key(Operation::Scan, &cx, &keys, |k| {
             let mut c = redis::cmd("STRLEN");
             c.arg(k);
             c
@@ -587,7 +587,7 @@ impl SessionStore for RedisStore {
         }
         if matches!(only, DeleteIf::Any) {
             let cx = self.scan_context();
-            let replies = per_key("delete_keys", &cx, &names, |k| {
+            let replies = per_key(Operation::DeleteKeys, &cx, &names, |k| {
                 let mut c = redis::cmd("UNLINK");
                 c.arg(k);
                 c
@@ -606,7 +606,7 @@ impl SessionStore for RedisStore {
                 let mut c = conn.clone();
                 async move {
                     timed(
-                        "delete_keys",
+                        Operation::DeleteKeys,
                         timeout,
                         DELETE_IF_EXPIRED
                             .key(name)

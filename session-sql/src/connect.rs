@@ -153,7 +153,7 @@ async fn sqlite(url: &str, options: &ConnectOptions) -> Result<SqlPool> {
     let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
     let in_memory = url.contains(":memory:") || query.split('&').any(|kv| kv == "mode=memory");
     let mut connect = SqliteConnectOptions::from_str(url)
-        .map_err(|e| from_sqlx("connect", e))?
+        .map_err(|e| from_sqlx(session_core::Operation::Connect, e))?
         .busy_timeout(options.sqlite_busy_timeout)
         .synchronous(match options.sqlite_synchronous {
             Synchronous::Off => SqliteSynchronous::Off,
@@ -187,8 +187,11 @@ async fn sqlite(url: &str, options: &ConnectOptions) -> Result<SqlPool> {
                 .journal_mode(SqliteJournalMode::Wal)
                 .connect()
                 .await
-                .map_err(|e| from_sqlx("connect", e))?;
-            first.close().await.map_err(|e| from_sqlx("connect", e))?;
+                .map_err(|e| from_sqlx(session_core::Operation::Connect, e))?;
+            first
+                .close()
+                .await
+                .map_err(|e| from_sqlx(session_core::Operation::Connect, e))?;
         }
         SqlitePoolOptions::new()
             .max_connections(options.max_connections)
@@ -197,7 +200,7 @@ async fn sqlite(url: &str, options: &ConnectOptions) -> Result<SqlPool> {
             .await
     };
     pool.map(SqlPool::Sqlite)
-        .map_err(|e| from_sqlx("connect", e))
+        .map_err(|e| from_sqlx(session_core::Operation::Connect, e))
 }
 
 #[cfg(feature = "postgres")]
@@ -210,7 +213,7 @@ async fn postgres(url: &str, options: &ConnectOptions) -> Result<SqlPool> {
         .connect(url)
         .await
         .map(SqlPool::Postgres)
-        .map_err(|e| crate::error::from_sqlx("connect", e))
+        .map_err(|e| crate::error::from_sqlx(session_core::Operation::Connect, e))
 }
 
 #[cfg(feature = "mysql")]
@@ -228,7 +231,7 @@ async fn mysql(url: &str, options: &ConnectOptions) -> Result<SqlPool> {
         .connect(&url)
         .await
         .map(SqlPool::MySql)
-        .map_err(|e| crate::error::from_sqlx("connect", e))
+        .map_err(|e| crate::error::from_sqlx(session_core::Operation::Connect, e))
 }
 
 /// SQLite creates a missing database file 0644 (its `SQLITE_DEFAULT_FILE_PERMISSIONS`,
@@ -241,6 +244,8 @@ fn prepare_file(path: &std::path::Path, create: bool) -> Result<()> {
     use std::fs::{OpenOptions, Permissions};
     use std::io::ErrorKind;
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+
+    use session_core::{BackendError, BackendErrorKind};
 
     // An empty name is SQLite's private temporary database: no file to create.
     if !create || path.as_os_str().is_empty() {
@@ -261,10 +266,11 @@ fn prepare_file(path: &std::path::Path, create: bool) -> Result<()> {
             warn_if_shared(path);
             Ok(())
         }
-        Err(e) => Err(Error::backend(std::io::Error::new(
-            e.kind(),
-            format!("create SQLite database {}: {e}", path.display()),
-        ))),
+        Err(e) => Err(BackendError::new(BackendErrorKind::Io, e)
+            .with_store(crate::error::STORE)
+            .with_operation(session_core::Operation::Connect)
+            .with_context(format!("create SQLite database {}", path.display()))
+            .into()),
     }
 }
 

@@ -1,105 +1,105 @@
-//! How sqlx's errors become the workspace's typed [`session_core::Error`].
+//! How sqlx's errors become the workspace's typed [`session_core::Error`]: the one
+//! place that decides which failures are an outage (a timeout, an unreachable or
+//! restarting server) and which are not (a missing table, a refused statement).
 
-use std::fmt;
+use std::future::Future;
 use std::time::Duration;
 
-use session_core::Error;
+use session_core::{BackendError, BackendErrorKind, Error, Operation, Result};
 
-/// The detail behind an [`Error::Backend`] from this crate: which operation failed
-/// and why. Reach it with `std::error::Error::source` on the `Backend` error, or by
-/// downcasting its box.
-#[derive(Debug)]
-pub struct SqlError {
-    operation: &'static str,
-    cause: Cause,
-}
-
-#[derive(Debug)]
-enum Cause {
-    Sqlx(sqlx::Error),
-    TimedOut(Duration),
-}
-
-impl SqlError {
-    /// The store operation that failed (`load`, `save`, `migrate`…).
-    pub fn operation(&self) -> &'static str {
-        self.operation
-    }
-
-    /// The underlying sqlx error, unless the operation hit the store's own timeout.
-    pub fn sqlx_error(&self) -> Option<&sqlx::Error> {
-        match &self.cause {
-            Cause::Sqlx(e) => Some(e),
-            Cause::TimedOut(_) => None,
-        }
-    }
-
-    /// Whether the operation ran out of time: the store's operation timeout, or the
-    /// pool's acquire timeout (no connection could be had, e.g. the server is down).
-    pub fn is_timeout(&self) -> bool {
-        matches!(
-            self.cause,
-            Cause::TimedOut(_) | Cause::Sqlx(sqlx::Error::PoolTimedOut)
-        )
-    }
-
-    /// Whether the table is missing, the usual sign that `migrate` never ran.
-    fn is_missing_table(&self) -> bool {
-        let Some(db) = self.sqlx_error().and_then(sqlx::Error::as_database_error) else {
-            return false;
-        };
-        // PostgreSQL 42P01 undefined_table, MySQL 42S02 (1146); SQLite has only a
-        // generic code, so its message is the signal.
-        matches!(db.code().as_deref(), Some("42P01" | "42S02"))
-            || db.message().starts_with("no such table")
-    }
-}
-
-impl fmt::Display for SqlError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.cause {
-            Cause::Sqlx(e) => write!(f, "{}: {e}", self.operation)?,
-            Cause::TimedOut(d) => write!(f, "{}: timed out after {d:?}", self.operation)?,
-        }
-        if self.is_missing_table() {
-            f.write_str(" (the session table is missing: run SqlStore::migrate)")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for SqlError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.cause {
-            Cause::Sqlx(e) => Some(e),
-            Cause::TimedOut(_) => None,
-        }
-    }
-}
+/// The store name every [`BackendError`] from this crate carries.
+pub(crate) const STORE: &str = "sql";
 
 /// Maps a sqlx error from `operation`. Bytes that do not decode as the column type are
 /// `Corrupt` (someone wrote the table by hand, or the schema is not ours); bad
 /// connection settings are `Config`; everything else (I/O, the server, the pool) is
-/// `Backend`.
-pub(crate) fn from_sqlx(operation: &'static str, err: sqlx::Error) -> Error {
+/// `Backend`, of the kind [`kind_of`] gives, with the sqlx error as its source.
+pub(crate) fn from_sqlx(operation: Operation, err: sqlx::Error) -> Error {
     match err {
         sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
             Error::Corrupt(format!("{operation}: {err}"))
         }
         sqlx::Error::Configuration(_) => Error::Config(format!("{operation}: {err}")),
-        err => Error::backend(SqlError {
-            operation,
-            cause: Cause::Sqlx(err),
-        }),
+        err => {
+            let missing_table = is_missing_table(&err);
+            let mut backend = BackendError::new(kind_of(&err), err)
+                .with_store(STORE)
+                .with_operation(operation);
+            if missing_table {
+                // session-admin looks for this phrase to point at `migrate`.
+                backend =
+                    backend.with_context("the session table is missing (run SqlStore::migrate)");
+            }
+            backend.into()
+        }
     }
 }
 
-/// `operation` did not finish within the store's operation timeout.
-pub(crate) fn timed_out(operation: &'static str, after: Duration) -> Error {
-    Error::backend(SqlError {
-        operation,
-        cause: Cause::TimedOut(after),
-    })
+/// Runs `work` under the store's operation timeout.
+pub(crate) async fn bounded<T>(
+    operation: Operation,
+    limit: Duration,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    session_core::with_timeout(STORE, operation, limit, work).await
+}
+
+/// What kind of failure a sqlx error is.
+fn kind_of(err: &sqlx::Error) -> BackendErrorKind {
+    use sqlx::Error as E;
+    match err {
+        // No connection could be had within the acquire timeout (the server is down,
+        // or every connection is busy).
+        E::PoolTimedOut => BackendErrorKind::Timeout,
+        E::PoolClosed => BackendErrorKind::Unavailable,
+        E::Io(io) => BackendErrorKind::of_network_io(io),
+        E::Database(db) => database_kind(db.code().as_deref()),
+        E::Protocol(_)
+        | E::RowNotFound
+        | E::TypeNotFound { .. }
+        | E::ColumnIndexOutOfBounds { .. }
+        | E::ColumnNotFound(_) => BackendErrorKind::Protocol,
+        _ => BackendErrorKind::Other,
+    }
+}
+
+/// What kind of failure an error the database answered is, by its code: a
+/// five-character SQLSTATE from PostgreSQL and MySQL, SQLite's numeric result code
+/// otherwise.
+fn database_kind(code: Option<&str>) -> BackendErrorKind {
+    match code {
+        Some(state) if state.len() == 5 => match state {
+            // Class 08, connection exception: MySQL's "server shutdown in progress"
+            // (08S01) and "too many connections" (08004) among them.
+            s if s.starts_with("08") => BackendErrorKind::Unavailable,
+            // PostgreSQL shutting down (57P01, 57P02), starting up (57P03), or out
+            // of connection slots (53300).
+            "57P01" | "57P02" | "57P03" | "53300" => BackendErrorKind::Unavailable,
+            // query_canceled: the server's statement_timeout.
+            "57014" => BackendErrorKind::Timeout,
+            _ => BackendErrorKind::Server,
+        },
+        // SQLite: the low byte of an extended result code is the primary code.
+        Some(code) => match code.parse::<u32>().map(|n| n & 0xff) {
+            // BUSY, LOCKED: another writer held the database past the busy timeout.
+            Ok(5 | 6) => BackendErrorKind::Timeout,
+            // PERM, READONLY, IOERR, FULL, CANTOPEN: the database file itself.
+            Ok(3 | 8 | 10 | 13 | 14) => BackendErrorKind::Io,
+            _ => BackendErrorKind::Server,
+        },
+        None => BackendErrorKind::Server,
+    }
+}
+
+/// Whether the table is missing, the usual sign that `migrate` never ran.
+fn is_missing_table(err: &sqlx::Error) -> bool {
+    let Some(db) = err.as_database_error() else {
+        return false;
+    };
+    // PostgreSQL 42P01 undefined_table, MySQL 42S02 (1146); SQLite has only a
+    // generic code, so its message is the signal.
+    matches!(db.code().as_deref(), Some("42P01" | "42S02"))
+        || db.message().starts_with("no such table")
 }
 
 /// Whether `err` is the database refusing a duplicate primary key.
@@ -116,8 +116,7 @@ pub(crate) fn is_write_contention(err: &Error) -> bool {
         return false;
     };
     inner
-        .downcast_ref::<SqlError>()
-        .and_then(SqlError::sqlx_error)
+        .source_as::<sqlx::Error>()
         .and_then(sqlx::Error::as_database_error)
         .is_some_and(|db| matches!(db.code().as_deref(), Some("40001" | "40P01")))
 }
@@ -126,26 +125,78 @@ pub(crate) fn is_write_contention(err: &Error) -> bool {
 mod tests {
     use super::*;
 
+    fn backend(err: Error) -> BackendError {
+        match err {
+            Error::Backend(b) => b,
+            other => panic!("expected Backend, got {other:?}"),
+        }
+    }
+
     #[test]
     fn maps_by_kind() {
+        let pool = backend(from_sqlx(Operation::Load, sqlx::Error::PoolTimedOut));
+        assert!(pool.is_timeout() && pool.is_temporary());
+        assert_eq!(pool.store(), Some("sql"));
+        assert_eq!(pool.operation(), Some(Operation::Load));
+        assert!(pool.source_as::<sqlx::Error>().is_some());
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let io = backend(from_sqlx(Operation::Connect, sqlx::Error::Io(refused)));
+        assert_eq!(io.kind(), BackendErrorKind::Unavailable);
+        let protocol = backend(from_sqlx(Operation::Scan, sqlx::Error::RowNotFound));
+        assert_eq!(protocol.kind(), BackendErrorKind::Protocol);
+        assert!(!protocol.is_temporary());
         assert!(matches!(
-            from_sqlx("load", sqlx::Error::PoolTimedOut),
-            Error::Backend(_)
-        ));
-        assert!(matches!(
-            from_sqlx("load", sqlx::Error::Decode("bad".into())),
+            from_sqlx(Operation::Load, sqlx::Error::Decode("bad".into())),
             Error::Corrupt(_)
         ));
         assert!(matches!(
-            from_sqlx("connect", sqlx::Error::Configuration("bad url".into())),
+            from_sqlx(
+                Operation::Connect,
+                sqlx::Error::Configuration("bad url".into())
+            ),
             Error::Config(_)
         ));
-        let Error::Backend(boxed) = timed_out("save", Duration::from_secs(2)) else {
-            panic!("timeout is a backend error");
+    }
+
+    #[test]
+    fn database_codes_tell_an_outage_from_a_fault() {
+        use BackendErrorKind::*;
+        for (code, kind) in [
+            (Some("08006"), Unavailable),
+            (Some("08S01"), Unavailable),
+            (Some("57P01"), Unavailable),
+            (Some("57P03"), Unavailable),
+            (Some("53300"), Unavailable),
+            (Some("57014"), Timeout),
+            (Some("42P01"), Server),
+            (Some("42S02"), Server),
+            (Some("23505"), Server),
+            (Some("5"), Timeout),
+            (Some("517"), Timeout),
+            (Some("8"), Io),
+            (Some("1"), Server),
+            (None, Server),
+        ] {
+            assert_eq!(database_kind(code), kind, "{code:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_late_statement_is_a_temporary_timeout() {
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok(())
         };
-        let detail = boxed.downcast_ref::<SqlError>().unwrap();
-        assert!(detail.is_timeout());
-        assert_eq!(detail.operation(), "save");
-        assert_eq!(detail.to_string(), "save: timed out after 2s");
+        let err = backend(
+            bounded(Operation::Save, Duration::from_millis(10), slow)
+                .await
+                .unwrap_err(),
+        );
+        assert!(err.is_timeout() && err.is_temporary());
+        assert_eq!(err.operation(), Some(Operation::Save));
+        assert_eq!(
+            err.to_string(),
+            "sql save: timed out: no answer within 10ms"
+        );
     }
 }

@@ -52,7 +52,6 @@ mod table;
 
 pub use connect::{ConnectOptions, Synchronous};
 pub use dialect::Backend;
-pub use error::SqlError;
 pub use pool::SqlPool;
 pub use store::{SqlStore, DEFAULT_SWEEP_BATCH};
 pub use table::{TableName, MAX_NAME_LEN};

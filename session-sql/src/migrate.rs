@@ -103,5 +103,5 @@ pub(crate) async fn run(pool: &SqlPool, table: &TableName) -> Result<()> {
         Backend::Sqlite | Backend::MySql => ddl.join("; "),
     };
     with_pool!(pool, p => sqlx::raw_sql(&script).execute(p).await.map(drop))
-        .map_err(|e| from_sqlx("migrate", e))
+        .map_err(|e| from_sqlx(session_core::Operation::Migrate, e))
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use session_core::Operation;
 use session_core::{
     Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
     SessionId, SessionStore, StorageKey, Timestamp, DEFAULT_MAX_RECORD_SIZE,
@@ -13,7 +14,7 @@ use session_core::{
 
 use crate::connect::{self, ConnectOptions};
 use crate::dialect::Statements;
-use crate::error::{from_sqlx, is_unique_violation, is_write_contention, timed_out};
+use crate::error::{bounded, from_sqlx, is_unique_violation, is_write_contention};
 use crate::exec::{Arg, Exec, StoredRow};
 use crate::pool::with_pool;
 use crate::{migrate, Backend, SqlPool, TableName};
@@ -161,7 +162,7 @@ impl SqlStore {
     /// | `version` | compare-and-set version | `INTEGER` | `BIGINT` | `BIGINT` |
     /// | `data` | session-core's versioned envelope | `BLOB` | `BYTEA` | `LONGBLOB` |
     pub async fn migrate(&self) -> Result<()> {
-        self.bounded("migrate", migrate::run(&self.pool, &self.table))
+        self.bounded(Operation::Migrate, migrate::run(&self.pool, &self.table))
             .await
     }
 
@@ -182,13 +183,11 @@ impl SqlStore {
 
     async fn bounded<T>(
         &self,
-        operation: &'static str,
+        operation: Operation,
         work: impl Future<Output = Result<T>>,
     ) -> Result<T> {
         match self.timeout {
-            Some(limit) => tokio::time::timeout(limit, work)
-                .await
-                .unwrap_or_else(|_| Err(timed_out(operation, limit))),
+            Some(limit) => bounded(operation, limit, work).await,
             None => work.await,
         }
     }
@@ -197,7 +196,7 @@ impl SqlStore {
     /// that need to look at it.
     async fn run_statement(
         &self,
-        operation: &'static str,
+        operation: Operation,
         sql: &str,
         args: &[Arg<'_>],
     ) -> Result<Result<u64, sqlx::Error>> {
@@ -205,7 +204,7 @@ impl SqlStore {
         self.bounded(operation, run).await
     }
 
-    async fn execute(&self, operation: &'static str, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+    async fn execute(&self, operation: Operation, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
         self.run_statement(operation, sql, args)
             .await?
             .map_err(|e| from_sqlx(operation, e))
@@ -213,7 +212,7 @@ impl SqlStore {
 
     async fn fetch_int(
         &self,
-        operation: &'static str,
+        operation: Operation,
         sql: &str,
         args: &[Arg<'_>],
     ) -> Result<Option<i64>> {
@@ -228,9 +227,9 @@ impl SqlStore {
         let args = [Arg::Text(key), Arg::Int(now)];
         let run = async {
             with_pool!(&self.pool, p => Exec(p).fetch_row(&self.sql.load, &args).await)
-                .map_err(|e| from_sqlx("load", e))
+                .map_err(|e| from_sqlx(Operation::Load, e))
         };
-        self.bounded("load", run).await
+        self.bounded(Operation::Load, run).await
     }
 
     /// The envelope for `record`, refused before any I/O if over the limit.
@@ -244,19 +243,25 @@ impl SqlStore {
     /// `args` are the insert's `key, atime, expires_at, version, data, now`.
     async fn insert(&self, args: &[Arg<'_>; 6], key: &str, now: i64) -> Result<()> {
         if self.sql.insert_replaces_expired {
-            return match self.execute("create", &self.sql.insert, args).await? {
+            return match self
+                .execute(Operation::Create, &self.sql.insert, args)
+                .await?
+            {
                 0 => Err(Error::Collision),
                 _ => Ok(()),
             };
         }
         let (row, _now) = args.split_at(5);
         for attempt in 0..2 {
-            match self.run_statement("create", &self.sql.insert, row).await? {
+            match self
+                .run_statement(Operation::Create, &self.sql.insert, row)
+                .await?
+            {
                 Ok(_) => return Ok(()),
                 Err(e) if is_unique_violation(&e) && attempt == 0 => {
                     let purge = [Arg::Text(key), Arg::Int(now)];
                     let purged = self
-                        .execute("create", &self.sql.purge_expired_key, &purge)
+                        .execute(Operation::Create, &self.sql.purge_expired_key, &purge)
                         .await?;
                     if purged == 0 {
                         return Err(Error::Collision);
@@ -264,7 +269,7 @@ impl SqlStore {
                     tracing::debug!(table = %self.table, "create replaced an expired row");
                 }
                 Err(e) if is_unique_violation(&e) => return Err(Error::Collision),
-                Err(e) => return Err(from_sqlx("create", e)),
+                Err(e) => return Err(from_sqlx(Operation::Create, e)),
             }
         }
         Err(Error::Collision)
@@ -351,7 +356,7 @@ impl SessionStore for SqlStore {
             Arg::Int(expected),
             Arg::Int(now),
         ];
-        let updated = match self.execute("save", &self.sql.save, &args).await {
+        let updated = match self.execute(Operation::Save, &self.sql.save, &args).await {
             Ok(n) => n,
             // InnoDB can pick a single-row UPDATE of a hot session as a deadlock
             // victim when many requests save it at once (found by session-any's
@@ -365,7 +370,7 @@ impl SessionStore for SqlStore {
         }
         let probe = [Arg::Text(&key), Arg::Int(now)];
         match self
-            .fetch_int("save", &self.sql.version_probe, &probe)
+            .fetch_int(Operation::Save, &self.sql.version_probe, &probe)
             .await?
         {
             Some(_) => Err(Error::Conflict),
@@ -382,7 +387,10 @@ impl SessionStore for SqlStore {
             Arg::Text(&key),
             Arg::Int(now),
         ];
-        match self.execute("touch", &self.sql.touch, &args).await? {
+        match self
+            .execute(Operation::Touch, &self.sql.touch, &args)
+            .await?
+        {
             0 => Err(Error::NotFound),
             _ => Ok(record.id.to_string()),
         }
@@ -390,7 +398,7 @@ impl SessionStore for SqlStore {
 
     async fn delete(&self, id: &SessionId) -> Result<()> {
         let key = id.storage_key().to_hex();
-        self.execute("delete", &self.sql.delete, &[Arg::Text(&key)])
+        self.execute(Operation::Delete, &self.sql.delete, &[Arg::Text(&key)])
             .await?;
         Ok(())
     }
@@ -403,7 +411,7 @@ impl SessionStore for SqlStore {
         let mut removed = 0;
         loop {
             let n = self
-                .execute("delete_expired", &self.sql.sweep, &args)
+                .execute(Operation::DeleteExpired, &self.sql.sweep, &args)
                 .await?;
             removed += n;
             if n < batch {
@@ -415,7 +423,7 @@ impl SessionStore for SqlStore {
     async fn count(&self) -> Result<u64> {
         let now = self.clock.now().as_millis();
         let n = self
-            .fetch_int("count", &self.sql.count, &[Arg::Int(now)])
+            .fetch_int(Operation::Count, &self.sql.count, &[Arg::Int(now)])
             .await?
             .unwrap_or(0);
         u64::try_from(n).map_err(|_| Error::Corrupt(format!("negative count {n}")))
@@ -430,9 +438,9 @@ impl SessionStore for SqlStore {
         let args = [Arg::Text(after), Arg::Int(limit as i64)];
         let run = async {
             with_pool!(&self.pool, p => Exec(p).fetch_scan(&self.sql.scan, &args).await)
-                .map_err(|e| from_sqlx("scan", e))
+                .map_err(|e| from_sqlx(Operation::Scan, e))
         };
-        let rows = self.bounded("scan", run).await?;
+        let rows = self.bounded(Operation::Scan, run).await?;
         let next = match rows.last() {
             Some((last, _, _)) if rows.len() >= limit => Some(ScanCursor::new(last.clone())),
             _ => None,
@@ -464,7 +472,7 @@ impl SessionStore for SqlStore {
             }
             let sql =
                 crate::dialect::delete_keys(self.backend(), &self.table, chunk.len(), only_expired);
-            removed += self.execute("delete_keys", &sql, &args).await?;
+            removed += self.execute(Operation::DeleteKeys, &sql, &args).await?;
         }
         Ok(removed)
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::json;
 use session_conformance::servers::Postgres;
 use session_core::{Error, Record, SessionId, SessionStore, Timestamp};
-use session_sql::{ConnectOptions, SqlError, SqlStore};
+use session_sql::{ConnectOptions, SqlStore};
 
 /// Asserts `result` is a `Backend` error that came within `limit`.
 fn assert_backend_within<T: std::fmt::Debug>(
@@ -22,9 +22,11 @@ fn assert_backend_within<T: std::fmt::Debug>(
     let took = started.elapsed();
     match result {
         Err(Error::Backend(e)) => {
+            assert_eq!(e.store(), Some("sql"), "{what}: {e}");
+            assert!(e.operation().is_some(), "{what}: names the operation: {e}");
             assert!(
-                e.downcast_ref::<SqlError>().is_some(),
-                "{what}: the detail is a SqlError"
+                e.is_temporary(),
+                "{what}: a stopped server is an outage: {e}"
             );
         }
         other => panic!("{what} during the outage: expected Backend, got {other:?}"),

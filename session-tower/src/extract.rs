@@ -45,7 +45,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
 /// [`SessionLayer`](crate::SessionLayer) logs the cause (once, at `ERROR`) and answers
 /// the client with the same response as for a failure at the end of the request (its
 /// [`on_error`](crate::SessionLayer::on_error) hook; by default a 503 with
-/// `Retry-After: 1` for an unreachable store, a 500 for anything else). A session only
+/// `Retry-After: 1` for an unreachable or timed-out store, a 500 for anything else). A session only
 /// exists under the layer, so the layer always sees it; without the layer the response
 /// is a bare 500.
 #[derive(Debug)]

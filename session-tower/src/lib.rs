@@ -7,7 +7,8 @@
 //! - The session is written before the response headers leave; nothing is saved on a
 //!   5xx response unless [`SessionLayer::save_on_server_error`] says so.
 //! - Store failures fail closed (by default 503 with `Retry-After: 1` for an
-//!   unreachable store, 500 otherwise; [`SessionLayer::on_error`] to customise), are
+//!   unreachable or timed-out store, [`Error::is_temporary`](session_core::Error::is_temporary),
+//!   500 otherwise; [`SessionLayer::on_error`] to customise), are
 //!   logged once through `tracing`, and never panic.
 //! - Responses that set the cookie carry `Vary: Cookie`.
 //!

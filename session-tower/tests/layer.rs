@@ -11,6 +11,7 @@ use axum::routing::get;
 use axum::Router;
 use http_body_util::BodyExt;
 use session_conformance::CountingStore;
+use session_core::{BackendError, BackendErrorKind, Operation};
 use session_core::{
     Capabilities, Error, MemoryStore, Record, SaveMode, SessionId, SessionOptions, SessionStore,
 };
@@ -260,34 +261,87 @@ async fn server_errors_do_not_save_unless_configured() {
     assert_eq!(store.count().await.unwrap(), 1);
 }
 
+/// Every operation fails with a backend error of this kind.
+struct FailingStore(BackendErrorKind);
+
 /// Every operation fails, as a store whose server is down.
-struct DownStore;
+const DOWN_STORE: FailingStore = FailingStore(BackendErrorKind::Unavailable);
+
+impl FailingStore {
+    fn fail<T>(&self, op: Operation) -> session_core::Result<T> {
+        let why = match self.0 {
+            BackendErrorKind::Unavailable => "connection refused",
+            _ => "no such table: sessions",
+        };
+        Err(BackendError::new(self.0, why)
+            .with_store("test")
+            .with_operation(op)
+            .into())
+    }
+}
 
 #[async_trait]
-impl SessionStore for DownStore {
+impl SessionStore for FailingStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities::new()
     }
     async fn load(&self, _: &str) -> session_core::Result<Option<Record>> {
-        Err(Error::backend("connection refused"))
+        self.fail(Operation::Load)
     }
     async fn create(&self, _: &Record) -> session_core::Result<String> {
-        Err(Error::backend("connection refused"))
+        self.fail(Operation::Create)
     }
     async fn save(&self, _: &Record, _: u64) -> session_core::Result<String> {
-        Err(Error::backend("connection refused"))
+        self.fail(Operation::Save)
     }
     async fn touch(&self, _: &Record) -> session_core::Result<String> {
-        Err(Error::backend("connection refused"))
+        self.fail(Operation::Touch)
     }
     async fn delete(&self, _: &SessionId) -> session_core::Result<()> {
-        Err(Error::backend("connection refused"))
+        self.fail(Operation::Delete)
     }
+}
+
+/// Only a temporary backend error is an outage (503 + `Retry-After`); a backend error
+/// a retry does not cure (a missing table, an unexpected reply, a disk error) is a 500.
+#[tokio::test]
+async fn only_temporary_backend_errors_are_503() {
+    let signed = keys(&[KEY_A]).sign("session", &SessionId::generate().to_string());
+    let whoami = format!("session={signed}");
+    for (kind, status) in [
+        (BackendErrorKind::Timeout, StatusCode::SERVICE_UNAVAILABLE),
+        (
+            BackendErrorKind::Unavailable,
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+        (BackendErrorKind::Server, StatusCode::INTERNAL_SERVER_ERROR),
+        (
+            BackendErrorKind::Protocol,
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
+        (BackendErrorKind::Io, StatusCode::INTERNAL_SERVER_ERROR),
+        (BackendErrorKind::Other, StatusCode::INTERNAL_SERVER_ERROR),
+    ] {
+        let app = app(SessionLayer::new(FailingStore(kind), keys(&[KEY_A])));
+        // At the end of the request (the write) and inside the handler (the read).
+        for r in [
+            send(&app, "/login", None).await,
+            send(&app, "/whoami", Some(&whoami)).await,
+        ] {
+            assert_eq!(r.status, status, "{kind:?}");
+            let retry = (status == StatusCode::SERVICE_UNAVAILABLE).then_some("1");
+            assert_eq!(r.retry_after.as_deref(), retry, "{kind:?}");
+            assert!(r.set_cookie.is_empty());
+        }
+    }
+    // A third-party store's plain `Error::backend` says nothing about an outage.
+    let plain = session_tower::default_error_response(&Error::backend("connection refused"));
+    assert_eq!(plain.status(), StatusCode::INTERNAL_SERVER_ERROR);
 }
 
 #[tokio::test]
 async fn store_failures_fail_closed_with_a_hook() {
-    let app_default = app(SessionLayer::new(DownStore, keys(&[KEY_A])));
+    let app_default = app(SessionLayer::new(DOWN_STORE, keys(&[KEY_A])));
     // The write at the end of the request fails: the layer's error response, a 503
     // for an unreachable store.
     let r = send(&app_default, "/login", None).await;
@@ -301,7 +355,7 @@ async fn store_failures_fail_closed_with_a_hook() {
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(r.set_cookie.is_empty());
 
-    let hooked = app(SessionLayer::new(DownStore, keys(&[KEY_A])).on_error(|e| {
+    let hooked = app(SessionLayer::new(DOWN_STORE, keys(&[KEY_A])).on_error(|e| {
         let mut res = http::Response::new(format!("sessions unavailable: {e}"));
         *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
         res
@@ -503,7 +557,7 @@ async fn rotation_with_the_store_down_does_not_break_sessionless_routes() {
         "session={}",
         keys(&[KEY_A]).sign("session", &SessionId::generate().to_string())
     );
-    let app = app(SessionLayer::new(DownStore, keys(&[KEY_B, KEY_A])));
+    let app = app(SessionLayer::new(DOWN_STORE, keys(&[KEY_B, KEY_A])));
     let r = send(&app, "/static", Some(&old_cookie)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body, "static");

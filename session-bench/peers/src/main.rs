@@ -54,8 +54,8 @@ use tower_sessions_sqlx_store::sqlx::sqlite::{
 use tower_sessions_sqlx_store::{MySqlStore, PostgresStore, SqliteStore};
 
 use measure::{
-    blob_len, err, measure, measure_map, plan_indices, summarize, text, user, BoxResult, Cleanup,
-    Grid, Op, PeerRow, Sample, Side, SESSIONS, TTL,
+    blob_len, err, loaded, measure, measure_map, plan_indices, summarize, text, user, BoxResult,
+    Cleanup, Grid, Op, PeerRow, Sample, Side, SESSIONS, TTL,
 };
 
 /// tower-sessions' stores and layer, measured like session-bench measures ours (run by
@@ -266,15 +266,7 @@ async fn run_op(
             let ids: Arc<Vec<Id>> = Arc::new(pool.iter().map(|r| r.id).collect());
             measure(tasks, n, move |i| {
                 let (s, ids) = (s.clone(), ids.clone());
-                async move {
-                    match s.load(&ids[i % ids.len()]).await.map_err(err)? {
-                        Some(r) => {
-                            drop(std::hint::black_box(r));
-                            Ok(())
-                        }
-                        None => Err("a session went missing".into()),
-                    }
-                }
+                async move { loaded(s.load(&ids[i % ids.len()]).await.map_err(err)?) }
             })
             .await
         }

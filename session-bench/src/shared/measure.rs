@@ -80,21 +80,11 @@ pub fn positive<T: std::str::FromStr + Default + PartialOrd>(s: &str) -> Result<
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct Grid {
     /// Operations per side per cell, split over the rounds.
-    #[arg(
-        long = "ops",
-        value_name = "N",
-        default_value = "3000",
-        value_parser = positive::<usize>
-    )]
+    #[arg(long = "ops", value_name = "N", default_value = "3000", value_parser = positive::<usize>)]
     pub n: usize,
     /// Rounds per cell (session-bench alternates which of raw and ours runs first);
     /// ops/s is the median round.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value = "5",
-        value_parser = positive::<usize>
-    )]
+    #[arg(long, value_name = "N", default_value = "5", value_parser = positive::<usize>)]
     pub rounds: usize,
     /// Encoded session sizes, bytes.
     #[arg(
@@ -185,6 +175,18 @@ pub fn blob_len(payload: usize, overhead: usize) -> usize {
     };
     let blob = payload.saturating_sub(overhead);
     blob.saturating_sub(prefix(blob))
+}
+
+/// What a timed load does with its answer: uses the record (so the work is not
+/// optimised away) and fails on a missing one (every session loaded is live).
+pub fn loaded<T>(record: Option<T>) -> TaskResult<()> {
+    match record {
+        Some(r) => {
+            drop(std::hint::black_box(r));
+            Ok(())
+        }
+        None => Err("a session went missing".into()),
+    }
 }
 
 /// One timed run: the wall time and every operation's latency.
