@@ -32,8 +32,9 @@ use session_core::{
     ScanPage, SessionId, SessionStore, StorageKey,
 };
 
-/// A store operation, as the fault plan names it: the [`Operation`] a backend error
-/// names, so an injected fault reads like a real one.
+/// A store operation, as the fault plan names it: the
+/// [`Operation`](session_core::Operation) a backend error names, so an injected fault
+/// reads like a real one.
 pub use session_core::Operation as Op;
 
 /// The source of the [`Error::Backend`] a [`FaultStore`] injects, so a test can tell an
