@@ -38,7 +38,6 @@ pub mod cases;
 mod failure;
 mod faults;
 mod harness;
-pub mod servers;
 mod wrappers;
 
 pub use failure::{CaseResult, Check, Failure};

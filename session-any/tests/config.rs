@@ -267,8 +267,7 @@ async fn sqlite_url_opens_and_migrates() {
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn redis_urls() {
-    let base = std::env::var("SESSION_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    let base = session_test_servers::Service::Redis.url();
     let prefix = format!("session-any-test:{}:", std::process::id());
     let store = AnyStore::open(&format!("{base}?prefix={prefix}&timeout=500ms"))
         .await

@@ -52,11 +52,11 @@ impl Backend {
 /// The memcached under test: `SESSION_TEST_MEMCACHE_URL`'s, or a private one that
 /// lives as long as the returned guard.
 #[cfg(feature = "memcache")]
-fn memcached() -> (String, Option<session_conformance::servers::Memcached>) {
-    if let Some(url) = session_conformance::servers::external_url("MEMCACHE") {
+fn memcached() -> (String, Option<session_test_servers::Memcached>) {
+    if let Some(url) = session_test_servers::Service::Memcache.external_url() {
         return (url, None);
     }
-    let server = session_conformance::servers::Memcached::start();
+    let server = session_test_servers::Memcached::start();
     (server.url(), Some(server))
 }
 
@@ -107,8 +107,7 @@ async fn backends(test: &str, with_cookie: bool) -> Vec<Backend> {
     }
     #[cfg(feature = "postgres")]
     {
-        let base = std::env::var("SESSION_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let base = session_test_servers::Service::Postgres.url();
         out.push(Backend {
             name: "postgres",
             store: open(&format!("{base}?session_table=reliability_{test}")).await,
@@ -117,8 +116,7 @@ async fn backends(test: &str, with_cookie: bool) -> Vec<Backend> {
     }
     #[cfg(feature = "mysql")]
     {
-        let base = std::env::var("SESSION_TEST_MYSQL_URL")
-            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
+        let base = session_test_servers::Service::MySql.url();
         out.push(Backend {
             name: "mysql",
             store: open(&format!("{base}?session_table=reliability_{test}")).await,
@@ -127,8 +125,7 @@ async fn backends(test: &str, with_cookie: bool) -> Vec<Backend> {
     }
     #[cfg(feature = "redis")]
     {
-        let base = std::env::var("SESSION_TEST_REDIS_URL")
-            .unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+        let base = session_test_servers::Service::Redis.url();
         let url = format!(
             "{base}?prefix=reliability-test:{}:{test}:",
             std::process::id()

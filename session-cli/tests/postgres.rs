@@ -8,11 +8,10 @@ mod common;
 use common::*;
 use session_any::AnyStore;
 use session_sql::sqlx;
-
-const VAR: &str = "SESSION_TEST_POSTGRES_URL";
+use session_test_servers::Service;
 
 fn server_url() -> String {
-    std::env::var(VAR).unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    Service::Postgres.url()
 }
 
 /// Drops the test's table when dropped, on its own thread and runtime.
@@ -53,7 +52,7 @@ async fn postgres_store() {
     // An admin command never creates the table; `migrate` does.
     let missing = admin(&url, &["stats"]);
     if missing.stderr.contains("connect") {
-        unreachable("PostgreSQL", &base, VAR, &missing.stderr);
+        Service::Postgres.unreachable(&base, &missing.stderr);
     }
     missing.expect(FAILURE);
     assert_eq!(admin_json(&url, &["migrate"])["table"], table.as_str());

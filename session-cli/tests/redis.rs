@@ -9,11 +9,10 @@ use common::*;
 use session_any::AnyStore;
 use session_core::SessionId;
 use session_redis::redis::{self, Commands};
-
-const VAR: &str = "SESSION_TEST_REDIS_URL";
+use session_test_servers::Service;
 
 fn server_url() -> String {
-    std::env::var(VAR).unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned())
+    Service::Redis.url()
 }
 
 /// Deletes every key under the prefix when dropped (the scenario purges them anyway;
@@ -69,7 +68,7 @@ async fn redis_store() {
     let url = format!("{}?prefix={prefix}", server_url());
     let store = match AnyStore::open(&url).await {
         Ok(store) => store,
-        Err(e) => unreachable("Redis", &server_url(), VAR, &e.to_string()),
+        Err(e) => Service::Redis.unreachable(&server_url(), e),
     };
     let backdate_them = |ids: &[SessionId]| backdate(&prefix, ids);
     let seeded = seed(&store, 7, 5, Some(&backdate_them)).await;

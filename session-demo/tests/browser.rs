@@ -7,28 +7,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
-use std::net::SocketAddr;
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
-use session_any::SessionConfig;
-
 const CHROMIUM: &str = "/usr/bin/chromium";
-
-async fn serve(url: &str) -> SocketAddr {
-    let mut config = SessionConfig::for_url(url);
-    config.cookie.secure = false;
-    config.secrets = vec!["browser-test-secret-browser-test-secret".into()];
-    let layer = config.layer().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, session_demo::app(layer))
-            .await
-            .unwrap()
-    });
-    addr
-}
 
 /// Loads `url` in headless Chromium with `profile` and returns the page's `<h1>` text.
 async fn visit(profile: &Path, url: &str) -> String {
@@ -77,7 +61,8 @@ async fn chromium_logs_in_and_out() {
     );
     // The demo's embedded default: sessions in files.
     let sessions = tempfile::tempdir().unwrap();
-    let addr = serve(&format!("file://{}/sessions", sessions.path().display())).await;
+    let url = format!("file://{}/sessions", sessions.path().display());
+    let addr = common::serve(&url, "browser-test-secret-browser-test-secret").await;
     let profile = tempfile::tempdir().unwrap();
     let base = format!("http://{addr}");
     assert_eq!(

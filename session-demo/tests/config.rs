@@ -3,109 +3,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SEALING_SECRET: &str = "demo-config-test-sealing-secret-0123456789";
 
-/// The demo binary with none of the session environment inherited, on a free port.
-fn demo(url: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_session-demo"));
-    cmd.args(["--addr", "127.0.0.1:0"]);
-    for var in [
-        "SESSION_URL",
-        "SESSION_SECRET",
-        "SESSION_COOKIE_SECRET",
-        "SESSION_COOKIE_NAME",
-        "SESSION_COOKIE_SECURE",
-        "DEMO_ADDR",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("SESSION_URL", url).env("RUST_LOG", "info");
-    cmd
-}
+use common::{demo_command as demo, Running};
 
-/// A running demo: its address and everything it printed until it said so.
-struct Running {
-    child: Child,
-    addr: String,
-    printed: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Running {
-    /// Stops the demo and returns all it printed on stdout and stderr.
-    fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let mut rest = String::new();
-        if let Some(mut out) = self.child.stdout.take() {
-            let _ = out.read_to_string(&mut rest);
-        }
-        if let Some(mut err) = self.child.stderr.take() {
-            let _ = err.read_to_string(&mut rest);
-        }
-        format!("{}{rest}", self.printed)
-    }
-}
-
-/// Starts `cmd` and waits for its "serving on http://ADDR" log line (tracing writes to
-/// stdout), panicking with what it printed if it exits or takes too long.
+/// Starts `cmd` with its stderr kept for [`Running::stop`] (see [`common::start`]).
 fn start(mut cmd: Command) -> Running {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut printed = String::new();
-    loop {
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(line) => {
-                printed.push_str(&line);
-                printed.push('\n');
-                if let Some((_, addr)) = line.split_once("serving on http://") {
-                    let addr = addr.trim().to_owned();
-                    return Running {
-                        child,
-                        addr,
-                        printed,
-                    };
-                }
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                let out = child.wait_with_output().unwrap();
-                panic!(
-                    "the demo exited ({}) before serving:\n{printed}{}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the demo did not start within a minute:\n{printed}");
-        }
-    }
+    cmd.stderr(Stdio::piped());
+    common::start(cmd)
 }
 
 /// Runs `cmd`, which must stop by itself at start-up: its exit status and everything
@@ -202,8 +112,7 @@ const PASSWORD: &str = "hunter2-secret-never-printed";
 fn a_password_in_the_url_is_never_printed() {
     // PostgreSQL (trust authentication in the test services) takes `?password=` and
     // connects: the demo starts and logs its configuration at INFO.
-    let base = session_conformance::servers::external_url("POSTGRES")
-        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
+    let base = session_test_servers::Service::Postgres.url();
     let url = format!("{base}?password={PASSWORD}&session_table=demo_config_test");
     let mut cmd = demo(&url);
     cmd.env(

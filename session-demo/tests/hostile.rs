@@ -7,61 +7,24 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use session_any::{AnyStore, SessionConfig};
+use common::Reply;
+use session_any::AnyStore;
 use session_core::SessionStore;
 use session_tower::SigningKeys;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SECRET: &str = "demo-hostile-secret-demo-hostile-secret-0";
 /// The record limit the demo runs with here: a note the body limit lets through can
 /// still be over it.
 const LIMIT: usize = 64 * 1024;
 
-struct Reply {
-    status: u16,
-    set_cookies: Vec<String>,
-    body: String,
-}
-
-/// One request over a fresh connection: `head` is the request line and headers
-/// (without the final blank line), sent byte for byte.
+/// One request over a fresh connection, answered within 10 s (see [`common::raw`]).
 async fn raw(addr: SocketAddr, head: &[u8], body: &[u8]) -> Reply {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut req = head.to_vec();
-    req.extend_from_slice(b"\r\nHost: demo\r\nConnection: close\r\n");
-    if !body.is_empty() {
-        req.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
-    }
-    req.extend_from_slice(b"\r\n");
-    req.extend_from_slice(body);
-    // The server may answer and close before reading everything (e.g. a 431).
-    let _ = stream.write_all(&req).await;
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out))
-        .await
-        .expect("the server answered within 10 s")
-        .ok();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in {text:?}"));
-    let set_cookies = lines
-        .filter_map(|l| l.split_once(':'))
-        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .map(|(_, v)| v.trim().to_owned())
-        .collect();
-    Reply {
-        status,
-        set_cookies,
-        body: body.to_owned(),
-    }
+    common::raw(addr, head, body, Duration::from_secs(10)).await
 }
 
 fn get(path: &str, cookie: &[u8]) -> Vec<u8> {
@@ -73,28 +36,12 @@ fn get(path: &str, cookie: &[u8]) -> Vec<u8> {
     head
 }
 
-async fn serve(url: &str) -> SocketAddr {
-    let mut config = SessionConfig::for_url(url);
-    config.cookie.secure = false;
-    config.secrets = vec![SECRET.into()];
-    let layer = config.layer().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, session_demo::app(layer))
-            .await
-            .unwrap()
-    });
-    addr
-}
-
 /// The `session=…` pair a response set.
 fn session_cookie(r: &Reply) -> String {
-    r.set_cookies
-        .iter()
-        .map(|c| c.split(';').next().unwrap().to_owned())
-        .find(|kv| kv.starts_with("session=") && kv.len() > "session=".len())
-        .unwrap_or_else(|| panic!("no session cookie in {:?}", r.set_cookies))
+    match r.session_cookie() {
+        Some(value) => format!("session={value}"),
+        None => panic!("no session cookie in {:?}", r.set_cookies),
+    }
 }
 
 /// A cookie pair whose signature is valid but whose id is `id`: only the store's own
@@ -118,7 +65,7 @@ enum Expect {
 }
 
 async fn table(backend: &str, url: &str) -> Vec<String> {
-    let addr = serve(url).await;
+    let addr = common::serve(url, SECRET).await;
     let store = AnyStore::open(url).await.unwrap();
 
     // The victim: a logged-in session with a counter at 2.
@@ -336,8 +283,7 @@ async fn hostile_requests_sqlite() {
 
 #[tokio::test]
 async fn hostile_requests_redis() {
-    let base = session_conformance::servers::external_url("REDIS")
-        .unwrap_or_else(|| "redis://127.0.0.1:6379/".into());
+    let base = session_test_servers::Service::Redis.url();
     let prefix = format!("demo-hostile:{}:", std::process::id());
     check(
         "redis",

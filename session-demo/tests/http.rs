@@ -3,13 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use reqwest::cookie::{CookieStore as _, Jar};
 use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::redirect::Policy;
-use session_any::SessionConfig;
+use session_test_servers::Service;
 
 /// A backend under test: its URL, and whether a replayed cookie can be revoked.
 struct Backend {
@@ -36,22 +38,13 @@ fn backends() -> Vec<Backend> {
         file_backend("sqlite", |dir| {
             format!("sqlite://{}/sessions.db", dir.display())
         }),
-        server_backend(
-            "postgres",
-            "SESSION_TEST_POSTGRES_URL",
-            "postgres://postgres@127.0.0.1:5432/test",
-        ),
-        server_backend(
-            "mysql",
-            "SESSION_TEST_MYSQL_URL",
-            "mysql://root@127.0.0.1:3306/test",
-        ),
+        server_backend("postgres", Service::Postgres),
+        server_backend("mysql", Service::MySql),
         Backend {
             name: "redis",
             url: format!(
                 "{}?prefix=demo-http-test:{}:",
-                std::env::var("SESSION_TEST_REDIS_URL")
-                    .unwrap_or_else(|_| "redis://127.0.0.1:6379/".into()),
+                Service::Redis.url(),
                 std::process::id()
             ),
             revocable: true,
@@ -83,8 +76,8 @@ fn file_backend(name: &'static str, url: impl Fn(&std::path::Path) -> String) ->
 
 /// A backend on a shared server (started by `scripts/services`), in a table of the
 /// demo tests' own. Sessions have random ids, so concurrent tests do not collide.
-fn server_backend(name: &'static str, env: &str, default: &str) -> Backend {
-    let base = std::env::var(env).unwrap_or_else(|_| default.to_owned());
+fn server_backend(name: &'static str, service: Service) -> Backend {
+    let base = service.url();
     Backend {
         name,
         url: format!("{base}?session_table=demo_http_test"),
@@ -96,7 +89,7 @@ fn server_backend(name: &'static str, env: &str, default: &str) -> Backend {
 
 /// A private memcached, stopped when the test ends.
 fn memcache_backend() -> Backend {
-    let server = session_conformance::servers::Memcached::start();
+    let server = session_test_servers::Memcached::start();
     Backend {
         name: "memcache",
         url: server.url(),
@@ -107,19 +100,9 @@ fn memcache_backend() -> Backend {
 }
 
 async fn serve(url: &str) -> SocketAddr {
-    let mut config = SessionConfig::for_url(url);
-    config.cookie.secure = false;
-    config.secrets = vec!["demo-test-secret-demo-test-secret-0123".into()];
+    let mut config = common::test_config(url, "demo-test-secret-demo-test-secret-0123");
     config.cookie_secrets = vec!["demo-test-sealing-secret-0123456789abcdef".into()];
-    let layer = config.layer().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, session_demo::app(layer))
-            .await
-            .unwrap()
-    });
-    addr
+    common::serve_config(config).await
 }
 
 struct Browser {

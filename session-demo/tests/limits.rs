@@ -11,12 +11,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
+use common::{Reply, Running as Demo};
 use session_any::AnyStore;
 use session_core::{SessionId, SessionStore, FORMAT_MSGPACK_V1};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -25,136 +27,24 @@ const SECRET: &str = "demo-limits-test-signing-secret-0123456789";
 const TWO_MIB: usize = 2 * 1024 * 1024;
 const DEPTH: usize = 5_000;
 
-/// The demo binary, serving on a free port until dropped.
-struct Demo {
-    child: Child,
-    addr: SocketAddr,
+/// Starts the demo binary on `url` with the test's signing key (see [`common::start`]).
+fn start_demo(url: &str) -> Demo {
+    let mut cmd = common::demo_command(url);
+    cmd.env("SESSION_SECRET", SECRET).stderr(Stdio::null());
+    common::start(cmd)
 }
 
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Demo {
-    /// Starts the demo on `url` with none of the session environment inherited, and
-    /// waits for its "serving on http://ADDR" line (tracing writes to stdout).
-    fn start(url: &str) -> Demo {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_session-demo"));
-        cmd.args(["--addr", "127.0.0.1:0"]);
-        for var in [
-            "SESSION_COOKIE_SECRET",
-            "SESSION_COOKIE_NAME",
-            "SESSION_COOKIE_SECURE",
-            "DEMO_ADDR",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("SESSION_URL", url)
-            .env("SESSION_SECRET", SECRET)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        let mut child = cmd.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                // Keep draining after start-up so the demo never blocks on a full pipe.
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut printed = String::new();
-        while Instant::now() < deadline {
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(line) => {
-                    if let Some((_, addr)) = line.split_once("serving on http://") {
-                        let addr = addr.trim().parse().unwrap();
-                        return Demo { child, addr };
-                    }
-                    printed.push_str(&line);
-                    printed.push('\n');
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the demo did not start serving:\n{printed}");
-    }
-
-    /// Panics if the process has exited (an abort, a panic that took it down).
-    fn assert_alive(&mut self) {
-        if let Some(status) = self.child.try_wait().unwrap() {
-            panic!("the demo exited: {status}");
-        }
-    }
-}
-
-struct Reply {
-    status: u16,
-    set_cookies: Vec<String>,
-    body: String,
-}
-
-impl Reply {
-    /// The `session=…` value this response set, if it set one (not a removal).
-    fn session_cookie(&self) -> Option<String> {
-        self.set_cookies
-            .iter()
-            .filter_map(|c| c.split(';').next())
-            .filter_map(|kv| kv.strip_prefix("session="))
-            .find(|v| !v.is_empty())
-            .map(str::to_owned)
-    }
-}
-
-/// One request on a fresh connection. Write errors are ignored: the server may answer
-/// (413) and close before it has read a large body.
+/// One request on a fresh connection, with `cookie` as the session cookie if not empty
+/// (see [`common::raw`]).
 async fn request(addr: SocketAddr, method: &str, path: &str, cookie: &str, body: &[u8]) -> Reply {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n");
+    let mut head = format!("{method} {path} HTTP/1.1");
     if !cookie.is_empty() {
-        req.push_str(&format!("Cookie: session={cookie}\r\n"));
+        head.push_str(&format!("\r\nCookie: session={cookie}"));
     }
     if method == "POST" {
-        req.push_str(&format!(
-            "Content-Type: text/plain\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
+        head.push_str("\r\nContent-Type: text/plain");
     }
-    req.push_str("\r\n");
-    let mut bytes = req.into_bytes();
-    bytes.extend_from_slice(body);
-    let _ = stream.write_all(&bytes).await;
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut out))
-        .await
-        .expect("the demo answered within 30 s")
-        .ok();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in {text:?} (did the demo die?)"));
-    let set_cookies = lines
-        .filter_map(|l| l.split_once(':'))
-        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .map(|(_, v)| v.trim().to_owned())
-        .collect();
-    Reply {
-        status,
-        set_cookies,
-        body: body.to_owned(),
-    }
+    common::raw(addr, head.as_bytes(), body, Duration::from_secs(30)).await
 }
 
 /// The session id inside a signed cookie value (`id.signature`).
@@ -249,7 +139,7 @@ async fn file_store_refuses_2_mib_and_survives_a_deep_record() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("sessions");
     let url = format!("file://{}", root.display());
-    let mut demo = Demo::start(&url);
+    let mut demo = start_demo(&url);
 
     let cookie = two_mib_notes_are_refused(&mut demo).await;
     // Only the counter's session was written, and no 2 MiB anywhere.
@@ -281,8 +171,7 @@ async fn redis_set(addr: &str, key: &str, value: &[u8]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_refuses_2_mib_and_survives_a_deep_record() {
-    let base = session_conformance::servers::external_url("REDIS")
-        .unwrap_or_else(|| "redis://127.0.0.1:6379/".into());
+    let base = session_test_servers::Service::Redis.url();
     // host:port of `redis://[user@]host[:port][/db]`.
     let authority = base
         .trim_start_matches("redis://")
@@ -298,7 +187,7 @@ async fn redis_refuses_2_mib_and_survives_a_deep_record() {
     let prefix = format!("demo-limits:{}:", std::process::id());
     let url = format!("{base}?prefix={prefix}");
     let store = AnyStore::open(&url).await.unwrap();
-    let mut demo = Demo::start(&url);
+    let mut demo = start_demo(&url);
 
     let cookie = two_mib_notes_are_refused(&mut demo).await;
     // Only the counter's session is under the prefix, and it is small.

@@ -1,6 +1,6 @@
 //! The demo under a steady load of requests while its session server is SIGKILLed and
 //! restarted: Redis, memcached, PostgreSQL and MariaDB, each a private instance
-//! (`session_conformance::servers`).
+//! (`session_test_servers`).
 //!
 //! For each backend: 8 clients loop on `/counter` for 5 s, the server is killed, stays
 //! down for 3 s, and is restarted on the same port; the clients keep going for 4 s
@@ -19,14 +19,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::cookie::Jar;
-use session_any::SessionConfig;
-use session_conformance::servers::{MariaDb, Memcached, Postgres, RedisServer};
+use session_test_servers::{MariaDb, Memcached, Postgres, RedisServer};
 
 /// The store timeout every URL below configures.
 const TIMEOUT: Duration = Duration::from_secs(1);
@@ -84,18 +85,7 @@ impl Private {
 }
 
 async fn serve(url: &str) -> SocketAddr {
-    let mut config = SessionConfig::for_url(url);
-    config.cookie.secure = false;
-    config.secrets = vec!["demo-outage-secret-demo-outage-secret-01".into()];
-    let layer = config.layer().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, session_demo::app(layer))
-            .await
-            .unwrap()
-    });
-    addr
+    common::serve(url, "demo-outage-secret-demo-outage-secret-01").await
 }
 
 /// A client with its own cookie jar and a timeout far above the server's.

@@ -14,7 +14,7 @@ use serde_json::json;
 use session_core::{Clock, Data, Error, Record, SessionId, SessionStore};
 use session_redis::{RedisOptions, RedisStore};
 
-use session_conformance::servers::RedisServer;
+use session_test_servers::RedisServer;
 
 const TIMEOUT: Duration = Duration::from_millis(300);
 /// Scheduling headroom over the timeout on a loaded two-core machine.

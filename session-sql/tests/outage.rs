@@ -8,9 +8,9 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::json;
-use session_conformance::servers::Postgres;
 use session_core::{Error, Record, SessionId, SessionStore, Timestamp};
 use session_sql::{ConnectOptions, SqlStore};
+use session_test_servers::Postgres;
 
 /// Asserts `result` is a `Backend` error that came within `limit`.
 fn assert_backend_within<T: std::fmt::Debug>(

@@ -8,56 +8,15 @@
 mod common;
 
 use common::Server;
-use session_conformance::suite;
 use session_core::SessionStore;
-use session_sql::{Backend, SqlPool, TableName};
+use session_sql::{Backend, SqlPool};
 
-suite!(
+common::server_tests!(
     postgres,
-    fixture = |clock| common::server_fixture(Server::Postgres, clock, None)
-);
-
-suite!(
     postgres_limited,
-    fixture = |clock| common::server_fixture(Server::Postgres, clock, Some(16 * 1024))
+    Server::Postgres,
+    Backend::Postgres
 );
-
-#[tokio::test]
-async fn migrate_twice() {
-    let (store, _guard) = common::server_table(Server::Postgres).await;
-    common::assert_backend(&store, Backend::Postgres);
-    common::migrate_is_idempotent(&store).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn migrate_twice_at_once_from_two_pools() {
-    let a = common::server_store(Server::Postgres, common::test_options()).await;
-    let b = common::server_store(Server::Postgres, common::test_options()).await;
-    let tables: Vec<TableName> = (0..5).map(|_| common::fresh_table()).collect();
-    let _guards: Vec<_> = tables
-        .iter()
-        .map(|t| common::TableGuard::new(Server::Postgres, t.clone()))
-        .collect();
-    common::migrate_concurrently(a, b, tables).await;
-}
-
-#[tokio::test]
-async fn hostile_table_names_are_config_errors() {
-    let (store, _guard) = common::server_table(Server::Postgres).await;
-    common::table_name_injection(&store).await;
-}
-
-#[tokio::test]
-async fn too_large_is_refused_before_any_io() {
-    let (store, _guard) = common::server_table(Server::Postgres).await;
-    common::too_large_before_io(store).await;
-}
-
-#[tokio::test]
-async fn large_sessions_roundtrip() {
-    let (store, _guard) = common::server_table(Server::Postgres).await;
-    common::large_session_roundtrip(&store, 3 << 20).await;
-}
 
 #[tokio::test]
 async fn schema_has_the_documented_types() {
@@ -95,16 +54,4 @@ async fn schema_has_the_documented_types() {
     .unwrap();
     assert_eq!(indexed, 1);
     assert_eq!(store.count().await.unwrap(), 0);
-}
-
-#[tokio::test]
-async fn expired_leftovers_and_unchanged_writes() {
-    let (store, _guard) = common::server_table(Server::Postgres).await;
-    common::leftovers_and_unchanged_writes(store).await;
-}
-
-#[tokio::test]
-async fn delete_expired_in_batches() {
-    let (store, _guard) = common::server_table(Server::Postgres).await;
-    common::sweep_in_batches(store).await;
 }

@@ -292,18 +292,3 @@ where
         }
     }
 }
-
-/// Fails the test, loudly, when a server the test needs is not there: never a silent
-/// skip (and under `CI=true` that is the rule).
-pub fn unreachable(what: &str, url: &str, var: &str, error: &str) -> ! {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    panic!(
-        "{what} is not reachable at {url}: {error}\nStart it (`scripts/test` starts every \
-         server the tests need), or point {var} at a running one.{}",
-        if ci {
-            " (CI=true: a missing server is a failure.)"
-        } else {
-            ""
-        }
-    )
-}

@@ -1,6 +1,6 @@
 //! Private memcached servers for the tests, and the conformance fixture.
 //!
-//! Each test binary spawns its own `memcached` processes (`session_conformance::servers`)
+//! Each test binary spawns its own `memcached` processes (`session_test_servers`)
 //! and stops them on drop; fault tests kill (SIGKILL), stall (SIGSTOP) and restart them.
 //! `SESSION_TEST_MEMCACHE_URL=memcache://host:port[,host:port]` points the conformance
 //! suite at running servers instead (each fixture still gets its own random key prefix;
@@ -14,13 +14,11 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use async_trait::async_trait;
 use memcache::exp::{AsyncMetaClient, GetStatus};
-pub use session_conformance::servers::Memcached;
 use session_conformance::{Fixture, RawEntry};
 use session_core::{Capabilities, Clock, Record, Result, SessionId, SessionStore};
 use session_memcache::{MemcacheOptions, MemcacheStore};
-
-/// The environment variable that points the suite at existing servers.
-pub const URL_VAR: &str = "SESSION_TEST_MEMCACHE_URL";
+pub use session_test_servers::Memcached;
+use session_test_servers::Service;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -50,9 +48,11 @@ static SHARED: Mutex<Weak<Memcached>> = Mutex::new(Weak::new());
 /// The suite's servers: the URL's, or one private server shared while any fixture holds
 /// it (the last fixture to go stops it; the next one starts a fresh one).
 pub fn suite_servers() -> Servers {
-    if let Ok(url) = std::env::var(URL_VAR) {
-        let options = MemcacheOptions::from_url(&url)
-            .unwrap_or_else(|e| panic!("{URL_VAR}={url:?} is not a memcache:// URL: {e}"));
+    if let Some(url) = Service::Memcache.external_url() {
+        let options = MemcacheOptions::from_url(&url).unwrap_or_else(|e| {
+            let var = Service::Memcache.env_var();
+            panic!("{var}={url:?} is not a memcache:// URL: {e}")
+        });
         return Servers::External(options.servers().to_vec());
     }
     let mut shared = lock(&SHARED);

@@ -7,21 +7,17 @@ use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
-use session_conformance::servers::RedisCluster;
 use session_conformance::Fixture;
 use session_core::Clock;
 use session_redis::{RedisOptions, RedisStore};
+use session_test_servers::{RedisCluster, Service};
 
-/// Where the shared standalone server is.
-pub const REDIS_URL_VAR: &str = "SESSION_TEST_REDIS_URL";
-/// Comma-separated node URLs of an existing cluster to use instead of a private one.
-pub const CLUSTER_URLS_VAR: &str = "SESSION_TEST_REDIS_CLUSTER_URLS";
 /// Prefix of every key the tests write; nothing else is ever deleted.
 pub const TEST_PREFIX: &str = "sessiontest:";
 
-/// The shared standalone server's URL: the environment variable, or the local default.
+/// The shared standalone server's URL: `SESSION_TEST_REDIS_URL`, or the local default.
 pub fn shared_url() -> String {
-    std::env::var(REDIS_URL_VAR).unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned())
+    Service::Redis.url()
 }
 
 /// Which deployment a store talks to.
@@ -37,10 +33,10 @@ impl Target {
         Target::Standalone(shared_url())
     }
 
-    /// The cluster: the one named by the environment, else a private three-primary
-    /// cluster started once for this test binary.
+    /// The cluster: the one named by `SESSION_TEST_REDIS_CLUSTER_URLS`, else a private
+    /// three-primary cluster started once for this test binary.
     pub fn cluster() -> Self {
-        if let Ok(urls) = std::env::var(CLUSTER_URLS_VAR) {
+        if let Some(urls) = Service::RedisCluster.external_url() {
             return Target::Cluster(urls.split(',').map(|u| u.trim().to_owned()).collect());
         }
         static CLUSTER: OnceLock<RedisCluster> = OnceLock::new();
@@ -54,27 +50,12 @@ impl Target {
             Target::Standalone(url) => RedisStore::connect(url, options).await,
             Target::Cluster(nodes) => RedisStore::connect_cluster(nodes, options).await,
         };
-        result.unwrap_or_else(|e| {
-            let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-            let how = match self {
-                Target::Standalone(url) => format!(
-                    "Redis is not reachable at {url}: {e}\nStart it with \
-                     `bash session-redis/ci-services.sh`, or point {REDIS_URL_VAR} at a \
-                     running server."
-                ),
-                Target::Cluster(nodes) => format!(
-                    "the Redis Cluster at {nodes:?} is not reachable: {e}\nUnset \
-                     {CLUSTER_URLS_VAR} to let the tests start a private cluster."
-                ),
-            };
-            panic!(
-                "{how}{}",
-                if ci {
-                    " (CI=true: a missing server is a failure.)"
-                } else {
-                    ""
-                }
-            )
+        result.unwrap_or_else(|e| match self {
+            Target::Standalone(url) => Service::Redis.unreachable(url, e),
+            Target::Cluster(nodes) => Service::RedisCluster.unreachable(
+                &nodes.join(","),
+                format_args!("{e} (unset the variable to let the tests start a private cluster)"),
+            ),
         })
     }
 }

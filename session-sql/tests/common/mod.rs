@@ -14,6 +14,7 @@ use session_core::{
     Clock, Codec, Error, Record, SessionId, SessionStore, Timestamp, DEFAULT_MAX_RECORD_SIZE,
 };
 use session_sql::{Backend, ConnectOptions, SqlPool, SqlStore, TableName};
+use session_test_servers::Service;
 
 /// Prefix of every table the tests create; nothing else is ever dropped.
 const TEST_PREFIX: &str = "sqltest_";
@@ -28,48 +29,22 @@ pub enum Server {
 }
 
 impl Server {
-    fn env_var(self) -> &'static str {
+    fn service(self) -> Service {
         match self {
-            Server::Postgres => "SESSION_TEST_POSTGRES_URL",
-            Server::MySql => "SESSION_TEST_MYSQL_URL",
+            Server::Postgres => Service::Postgres,
+            Server::MySql => Service::MySql,
         }
     }
 
-    /// The server's URL: the environment variable, or the local default.
+    /// The server's URL: `SESSION_TEST_<KIND>_URL`, or the local default.
     pub fn url(self) -> String {
-        std::env::var(self.env_var()).unwrap_or_else(|_| {
-            match self {
-                Server::Postgres => "postgres://postgres@127.0.0.1:5432/test",
-                Server::MySql => "mysql://root@127.0.0.1:3306/test",
-            }
-            .to_owned()
-        })
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Server::Postgres => "PostgreSQL",
-            Server::MySql => "MariaDB/MySQL",
-        }
+        self.service().url()
     }
 }
 
 /// Fails the test, loudly, with how to start the server: never a silent skip.
 fn unreachable_server(server: Server, error: &str) -> ! {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    panic!(
-        "{} is not reachable at {}: {error}\n\
-         Start the local servers with `bash session-sql/ci-services.sh`, or point {} at \
-         a running server.{}",
-        server.name(),
-        server.url(),
-        server.env_var(),
-        if ci {
-            " (CI=true: a missing server is a failure.)"
-        } else {
-            ""
-        }
-    )
+    server.service().unreachable(&server.url(), error)
 }
 
 /// Probes `server` once per test process, with a short timeout, so that a missing
@@ -284,6 +259,76 @@ pub fn fixture<G: Send + Sync + 'static>(store: SqlStore, guard: G) -> Fixture {
         })
         .with_guard(guard)
 }
+
+/// The tests every database server runs, written once: the conformance suite in a
+/// fresh table per case (as `$name`, and with a 16 KiB record limit as `$limited`),
+/// then migrations, table-name validation, size limits, leftovers and batched sweeps.
+#[allow(unused_macros)] // sqlite.rs has no server
+macro_rules! server_tests {
+    ($name:ident, $limited:ident, $server:expr, $backend:expr) => {
+        session_conformance::suite!(
+            $name,
+            fixture = |clock| crate::common::server_fixture($server, clock, None)
+        );
+
+        session_conformance::suite!(
+            $limited,
+            fixture = |clock| crate::common::server_fixture($server, clock, Some(16 * 1024))
+        );
+
+        #[tokio::test]
+        async fn migrate_twice() {
+            let (store, _guard) = crate::common::server_table($server).await;
+            crate::common::assert_backend(&store, $backend);
+            crate::common::migrate_is_idempotent(&store).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn migrate_twice_at_once_from_two_pools() {
+            let a = crate::common::server_store($server, crate::common::test_options()).await;
+            let b = crate::common::server_store($server, crate::common::test_options()).await;
+            let tables: Vec<session_sql::TableName> =
+                (0..5).map(|_| crate::common::fresh_table()).collect();
+            let _guards: Vec<_> = tables
+                .iter()
+                .map(|t| crate::common::TableGuard::new($server, t.clone()))
+                .collect();
+            crate::common::migrate_concurrently(a, b, tables).await;
+        }
+
+        #[tokio::test]
+        async fn hostile_table_names_are_config_errors() {
+            let (store, _guard) = crate::common::server_table($server).await;
+            crate::common::table_name_injection(&store).await;
+        }
+
+        #[tokio::test]
+        async fn too_large_is_refused_before_any_io() {
+            let (store, _guard) = crate::common::server_table($server).await;
+            crate::common::too_large_before_io(store).await;
+        }
+
+        #[tokio::test]
+        async fn large_sessions_roundtrip() {
+            let (store, _guard) = crate::common::server_table($server).await;
+            crate::common::large_session_roundtrip(&store, 3 << 20).await;
+        }
+
+        #[tokio::test]
+        async fn expired_leftovers_and_unchanged_writes() {
+            let (store, _guard) = crate::common::server_table($server).await;
+            crate::common::leftovers_and_unchanged_writes(store).await;
+        }
+
+        #[tokio::test]
+        async fn delete_expired_in_batches() {
+            let (store, _guard) = crate::common::server_table($server).await;
+            crate::common::sweep_in_batches(store).await;
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use server_tests;
 
 /// A conformance fixture on `server`, in a fresh table, on `clock`.
 pub async fn server_fixture(server: Server, clock: Clock, limit: Option<usize>) -> Fixture {

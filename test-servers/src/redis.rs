@@ -123,10 +123,7 @@ impl RedisServer {
 
     /// SIGKILLs the server: no shutdown, connections drop mid-flight.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        process::kill_child(self.child.take());
     }
 
     /// Starts the server again on the same port and data directory.

@@ -20,7 +20,7 @@ pub(crate) fn require(tool: &str, package: &str) -> PathBuf {
     match found {
         Some(p) => p,
         None => {
-            let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+            let ci = crate::ci();
             panic!(
                 "`{tool}` is not installed, so this test cannot start its private server{}. \
                  Install it (Debian: apt-get install -y {package}; scripts/services does)",
@@ -132,6 +132,14 @@ pub(crate) fn kill_and_wait(pid: u32) {
     signal(pid, "KILL");
     if !wait_until(Duration::from_secs(10), || !alive(pid)) {
         panic!("process {pid} survived SIGKILL for 10 s");
+    }
+}
+
+/// SIGKILLs `child`, if there is one, and reaps it.
+pub(crate) fn kill_child(child: Option<std::process::Child>) {
+    if let Some(mut child) = child {
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 

@@ -48,10 +48,7 @@ impl MariaDb {
 
     /// SIGKILL: no shutdown, connections drop mid-flight; InnoDB recovers on restart.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        process::kill_child(self.child.take());
     }
 
     /// Starts the server again on the same port and data directory and waits until it

@@ -1,0 +1,207 @@
+//! Serving the demo for the tests, one way each: the router in this process on a free
+//! port ([`serve`]), the binary in its own process ([`demo_command`], [`start`]), and
+//! requests over a raw socket ([`raw`]) for what no HTTP client sends.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // test code; each binary uses part
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use session_any::SessionConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The configuration the in-process tests serve `url` with: plain-HTTP cookies (the
+/// tests talk to 127.0.0.1) and `secret` as the signing key.
+pub fn test_config(url: &str, secret: &str) -> SessionConfig {
+    let mut config = SessionConfig::for_url(url);
+    config.cookie.secure = false;
+    config.secrets = vec![secret.into()];
+    config
+}
+
+/// Serves the demo app for `url` (see [`test_config`]) in this process, on a free
+/// loopback port, until the test's runtime ends.
+pub async fn serve(url: &str, secret: &str) -> SocketAddr {
+    serve_config(test_config(url, secret)).await
+}
+
+/// Serves the demo app with `config` in this process, on a free loopback port.
+pub async fn serve_config(config: SessionConfig) -> SocketAddr {
+    let layer = config.layer().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, session_demo::app(layer))
+            .await
+            .unwrap()
+    });
+    addr
+}
+
+/// The demo binary on a free port, with `SESSION_URL=url`, INFO logs, and none of the
+/// session environment inherited (the caller adds what its test needs).
+pub fn demo_command(url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_session-demo"));
+    cmd.args(["--addr", "127.0.0.1:0"]);
+    for var in [
+        "SESSION_URL",
+        "SESSION_SECRET",
+        "SESSION_COOKIE_SECRET",
+        "SESSION_COOKIE_NAME",
+        "SESSION_COOKIE_SECURE",
+        "DEMO_ADDR",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("SESSION_URL", url).env("RUST_LOG", "info");
+    cmd
+}
+
+/// A running demo binary: its address and everything it printed until it said so.
+/// Killed when dropped.
+pub struct Running {
+    child: Child,
+    /// Where it serves.
+    pub addr: SocketAddr,
+    printed: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Running {
+    /// Stops the demo and returns all it printed: stdout (and stderr, if the command
+    /// piped it).
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut rest = String::new();
+        if let Some(mut err) = self.child.stderr.take() {
+            let _ = err.read_to_string(&mut rest);
+        }
+        format!("{}{rest}", self.printed)
+    }
+
+    /// Panics if the process has exited (an abort, a panic that took it down).
+    pub fn assert_alive(&mut self) {
+        if let Some(status) = self.child.try_wait().unwrap() {
+            panic!("the demo exited: {status}");
+        }
+    }
+}
+
+/// Starts `cmd` (stdout is piped here; stderr is as the caller set it) and waits for
+/// its "serving on http://ADDR" log line (tracing writes to stdout), panicking with
+/// what it printed if it exits or takes more than a minute. Stdout is drained for the
+/// demo's whole life, so it never blocks on a full pipe.
+pub fn start(mut cmd: Command) -> Running {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut printed = String::new();
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) => {
+                printed.push_str(&line);
+                printed.push('\n');
+                if let Some((_, addr)) = line.split_once("serving on http://") {
+                    let addr = addr.trim().parse().unwrap();
+                    return Running {
+                        child,
+                        addr,
+                        printed,
+                    };
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "the demo exited ({}) before serving:\n{printed}{}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the demo did not start within a minute:\n{printed}");
+        }
+    }
+}
+
+/// A response read off a raw socket.
+pub struct Reply {
+    /// The status code.
+    pub status: u16,
+    /// Every `Set-Cookie` header, in order.
+    pub set_cookies: Vec<String>,
+    /// The body as text.
+    pub body: String,
+}
+
+impl Reply {
+    /// The `session=…` value this response set, if it set one (not a removal).
+    pub fn session_cookie(&self) -> Option<String> {
+        self.set_cookies
+            .iter()
+            .filter_map(|c| c.split(';').next())
+            .filter_map(|kv| kv.strip_prefix("session="))
+            .find(|v| !v.is_empty())
+            .map(str::to_owned)
+    }
+}
+
+/// One request over a fresh connection: `head` is the request line and headers
+/// (without the final blank line), sent byte for byte, then `Host`, `Connection:
+/// close`, a `Content-Length` when there is a body, and the body. The answer must
+/// come `within`. Write errors are ignored: the server may answer (a 413, a 431) and
+/// close before it has read everything.
+pub async fn raw(addr: SocketAddr, head: &[u8], body: &[u8], within: Duration) -> Reply {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = head.to_vec();
+    req.extend_from_slice(b"\r\nHost: demo\r\nConnection: close\r\n");
+    if !body.is_empty() {
+        req.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+    }
+    req.extend_from_slice(b"\r\n");
+    req.extend_from_slice(body);
+    let _ = stream.write_all(&req).await;
+    let mut out = Vec::new();
+    tokio::time::timeout(within, stream.read_to_end(&mut out))
+        .await
+        .unwrap_or_else(|_| panic!("the server answered within {within:?}"))
+        .ok();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?} (did the server die?)"));
+    let set_cookies = lines
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.trim().to_owned())
+        .collect();
+    Reply {
+        status,
+        set_cookies,
+        body: body.to_owned(),
+    }
+}
