@@ -32,13 +32,12 @@ const HOUR: Duration = Duration::from_secs(3600);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn layout_is_two_level_fanout_of_the_storage_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("s");
-    let clock = ManualClock::new();
-    let store = FileStore::open(&root)
-        .await
-        .unwrap()
-        .with_clock(clock.clone());
+    let common::TempFileStore {
+        dir: _dir,
+        root,
+        clock,
+        store,
+    } = common::temp_file_store("s").await;
     let r = record(&clock, HOUR, 1);
     store.create(&r).await.unwrap();
 
@@ -63,13 +62,12 @@ async fn layout_is_two_level_fanout_of_the_storage_key() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn directories_are_0700_and_files_0600() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("missing").join("parents").join("sessions");
-    let clock = ManualClock::new();
-    let store = FileStore::open(&root)
-        .await
-        .unwrap()
-        .with_clock(clock.clone());
+    let common::TempFileStore {
+        dir,
+        root,
+        clock,
+        store,
+    } = common::temp_file_store("missing/parents/sessions").await;
     let r = record(&clock, HOUR, 1);
     store.create(&r).await.unwrap();
     // save and touch go through the lock stripes, creating their files.
@@ -97,12 +95,12 @@ async fn directories_are_0700_and_files_0600() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupt_file_is_an_error_never_a_panic() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new();
-    let store = FileStore::open(dir.path())
-        .await
-        .unwrap()
-        .with_clock(clock.clone());
+    let common::TempFileStore {
+        dir: _dir,
+        clock,
+        store,
+        ..
+    } = common::temp_file_store("").await;
     let live = record(&clock, HOUR, 7);
     store.create(&live).await.unwrap();
     let valid = Codec::MessagePack.encode(&live).unwrap();
@@ -159,13 +157,13 @@ fn plant_temp(leaf: &Path, name: &str, age: Duration) -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sweep_removes_old_temp_files_and_spares_young_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new();
-    let store = FileStore::open(dir.path())
-        .await
-        .unwrap()
-        .with_clock(clock.clone())
-        .with_temp_grace(Duration::from_secs(120));
+    let common::TempFileStore {
+        dir: _dir,
+        clock,
+        store,
+        ..
+    } = common::temp_file_store("").await;
+    let store = store.with_temp_grace(Duration::from_secs(120));
     let live = record(&clock, HOUR, 1);
     let doomed = record(&clock, Duration::from_secs(10), 2);
     store.create(&live).await.unwrap();
@@ -204,13 +202,10 @@ async fn sweep_removes_old_temp_files_and_spares_young_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sweep_and_count_over_many_leaves() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new();
-    let store = FileStore::open(dir.path())
-        .await
-        .unwrap()
-        .with_clock(clock.clone())
-        .durable(false);
+    let common::TempFileStore {
+        dir, clock, store, ..
+    } = common::temp_file_store("").await;
+    let store = store.durable(false);
     for i in 0..300 {
         let ttl = if i % 3 == 0 {
             HOUR
@@ -234,12 +229,12 @@ async fn sweep_and_count_over_many_leaves() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiry_comes_from_the_record_not_file_times() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new();
-    let store = FileStore::open(dir.path())
-        .await
-        .unwrap()
-        .with_clock(clock.clone());
+    let common::TempFileStore {
+        dir: _dir,
+        clock,
+        store,
+        ..
+    } = common::temp_file_store("").await;
     let r = record(&clock, Duration::from_secs(30), 1);
     let cookie = store.create(&r).await.unwrap();
     // An ancient mtime does not expire a live record…
@@ -258,12 +253,9 @@ async fn expiry_comes_from_the_record_not_file_times() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_replaces_an_expired_leftover_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new();
-    let store = FileStore::open(dir.path())
-        .await
-        .unwrap()
-        .with_clock(clock.clone());
+    let common::TempFileStore {
+        dir, clock, store, ..
+    } = common::temp_file_store("").await;
     let old = record(&clock, Duration::from_secs(10), 1);
     store.create(&old).await.unwrap();
     let mut again = old.clone();
@@ -342,12 +334,12 @@ async fn open_refuses_a_file_as_directory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn io_errors_name_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new();
-    let store = FileStore::open(dir.path())
-        .await
-        .unwrap()
-        .with_clock(clock.clone());
+    let common::TempFileStore {
+        dir: _dir,
+        clock,
+        store,
+        ..
+    } = common::temp_file_store("").await;
     let r = record(&clock, HOUR, 1);
     let cookie = store.create(&r).await.unwrap();
     // A directory where the record file should be: reading it fails with an I/O error.

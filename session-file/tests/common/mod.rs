@@ -4,6 +4,45 @@
 
 use std::path::{Path, PathBuf};
 
+use session_core::ManualClock;
+use session_file::FileStore;
+use tempfile::TempDir;
+
+/// Where most file-store tests start: a fresh temp dir, a manual clock, and a
+/// `FileStore` on that clock rooted inside the dir.
+pub struct TempFileStore {
+    /// The temp dir; removed when dropped, so keep it bound for the whole test.
+    pub dir: TempDir,
+    /// The store's root directory.
+    pub root: PathBuf,
+    /// The store's clock.
+    pub clock: ManualClock,
+    /// The store.
+    pub store: FileStore,
+}
+
+/// A [`TempFileStore`] rooted at `sub` inside a fresh temp dir (the dir itself when
+/// `sub` is empty; missing parents are created by `FileStore::open`).
+pub async fn temp_file_store(sub: &str) -> TempFileStore {
+    let dir = tempfile::tempdir().unwrap();
+    let root = if sub.is_empty() {
+        dir.path().to_path_buf()
+    } else {
+        dir.path().join(sub)
+    };
+    let clock = ManualClock::new();
+    let store = FileStore::open(&root)
+        .await
+        .unwrap()
+        .with_clock(clock.clone());
+    TempFileStore {
+        dir,
+        root,
+        clock,
+        store,
+    }
+}
+
 /// Every regular file under `root`, depth first, as (path relative to `root`, contents):
 /// what a raw dump of a `FileStore` directory shows.
 pub fn dump_tree(root: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
