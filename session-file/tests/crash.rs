@@ -176,18 +176,25 @@ fn spawn_and_kill(kind: &str, target: &Path, id_list: &str, durable: &str, round
     );
 }
 
+/// The ids the writer child and the checks share, and their comma-separated list (how
+/// the child gets them).
+fn session_ids() -> (Vec<SessionId>, String) {
+    let ids: Vec<SessionId> = (0..SESSIONS).map(|_| SessionId::generate()).collect();
+    let list = ids
+        .iter()
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    (ids, list)
+}
+
 #[test]
 fn crash_test_100_kills() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("sessions");
     let rt = runtime();
     let store = rt.block_on(FileStore::open(&root)).unwrap();
-    let ids: Vec<SessionId> = (0..SESSIONS).map(|_| SessionId::generate()).collect();
-    let id_list = ids
-        .iter()
-        .map(|id| id.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let (ids, id_list) = session_ids();
     let mut highest_version = 0;
 
     for round in 0..KILLS {
@@ -231,12 +238,7 @@ fn shelf_crash_test_30_kills() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sessions.redb");
     let rt = runtime();
-    let ids: Vec<SessionId> = (0..SESSIONS).map(|_| SessionId::generate()).collect();
-    let id_list = ids
-        .iter()
-        .map(|id| id.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let (ids, id_list) = session_ids();
     let mut highest_version = 0;
     for round in 0..SHELF_KILLS {
         let durable = if round % 2 == 0 { "1" } else { "0" };

@@ -99,6 +99,27 @@ fn hostile_values(outer: &Path, real: &SessionId, real_path: &Path) -> Vec<Strin
     values
 }
 
+/// Every hostile value loads as `Ok(None)` from `store`, and nothing under `outer`
+/// (but `skip`) changes meanwhile.
+async fn assert_hostile_values_load_nothing(
+    store: &impl SessionStore,
+    outer: &Path,
+    real: &SessionId,
+    real_path: &Path,
+    skip: Option<&Path>,
+) {
+    let before = snapshot(outer, skip);
+    for value in hostile_values(outer, real, real_path) {
+        let loaded = store.load(&value).await;
+        assert!(
+            matches!(loaded, Ok(None)),
+            "hostile value {:?} gave {loaded:?}",
+            value.chars().take(60).collect::<String>()
+        );
+    }
+    assert_eq!(before, snapshot(outer, skip), "something was written");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_store_hostile_ids_read_and_write_nothing_outside() {
     let outer = tempfile::tempdir().unwrap();
@@ -111,20 +132,7 @@ async fn file_store_hostile_ids_read_and_write_nothing_outside() {
     std::fs::write(outer.path().join("victim"), &envelope).unwrap();
     let real_path = store.record_path(&real.id);
 
-    let before = snapshot(outer.path(), None);
-    for value in hostile_values(outer.path(), &real.id, &real_path) {
-        let loaded = store.load(&value).await;
-        assert!(
-            matches!(loaded, Ok(None)),
-            "hostile value {:?} gave {loaded:?}",
-            value.chars().take(60).collect::<String>()
-        );
-    }
-    assert_eq!(
-        before,
-        snapshot(outer.path(), None),
-        "something was written"
-    );
+    assert_hostile_values_load_nothing(&store, outer.path(), &real.id, &real_path, None).await;
     // The real session is untouched and still loads by its real id.
     assert_eq!(store.load(&real.id.to_string()).await.unwrap(), Some(real));
 }
@@ -143,19 +151,7 @@ async fn shelf_store_hostile_ids_read_and_write_nothing_outside() {
     )
     .unwrap();
 
-    let before = snapshot(outer.path(), Some(&shelf_path));
-    for value in hostile_values(outer.path(), &real.id, &shelf_path) {
-        let loaded = store.load(&value).await;
-        assert!(
-            matches!(loaded, Ok(None)),
-            "hostile value {:?} gave {loaded:?}",
-            value.chars().take(60).collect::<String>()
-        );
-    }
-    assert_eq!(
-        before,
-        snapshot(outer.path(), Some(&shelf_path)),
-        "something was written"
-    );
+    let shelf = Some(shelf_path.as_path());
+    assert_hostile_values_load_nothing(&store, outer.path(), &real.id, &shelf_path, shelf).await;
     assert_eq!(store.load(&real.id.to_string()).await.unwrap(), Some(real));
 }
