@@ -5,10 +5,7 @@
 //! A backend error during a write means the outcome is unknown: the command may have
 //! reached the server before the connection failed or the time ran out.
 
-use std::future::Future;
-use std::time::Duration;
-
-use session_core::{BackendError, BackendErrorKind, Error, Operation, Result};
+use session_core::{BackendError, BackendErrorKind, Error, Operation};
 
 /// The store name every [`BackendError`] from this crate carries.
 pub(crate) const STORE: &str = "memcache";
@@ -29,15 +26,6 @@ pub(crate) fn unexpected(operation: Operation, detail: impl Into<String>) -> Err
         .with_store(STORE)
         .with_operation(operation)
         .into()
-}
-
-/// Runs `work` under the store's operation timeout.
-pub(crate) async fn bounded<T>(
-    operation: Operation,
-    limit: Duration,
-    work: impl Future<Output = Result<T>>,
-) -> Result<T> {
-    session_core::with_timeout(STORE, operation, limit, work).await
 }
 
 /// What kind of failure a client error is.

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use memcache::exp::{AsyncMetaClient, GetStatus, Meta, MutationStatus};
-use session_core::Operation;
+use session_core::{with_timeout, Operation};
 use session_core::{
     Capabilities, Clock, Codec, Error, Record, Result, SessionId, SessionStore, Timestamp,
 };
 
-use crate::error::{bounded, client_error, unexpected};
+use crate::error::{client_error, unexpected, STORE};
 use crate::exptime::Exptime;
 use crate::keys::KeyPrefix;
 use crate::recent::Recent;
@@ -113,7 +113,7 @@ impl MemcacheStore {
                 other => client_error(Operation::Connect)(other),
             })
         };
-        let client = bounded(Operation::Connect, timeout, build).await?;
+        let client = with_timeout(STORE, Operation::Connect, timeout, build).await?;
         Ok(MemcacheStore {
             inner: Arc::new(Inner {
                 client,
@@ -197,7 +197,7 @@ impl Inner {
     /// Runs `work` under the operation timeout. Cancelling the client's future drops the
     /// connection it was using, so nothing half-read is ever reused.
     async fn bounded<T>(&self, op: Operation, work: impl Future<Output = Result<T>>) -> Result<T> {
-        bounded(op, self.timeout, work).await
+        with_timeout(STORE, op, self.timeout, work).await
     }
 
     fn encode(&self, record: &Record) -> Result<Vec<u8>> {

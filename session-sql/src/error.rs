@@ -2,10 +2,7 @@
 //! place that decides which failures are an outage (a timeout, an unreachable or
 //! restarting server) and which are not (a missing table, a refused statement).
 
-use std::future::Future;
-use std::time::Duration;
-
-use session_core::{BackendError, BackendErrorKind, Error, Operation, Result};
+use session_core::{BackendError, BackendErrorKind, Error, Operation};
 
 /// The store name every [`BackendError`] from this crate carries.
 pub(crate) const STORE: &str = "sql";
@@ -33,15 +30,6 @@ pub(crate) fn from_sqlx(operation: Operation, err: sqlx::Error) -> Error {
             backend.into()
         }
     }
-}
-
-/// Runs `work` under the store's operation timeout.
-pub(crate) async fn bounded<T>(
-    operation: Operation,
-    limit: Duration,
-    work: impl Future<Output = Result<T>>,
-) -> Result<T> {
-    session_core::with_timeout(STORE, operation, limit, work).await
 }
 
 /// What kind of failure a sqlx error is.
@@ -123,6 +111,8 @@ pub(crate) fn is_write_contention(err: &Error) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn backend(err: Error) -> BackendError {
@@ -188,7 +178,7 @@ mod tests {
             Ok(())
         };
         let err = backend(
-            bounded(Operation::Save, Duration::from_millis(10), slow)
+            session_core::with_timeout(STORE, Operation::Save, Duration::from_millis(10), slow)
                 .await
                 .unwrap_err(),
         );

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use session_core::Operation;
+use session_core::{with_timeout, Operation};
 use session_core::{
     Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
     SessionId, SessionStore, StorageKey, Timestamp, DEFAULT_MAX_RECORD_SIZE,
@@ -14,7 +14,7 @@ use session_core::{
 
 use crate::connect::{self, ConnectOptions};
 use crate::dialect::Statements;
-use crate::error::{bounded, from_sqlx, is_unique_violation, is_write_contention};
+use crate::error::{from_sqlx, is_unique_violation, is_write_contention, STORE};
 use crate::exec::{Arg, Exec, StoredRow};
 use crate::pool::with_pool;
 use crate::{migrate, Backend, SqlPool, TableName};
@@ -187,7 +187,7 @@ impl SqlStore {
         work: impl Future<Output = Result<T>>,
     ) -> Result<T> {
         match self.timeout {
-            Some(limit) => bounded(operation, limit, work).await,
+            Some(limit) => with_timeout(STORE, operation, limit, work).await,
             None => work.await,
         }
     }
