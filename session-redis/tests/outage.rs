@@ -170,7 +170,15 @@ async fn outage_fails_fast_and_the_same_store_recovers() {
     let slowest = samples.iter().map(|s| s.elapsed).max().unwrap_or_default();
     let timed_out = during
         .iter()
-        .filter(|s| matches!(s.outcome, Outcome::Backend { timed_out: true, .. }))
+        .filter(|s| {
+            matches!(
+                s.outcome,
+                Outcome::Backend {
+                    timed_out: true,
+                    ..
+                }
+            )
+        })
         .count();
     eprintln!(
         "{} ops: {} before the kill, {} during the outage ({timed_out} by the timeout, \
@@ -194,7 +202,13 @@ async fn outage_fails_fast_and_the_same_store_recovers() {
     );
     for s in &during {
         assert!(
-            matches!(s.outcome, Outcome::Backend { temporary: true, .. }),
+            matches!(
+                s.outcome,
+                Outcome::Backend {
+                    temporary: true,
+                    ..
+                }
+            ),
             "during the outage, a temporary redis error: {:?}",
             s.outcome
         );
