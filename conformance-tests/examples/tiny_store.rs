@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use session_core::{
     Capabilities, Clock, Codec, Error, Record, Result, SessionId, SessionStore, StorageKey,
-    Timestamp,
+    StoreSettings, Timestamp,
 };
 
 /// One log entry: a write (with its deadline) or a tombstone.
@@ -24,17 +24,20 @@ struct Entry {
 /// An append-only, newest-wins session log.
 pub struct LogStore {
     log: Mutex<Vec<Entry>>,
-    clock: Clock,
+    /// Codec, size limit and clock: session-core's one size-limited encoder.
+    settings: StoreSettings,
 }
 
 const LIMIT: usize = 8 * 1024;
 
 impl LogStore {
-    /// An empty log on `clock`.
+    /// An empty log on `clock`, refusing records over [`LIMIT`].
     pub fn new(clock: Clock) -> Self {
         LogStore {
             log: Mutex::new(Vec::new()),
-            clock,
+            settings: StoreSettings::new()
+                .with_clock(clock)
+                .with_max_record_size(Some(LIMIT)),
         }
     }
 
@@ -68,32 +71,26 @@ impl LogStore {
             write: Some((record.expires_at, bytes)),
         });
     }
-
-    /// The envelope, or `TooLarge` over [`LIMIT`] (and `Encode` for a value nested past
-    /// `session_core::MAX_DEPTH`): session-core's one size-limited encoder.
-    fn encode(record: &Record) -> Result<Vec<u8>> {
-        Codec::MessagePack.encode_limited(record, Some(LIMIT))
-    }
 }
 
 #[async_trait]
 impl SessionStore for LogStore {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::new().with_max_record_size(Some(LIMIT))
+        Capabilities::new().with_max_record_size(self.settings.max_record_size())
     }
 
     async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
         let Ok(id) = SessionId::parse(cookie_value) else {
             return Ok(None);
         };
-        let bytes = Self::live(&self.entries(), &id.storage_key(), self.clock.now());
+        let bytes = Self::live(&self.entries(), &id.storage_key(), self.settings.now());
         bytes.map(|b| Codec::decode(id, &b)).transpose()
     }
 
     async fn create(&self, record: &Record) -> Result<String> {
-        let bytes = Self::encode(record)?;
+        let bytes = self.settings.encode(record)?;
         let mut log = self.entries();
-        if Self::live(&log, &record.id.storage_key(), self.clock.now()).is_some() {
+        if Self::live(&log, &record.id.storage_key(), self.settings.now()).is_some() {
             return Err(Error::Collision);
         }
         log.push(Entry {
@@ -104,8 +101,8 @@ impl SessionStore for LogStore {
     }
 
     async fn save(&self, record: &Record, _expected_version: u64) -> Result<String> {
-        let bytes = Self::encode(record)?;
-        let now = self.clock.now();
+        let bytes = self.settings.encode(record)?;
+        let now = self.settings.now();
         if Self::live(&self.entries(), &record.id.storage_key(), now).is_none() {
             return Err(Error::NotFound);
         }
@@ -114,14 +111,14 @@ impl SessionStore for LogStore {
     }
 
     async fn touch(&self, record: &Record) -> Result<String> {
-        let now = self.clock.now();
+        let now = self.settings.now();
         let Some(bytes) = Self::live(&self.entries(), &record.id.storage_key(), now) else {
             return Err(Error::NotFound);
         };
         let mut stored = Codec::decode(record.id, &bytes)?;
         stored.accessed_at = record.accessed_at;
         stored.expires_at = record.expires_at;
-        let bytes = Self::encode(&stored)?;
+        let bytes = self.settings.encode(&stored)?;
         self.append(&stored, bytes);
         Ok(record.id.to_string())
     }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use session_conformance::{suite, Fixture};
-use session_core::MemoryStore;
+use session_core::{MemoryStore, StoreSettings};
 
 fn fixture(store: MemoryStore) -> Fixture {
     let store = Arc::new(store);
@@ -19,9 +19,11 @@ suite!(
     memory,
     fixture = |clock| async move {
         fixture(
-            MemoryStore::new()
-                .with_clock(clock)
-                .with_max_record_size(None),
+            MemoryStore::new().with_settings(
+                StoreSettings::new()
+                    .with_clock(clock)
+                    .with_max_record_size(None),
+            ),
         )
     }
 );
@@ -30,9 +32,11 @@ suite!(
     memory_limited,
     fixture = |clock| async move {
         fixture(
-            MemoryStore::new()
-                .with_clock(clock)
-                .with_max_record_size(Some(16 * 1024)),
+            MemoryStore::new().with_settings(
+                StoreSettings::new()
+                    .with_clock(clock)
+                    .with_max_record_size(Some(16 * 1024)),
+            ),
         )
     }
 );

@@ -13,7 +13,7 @@ use futures::future::LocalBoxFuture;
 use session_conformance::{cases, CaseResult, Fixture, Harness};
 use session_core::{
     Capabilities, Clock, DeleteIf, Error, MemoryStore, Record, Result, ScanCursor, ScanPage,
-    SessionId, SessionStore, StorageKey,
+    SessionId, SessionStore, StorageKey, StoreSettings,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -185,7 +185,7 @@ impl SessionStore for Broken {
 /// included: a server store provides one whatever it can or cannot delete.
 fn fixture(clock: Clock, bug: Option<Bug>, shape: Shape) -> Fixture {
     let store = Arc::new(Broken {
-        inner: MemoryStore::new().with_clock(clock),
+        inner: MemoryStore::new().with_settings(StoreSettings::new().with_clock(clock)),
         bug,
         shape,
         shadow: Mutex::new(HashMap::new()),

@@ -89,7 +89,8 @@ fn drive(headers: &[HeaderValue], sealed_store: bool, write: bool) -> bool {
     let layer = if sealed_store {
         SessionLayer::new(cookie_store(), f.keys.clone())
     } else {
-        let store = MemoryStore::new().with_clock(fixed_clock());
+        let store = MemoryStore::new()
+            .with_settings(session_core::StoreSettings::new().with_clock(fixed_clock()));
         runtime()
             .block_on(store.create(&seed_record()))
             .unwrap_or_else(|e| panic!("seed session: {e}"));

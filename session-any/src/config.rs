@@ -56,9 +56,9 @@ pub struct SessionConfig {
     #[serde(deserialize_with = "optional_duration")]
     pub absolute_lifetime: Option<Duration>,
     /// Touch policy.
-    pub touch: TouchSetting,
+    pub touch: TouchPolicy,
     /// Save mode.
-    pub save_mode: SaveModeSetting,
+    pub save_mode: SaveMode,
     /// Save sessions on 5xx responses too.
     pub save_on_server_error: bool,
     /// Cookie name and attributes.
@@ -118,59 +118,12 @@ impl Default for SessionConfig {
             url: "memory://".into(),
             idle_timeout: expiry.idle_timeout(),
             absolute_lifetime: expiry.absolute_lifetime(),
-            touch: TouchSetting(TouchPolicy::default()),
-            save_mode: SaveModeSetting(SaveMode::Auto),
+            touch: TouchPolicy::default(),
+            save_mode: SaveMode::Auto,
             save_on_server_error: false,
             cookie: CookieConfig::default(),
             secrets: Vec::new(),
             cookie_secrets: Vec::new(),
-        }
-    }
-}
-
-/// A touch policy as written in configuration: `always`, `on_change`,
-/// `throttled` (one minute) or `throttled:<duration>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct TouchSetting(pub TouchPolicy);
-
-impl TryFrom<String> for TouchSetting {
-    type Error = String;
-    fn try_from(s: String) -> std::result::Result<Self, String> {
-        let policy = match s.trim() {
-            "always" => TouchPolicy::Always,
-            "on_change" | "on-change" => TouchPolicy::OnChange,
-            "throttled" => TouchPolicy::default(),
-            other => match other.strip_prefix("throttled:") {
-                Some(d) => TouchPolicy::Throttled(
-                    parse_duration("touch interval", d).map_err(|e| match e {
-                        Error::Config(msg) => msg,
-                        other => other.to_string(),
-                    })?,
-                ),
-                None => {
-                    return Err(format!(
-                        "touch must be always, on_change, throttled or throttled:<duration>; got {other:?}"
-                    ))
-                }
-            },
-        };
-        Ok(TouchSetting(policy))
-    }
-}
-
-/// A save mode as written in configuration: `auto` or `explicit`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct SaveModeSetting(pub SaveMode);
-
-impl TryFrom<String> for SaveModeSetting {
-    type Error = String;
-    fn try_from(s: String) -> std::result::Result<Self, String> {
-        match s.trim() {
-            "auto" => Ok(SaveModeSetting(SaveMode::Auto)),
-            "explicit" => Ok(SaveModeSetting(SaveMode::Explicit)),
-            other => Err(format!("save_mode must be auto or explicit; got {other:?}")),
         }
     }
 }
@@ -212,10 +165,10 @@ impl SessionConfig {
             self.absolute_lifetime = duration("SESSION_ABSOLUTE_LIFETIME", v)?;
         }
         if let Some(v) = lookup("SESSION_TOUCH") {
-            self.touch = TouchSetting::try_from(v).map_err(Error::Config)?;
+            self.touch = v.parse()?;
         }
         if let Some(v) = lookup("SESSION_SAVE_MODE") {
-            self.save_mode = SaveModeSetting::try_from(v).map_err(Error::Config)?;
+            self.save_mode = v.parse()?;
         }
         if let Some(v) = lookup("SESSION_SAVE_ON_SERVER_ERROR") {
             self.save_on_server_error = parse_bool("SESSION_SAVE_ON_SERVER_ERROR", &v)?;
@@ -233,8 +186,8 @@ impl SessionConfig {
     pub fn options(&self) -> Result<SessionOptions> {
         Ok(SessionOptions::default()
             .with_expiry(Expiry::new(self.idle_timeout, self.absolute_lifetime)?)
-            .with_touch(self.touch.0)
-            .with_save_mode(self.save_mode.0))
+            .with_touch(self.touch)
+            .with_save_mode(self.save_mode))
     }
 
     /// Whether the configured store needs cookie-signing keys ([`SessionConfig::signing_keys`]).

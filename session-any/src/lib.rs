@@ -36,14 +36,17 @@
 //! # Ok::<(), session_core::Error>(()) }).unwrap();
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod backends;
 mod config;
 mod store;
 mod url;
 
 #[cfg(feature = "cookie")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cookie")))]
 pub use backends::COOKIE_SECRET_ENV;
-pub use config::{SaveModeSetting, SessionConfig, TouchSetting, SECRET_ENV};
+pub use config::{SessionConfig, SECRET_ENV};
 pub use store::AnyStore;
 pub use url::{schemes, BackendKind, Scheme, StoreUrl};
 

@@ -2,16 +2,28 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use session_core::{
-    Capabilities, Clock, DeleteIf, Record, Result, ScanCursor, ScanPage, SessionId, SessionStore,
-    StorageKey,
-};
+use std::ops::Deref;
+
+use session_core::{Clock, Result, SessionStore};
 
 use crate::url::{OpenContext, StoreUrl};
 
-/// A store chosen at run time. Cheap to clone; implements [`SessionStore`] by
-/// delegating to the backend.
+/// A store chosen at run time, and the scheme that chose it. Cheap to clone; derefs to
+/// the backend's `dyn SessionStore`, so every store method is called on it directly.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use session_core::SessionStore;
+///
+/// let store = session_any::AnyStore::open("memory://").await?;
+/// assert_eq!(store.scheme(), "memory");
+/// assert_eq!(store.count().await?, 0);
+/// let shared: Arc<dyn SessionStore> = store.into_inner();
+/// # let _ = shared;
+/// # Ok::<(), session_core::Error>(())
+/// # }).unwrap();
+/// ```
 #[derive(Clone)]
 pub struct AnyStore {
     inner: Arc<dyn SessionStore>,
@@ -67,39 +79,19 @@ impl AnyStore {
     }
 }
 
-#[async_trait]
-impl SessionStore for AnyStore {
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
+/// Every [`SessionStore`] method, through the backend: `store.load(..)` works as on
+/// any store. Where a `SessionStore` value is needed, pass
+/// [`into_inner`](AnyStore::into_inner) (`Arc<dyn SessionStore>` is one).
+impl Deref for AnyStore {
+    type Target = dyn SessionStore;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.inner
     }
-    fn needs_refresh(&self, cookie_value: &str) -> bool {
-        self.inner.needs_refresh(cookie_value)
-    }
-    async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
-        self.inner.load(cookie_value).await
-    }
-    async fn create(&self, record: &Record) -> Result<String> {
-        self.inner.create(record).await
-    }
-    async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
-        self.inner.save(record, expected_version).await
-    }
-    async fn touch(&self, record: &Record) -> Result<String> {
-        self.inner.touch(record).await
-    }
-    async fn delete(&self, id: &SessionId) -> Result<()> {
-        self.inner.delete(id).await
-    }
-    async fn delete_expired(&self) -> Result<u64> {
-        self.inner.delete_expired().await
-    }
-    async fn count(&self) -> Result<u64> {
-        self.inner.count().await
-    }
-    async fn scan(&self, cursor: Option<ScanCursor>, limit: usize) -> Result<ScanPage> {
-        self.inner.scan(cursor, limit).await
-    }
-    async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
-        self.inner.delete_keys(keys, only).await
+}
+
+impl From<AnyStore> for Arc<dyn SessionStore> {
+    fn from(store: AnyStore) -> Self {
+        store.inner
     }
 }

@@ -6,8 +6,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use session_core::params::Params;
-use session_core::{redact_url, Clock, Error, Result, SessionStore};
+use session_core::params::{url_query, Params};
+use session_core::{redact_url, Clock, Error, Result, SessionStore, StoreSettings};
 
 /// What opening a store returns, boxed so every backend fits one table.
 pub(crate) type OpenFuture = Pin<Box<dyn Future<Output = Result<Arc<dyn SessionStore>>> + Send>>;
@@ -254,7 +254,7 @@ impl StoreUrl {
                 scheme.name, scheme.feature
             )));
         };
-        let query = query_of(text);
+        let query = url_query(text);
         let params = Params::new(
             scheme.name,
             backend.params,
@@ -333,17 +333,6 @@ impl StoreUrl {
         (backend.open)(self, ctx).await
     }
 
-    /// The URL as the `url` crate parses it (for backends whose URLs it takes).
-    #[allow(dead_code)] // used by feature-gated backends
-    pub(crate) fn parsed(&self) -> Result<url::Url> {
-        url::Url::parse(&self.text).map_err(|e| {
-            Error::Config(format!(
-                "session store URL {:?} does not parse: {e}",
-                redact_url(&self.text)
-            ))
-        })
-    }
-
     /// The text between `scheme:` and the query (`//host/path`, `:memory:`).
     pub(crate) fn body(&self) -> &str {
         let after = self.text.get(self.scheme_len()..).unwrap_or_default();
@@ -355,7 +344,7 @@ impl StoreUrl {
         self.text.find(':').map_or(0, |i| i + 1)
     }
 
-    /// `memory://` and `cookie://` name nothing: no host, no path.
+    /// `memory://` names nothing: no host, no path.
     pub(crate) fn reject_path(&self) -> Result<()> {
         let rest = self.body();
         let rest = rest.strip_prefix("//").unwrap_or(rest);
@@ -377,12 +366,6 @@ fn is_scheme(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
-/// The query of `text`: after the first `?` before any `#`, up to the `#`.
-fn query_of(text: &str) -> &str {
-    let text = text.split_once('#').map_or(text, |(before, _)| before);
-    text.split_once('?').map_or("", |(_, query)| query)
-}
-
 /// What a store needs besides its URL.
 #[derive(Clone, Default)]
 pub(crate) struct OpenContext {
@@ -393,6 +376,34 @@ pub(crate) struct OpenContext {
     /// Secrets for the cookie store, newest first; else from the environment.
     #[cfg_attr(not(feature = "cookie"), allow(dead_code))]
     pub(crate) cookie_secrets: Vec<String>,
+}
+
+impl OpenContext {
+    /// Store settings on this context's clock, with the URL's `max_record_size` when
+    /// it gives one (`None`: keep the default; `Some(None)`: no limit).
+    pub(crate) fn settings(&self, max_record_size: Option<Option<usize>>) -> StoreSettings {
+        let settings = StoreSettings::new().with_clock(self.clock.clone());
+        match max_record_size {
+            Some(limit) => settings.with_max_record_size(limit),
+            None => settings,
+        }
+    }
+
+    /// `settings` (as a backend's `from_url` read them) on this context's clock.
+    #[cfg_attr(
+        not(any(
+            feature = "file",
+            feature = "sqlite",
+            feature = "postgres",
+            feature = "mysql",
+            feature = "redis",
+            feature = "memcache"
+        )),
+        allow(dead_code)
+    )]
+    pub(crate) fn clocked(&self, settings: &StoreSettings) -> StoreSettings {
+        settings.clone().with_clock(self.clock.clone())
+    }
 }
 
 #[cfg(test)]
@@ -414,9 +425,9 @@ mod tests {
 
     #[test]
     fn queries_and_bodies() {
-        assert_eq!(query_of("a://b?c=d#e"), "c=d");
-        assert_eq!(query_of("a://b#e?x"), "");
-        assert_eq!(query_of("sqlite::memory:"), "");
+        assert_eq!(url_query("a://b?c=d#e"), "c=d");
+        assert_eq!(url_query("a://b#e?x"), "");
+        assert_eq!(url_query("sqlite::memory:"), "");
         let url = StoreUrl::parse("memory://?max_record_size=1#x").unwrap();
         assert_eq!(url.body(), "//");
         let url = StoreUrl::parse("MEMORY:").unwrap();

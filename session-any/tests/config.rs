@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use session_any::{AnyStore, SessionConfig};
-use session_core::{Error, SaveMode, SessionStore, TouchPolicy};
+use session_core::{Error, SaveMode, TouchPolicy};
 
 fn config_error(result: Result<impl std::fmt::Debug, Error>) -> String {
     match result {

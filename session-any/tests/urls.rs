@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use session_any::{schemes, AnyStore, BackendKind, SessionConfig, StoreUrl};
-use session_core::{Error, SessionStore};
+use session_core::Error;
 
 fn config_error(result: Result<impl std::fmt::Debug, Error>) -> String {
     match result {

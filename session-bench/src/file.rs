@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use session_core::{ManualClock, SessionStore};
+use session_core::{ManualClock, SessionStore, StoreSettings};
 use session_file::FileStore;
 
 use crate::driver::{Item, Raw, Target};
@@ -218,7 +218,7 @@ async fn sweep(scratch: &Path, files: usize) -> BoxResult<Vec<String>> {
     let dir = scratch.join(format!("sweep-{files}"));
     let setup = FileStore::open(&dir)
         .await?
-        .with_clock(clock.clone())
+        .with_settings(StoreSettings::new().with_clock(clock.clone()))
         .durable(false);
     let started = Instant::now();
     for i in 0..files {
@@ -234,7 +234,9 @@ async fn sweep(scratch: &Path, files: usize) -> BoxResult<Vec<String>> {
     drop(setup);
     clock.advance(Duration::from_secs(61));
     // Default (durable) options: the sweep itself never fsyncs, see session-file.
-    let store = FileStore::open(&dir).await?.with_clock(clock.clone());
+    let store = FileStore::open(&dir)
+        .await?
+        .with_settings(StoreSettings::new().with_clock(clock.clone()));
 
     let reset = report::reset_peak();
     let before = report::memory().ok_or("no /proc/self/status")?;

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use session_core::{ManualClock, Record, SessionId, SessionStore, Timestamp};
+use session_core::{ManualClock, Record, SessionId, SessionStore, StoreSettings, Timestamp};
 use session_file::FileStore;
 use session_redis::{RedisOptions, RedisStore};
 use session_sql::SqlStore;
@@ -189,7 +189,7 @@ pub async fn run(
                 // Seeded without fsync (setup); measured loads and the sweep do not fsync.
                 let store = FileStore::open(&dir)
                     .await?
-                    .with_clock(clock.clone())
+                    .with_settings(StoreSettings::new().with_clock(clock.clone()))
                     .durable(false);
                 report.context.push(format!(
                     "scale file: {} ({})",
@@ -202,7 +202,7 @@ pub async fn run(
                 let url = crate::sql::sqlite_url(scratch, "scale.db");
                 let store = SqlStore::connect_with(&url, crate::sql::pool_options())
                     .await?
-                    .with_clock(clock.clone());
+                    .with_settings(StoreSettings::new().with_clock(clock.clone()));
                 store.migrate().await?;
                 report.context.push(format!(
                     "scale sqlite: server {} (WAL, synchronous=NORMAL), default sweep batch",
@@ -222,7 +222,7 @@ pub async fn run(
                 };
                 let options = RedisOptions::new()
                     .with_prefix(format!("bench:scale:{}:", std::process::id()))
-                    .with_clock(clock.clone());
+                    .with_settings(StoreSettings::new().with_clock(clock.clone()));
                 let store = RedisStore::from_manager(conn, options)?;
                 let result = one(backend, Arc::new(store.clone()), clock, total).await;
                 let started = Instant::now();

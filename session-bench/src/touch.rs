@@ -13,7 +13,7 @@ use std::time::Duration;
 use session_conformance::CountingStore;
 use session_core::{
     CookieChange, ManualClock, MemoryStore, SessionDriver, SessionOptions, SessionStore,
-    TouchPolicy,
+    StoreSettings, TouchPolicy,
 };
 
 use crate::measure::round1;
@@ -26,7 +26,7 @@ const SIMULATED: Duration = Duration::from_secs(30 * 60);
 async fn one(gap: u64, policy: TouchPolicy) -> BoxResult<(u64, u64, u64)> {
     let clock = ManualClock::new();
     let counting = Arc::new(CountingStore::new(
-        MemoryStore::new().with_clock(clock.clone()),
+        MemoryStore::new().with_settings(StoreSettings::new().with_clock(clock.clone())),
     ));
     let store: Arc<dyn SessionStore> = counting.clone();
     let options = Arc::new(

@@ -14,9 +14,7 @@ use std::time::Duration;
 use common::*;
 use serde_json::json;
 use session_any::AnyStore;
-use session_core::{
-    Data, Record, SessionId, SessionStore, Timestamp, FORMAT_MSGPACK_V1, MAX_DEPTH,
-};
+use session_core::{Data, Record, SessionId, Timestamp, FORMAT_MSGPACK_V1, MAX_DEPTH};
 
 /// A MessagePack envelope built byte by byte: version 1, created and accessed at 0,
 /// expiring at `i64::MAX` ms, data `{"k": v}` with `v` nested `depth` arrays deep.

@@ -8,7 +8,7 @@ mod common;
 
 use common::*;
 use session_any::{AnyStore, SessionConfig};
-use session_core::{Record, SessionId, SessionStore, Timestamp};
+use session_core::{Record, SessionId, Timestamp};
 
 #[tokio::test]
 async fn file_store() {

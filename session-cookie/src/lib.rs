@@ -148,12 +148,14 @@
 
 mod compress;
 mod keys;
+mod options;
 mod seal;
 mod size;
 mod store;
 
 pub use compress::{DEFAULT_COMPRESSION_THRESHOLD, MAX_INFLATED_LEN};
 pub use keys::{generate_secret, KeyId, KEY_ID_LEN, MIN_SECRET_LEN};
+pub use options::{CookieOptions, COOKIE_SECRET_ENV};
 pub use size::{BROWSER_COOKIE_LIMIT, DEFAULT_ATTRIBUTE_BUDGET, MIN_RECORD_BUDGET};
 pub use store::{CookieStore, CookieStoreBuilder, Opened, DEFAULT_COOKIE_NAME};
 

@@ -18,7 +18,8 @@
 //! [`MAX_DEPTH`]: [`Codec::decode`] answers [`Error::Corrupt`] without recursing past
 //! the limit, and [`Codec::encode`] refuses such a value before writing anything, so a
 //! store never writes a record it cannot read back. Server stores also cap the encoded
-//! size ([`DEFAULT_MAX_RECORD_SIZE`], enforced by [`Codec::encode_limited`]).
+//! size ([`DEFAULT_MAX_RECORD_SIZE`], enforced by
+//! [`StoreSettings::encode`](crate::StoreSettings::encode)).
 
 use serde::{Deserialize, Serialize};
 
@@ -60,9 +61,9 @@ pub const MAX_DEPTH: usize = 64;
 /// A real session (an id, a user, a cart, a few flash messages) is well under a few
 /// KiB; 256 KiB is a value a real app never reaches, and it bounds what anonymous
 /// requests can make a server store hold (without it, 20 requests of 2 MiB put 40 MB in
-/// a file store). A store's `with_max_record_size(Some(n))` changes it, `None` lifts
-/// it; a record over the limit is [`Error::TooLarge`] before any I/O
-/// ([`Codec::encode_limited`]).
+/// a file store). [`StoreSettings::with_max_record_size`](crate::StoreSettings::with_max_record_size)
+/// changes it, `None` lifts it; a record over the limit is [`Error::TooLarge`] before
+/// any I/O ([`StoreSettings::encode`](crate::StoreSettings::encode)).
 pub const DEFAULT_MAX_RECORD_SIZE: usize = 256 * 1024;
 
 /// Container levels the envelope itself adds above a session value: the body (a
@@ -81,8 +82,8 @@ pub enum Codec {
     /// Compact binary MessagePack: the default.
     #[default]
     MessagePack,
-    /// JSON, readable in a database console. Needs the `json` feature.
-    #[cfg(feature = "json")]
+    /// JSON, readable in a database console. Every build reads and writes it: it
+    /// costs no dependency (serde_json is there for [`Value`] anyway).
     Json,
 }
 
@@ -126,40 +127,11 @@ impl Codec {
                     .map_err(|e| Error::Encode(e.to_string()))?;
                 Ok(out)
             }
-            #[cfg(feature = "json")]
             Codec::Json => {
                 let mut out = vec![FORMAT_JSON_V1];
                 serde_json::to_writer(&mut out, &body).map_err(|e| Error::Encode(e.to_string()))?;
                 Ok(out)
             }
-        }
-    }
-
-    /// [`encode`](Codec::encode), then [`Error::TooLarge`] if the envelope is longer
-    /// than `limit` bytes (`None`: no limit). The one size check every store makes
-    /// before any I/O.
-    ///
-    /// ```
-    /// use session_core::{Codec, Data, Error, Record, SessionId, Timestamp, Value};
-    ///
-    /// let mut data = Data::new();
-    /// data.insert("note".into(), Value::String("x".repeat(1000)));
-    /// let record = Record::new(SessionId::generate(), data, Timestamp::from_millis(0),
-    ///                          Timestamp::from_millis(1));
-    /// assert!(matches!(
-    ///     Codec::MessagePack.encode_limited(&record, Some(100)),
-    ///     Err(Error::TooLarge { limit: 100, .. })
-    /// ));
-    /// assert!(Codec::MessagePack.encode_limited(&record, None).is_ok());
-    /// ```
-    pub fn encode_limited(self, record: &Record, limit: Option<usize>) -> Result<Vec<u8>> {
-        let bytes = self.encode(record)?;
-        match limit {
-            Some(limit) if bytes.len() > limit => Err(Error::TooLarge {
-                limit,
-                size: bytes.len(),
-            }),
-            _ => Ok(bytes),
         }
     }
 
@@ -181,7 +153,6 @@ impl Codec {
                     e => Error::Corrupt(format!("messagepack body: {e}")),
                 })?
             }
-            #[cfg(feature = "json")]
             FORMAT_JSON_V1 => {
                 // serde_json's own recursion limit (128 levels) cannot be lowered, so
                 // without this scan a JSON record could nest up to 125 levels below the
@@ -192,12 +163,6 @@ impl Codec {
                 }
                 serde_json::from_slice(body)
                     .map_err(|e| Error::Corrupt(format!("json body: {e}")))?
-            }
-            #[cfg(not(feature = "json"))]
-            FORMAT_JSON_V1 => {
-                return Err(Error::Corrupt(
-                    "record is JSON but session-core's `json` feature is off".into(),
-                ))
             }
             other => return Err(Error::Corrupt(format!("unknown format byte {other:#04x}"))),
         };
@@ -250,7 +215,6 @@ fn check_depth(data: &Data) -> Result<()> {
 /// Brackets inside strings do not count. For any input serde_json parses, the count is
 /// its real nesting; for invalid input it never undercounts what serde_json reaches
 /// before it reports the error, since both enter a string only at an unescaped quote.
-#[cfg(feature = "json")]
 fn json_nesting_exceeds(body: &[u8], max: usize) -> bool {
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
     for &b in body {
@@ -307,7 +271,6 @@ mod tests {
         assert_eq!(Codec::decode(r.id, &bytes).unwrap(), r);
     }
 
-    #[cfg(feature = "json")]
     #[test]
     fn json_roundtrip() {
         let r = sample();
@@ -318,7 +281,6 @@ mod tests {
 
     /// Found by the `envelope_decode` fuzz target: without serde_json's exact float
     /// parser these came back 1–2 ulp off.
-    #[cfg(feature = "json")]
     #[test]
     fn json_floats_roundtrip_exactly() {
         for x in [
@@ -404,13 +366,12 @@ mod tests {
         b
     }
 
-    /// Both envelopes, as far as this build reads them.
+    /// Both envelopes.
     fn nested_envelopes(depth: usize) -> Vec<(&'static str, Vec<u8>)> {
-        let mut out = vec![("messagepack", msgpack_nested(depth))];
-        if cfg!(feature = "json") {
-            out.push(("json", json_nested(depth)));
-        }
-        out
+        vec![
+            ("messagepack", msgpack_nested(depth)),
+            ("json", json_nested(depth)),
+        ]
     }
 
     /// `depth` levels of one-element arrays around `null`.
@@ -485,11 +446,7 @@ mod tests {
 
     #[test]
     fn encode_refuses_values_deeper_than_the_limit() {
-        let codecs = [
-            Codec::MessagePack,
-            #[cfg(feature = "json")]
-            Codec::Json,
-        ];
+        let codecs = [Codec::MessagePack, Codec::Json];
         for codec in codecs {
             let at_limit = record_with(nested_value(MAX_DEPTH));
             let bytes = codec.encode(&at_limit).unwrap();
@@ -512,38 +469,19 @@ mod tests {
     fn encode_refuses_a_very_deep_value_on_a_small_stack() {
         on_small_stack(|| {
             let record = record_with(nested_value(100_000));
-            let result = Codec::MessagePack.encode_limited(&record, None);
+            let result = Codec::MessagePack.encode(&record);
             assert!(matches!(result, Err(Error::Encode(_))), "{result:?}");
             let Record { data, .. } = record;
             data.into_values().for_each(drop_flat);
         });
     }
 
-    #[cfg(feature = "json")]
     #[test]
     fn json_brackets_inside_strings_do_not_count() {
         let noise = format!("{}\\\"{}", "[{".repeat(5_000), "]".repeat(100));
         let r = record_with(json!([noise, {"k": noise}]));
         let bytes = Codec::Json.encode(&r).unwrap();
         assert_eq!(Codec::decode(r.id, &bytes).unwrap(), r);
-    }
-
-    #[test]
-    fn encode_limited_refuses_only_over_the_limit() {
-        let r = sample();
-        let len = Codec::MessagePack.encode(&r).unwrap().len();
-        assert_eq!(
-            Codec::MessagePack
-                .encode_limited(&r, Some(len))
-                .unwrap()
-                .len(),
-            len
-        );
-        assert!(Codec::MessagePack.encode_limited(&r, None).is_ok());
-        match Codec::MessagePack.encode_limited(&r, Some(len - 1)) {
-            Err(Error::TooLarge { limit, size }) => assert_eq!((limit, size), (len - 1, len)),
-            other => panic!("{other:?}"),
-        }
     }
 
     proptest! {

@@ -34,6 +34,7 @@ pub mod params;
 mod record;
 mod scan;
 mod session;
+mod settings;
 mod store;
 mod time;
 
@@ -47,6 +48,7 @@ pub use params::{redact_url, Params};
 pub use record::{Data, Record};
 pub use scan::{DeleteIf, ScanCursor, ScanEntry, ScanPage};
 pub use session::{CookieChange, Outcome, Session, SessionDriver};
+pub use settings::StoreSettings;
 pub use store::{Capabilities, SessionStore};
 pub use time::{Clock, ManualClock, Timestamp};
 

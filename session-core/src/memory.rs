@@ -6,8 +6,8 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::{
-    Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
-    SessionId, SessionStore, StorageKey, Timestamp, DEFAULT_MAX_RECORD_SIZE,
+    Capabilities, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
+    SessionId, SessionStore, StorageKey, StoreSettings, Timestamp,
 };
 
 /// How many expired records `delete_expired` removes per lock acquisition, so a large
@@ -27,14 +27,12 @@ struct Entry {
 /// It honours the whole contract (compare-and-set, expiry on read, `delete_expired`,
 /// `count`) and stores encoded envelopes under the id's storage key, exactly as a
 /// server store would, so it is a faithful stand-in in tests. Like every server store it
-/// refuses a record whose encoding exceeds [`DEFAULT_MAX_RECORD_SIZE`] (256 KiB) with
-/// [`Error::TooLarge`] unless [`with_max_record_size`](MemoryStore::with_max_record_size)
-/// says otherwise.
+/// refuses a record whose encoding exceeds [`DEFAULT_MAX_RECORD_SIZE`](crate::DEFAULT_MAX_RECORD_SIZE) (256 KiB) with
+/// [`Error::TooLarge`] unless its [`StoreSettings`] say otherwise
+/// ([`with_settings`](MemoryStore::with_settings)).
 pub struct MemoryStore {
     map: Mutex<HashMap<StorageKey, Entry>>,
-    clock: Clock,
-    codec: Codec,
-    max_record_size: Option<usize>,
+    settings: StoreSettings,
 }
 
 impl MemoryStore {
@@ -42,38 +40,30 @@ impl MemoryStore {
     pub fn new() -> Self {
         MemoryStore {
             map: Mutex::new(HashMap::new()),
-            clock: Clock::system(),
-            codec: Codec::default(),
-            max_record_size: Some(DEFAULT_MAX_RECORD_SIZE),
+            settings: StoreSettings::new(),
         }
     }
 
-    /// Uses `clock` for expiry decisions.
-    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
-        self.clock = clock.into();
-        self
-    }
-
-    /// Encodes records with `codec`.
-    pub fn with_codec(mut self, codec: Codec) -> Self {
-        self.codec = codec;
-        self
-    }
-
-    /// Refuses records whose encoding exceeds `limit` bytes with [`Error::TooLarge`]
-    /// (default: `Some(`[`DEFAULT_MAX_RECORD_SIZE`]`)`); `None` lifts the limit.
+    /// Takes its codec, record size limit and clock from `settings`.
     ///
     /// ```
-    /// use session_core::{MemoryStore, SessionStore};
+    /// use session_core::{MemoryStore, SessionStore, StoreSettings};
     ///
-    /// let store = MemoryStore::new().with_max_record_size(Some(16 * 1024));
+    /// let store = MemoryStore::new()
+    ///     .with_settings(StoreSettings::new().with_max_record_size(Some(16 * 1024)));
     /// assert_eq!(store.capabilities().max_record_size, Some(16 * 1024));
-    /// let unlimited = MemoryStore::new().with_max_record_size(None);
+    /// let unlimited =
+    ///     MemoryStore::new().with_settings(StoreSettings::new().with_max_record_size(None));
     /// assert_eq!(unlimited.capabilities().max_record_size, None);
     /// ```
-    pub fn with_max_record_size(mut self, limit: Option<usize>) -> Self {
-        self.max_record_size = limit;
+    pub fn with_settings(mut self, settings: StoreSettings) -> Self {
+        self.settings = settings;
         self
+    }
+
+    /// The codec, record size limit and clock in use.
+    pub fn settings(&self) -> &StoreSettings {
+        &self.settings
     }
 
     /// Every stored key and value as raw bytes: what a dump of a real server would show.
@@ -92,7 +82,7 @@ impl MemoryStore {
     }
 
     fn encode(&self, record: &Record) -> Result<Entry> {
-        let bytes = self.codec.encode_limited(record, self.max_record_size)?;
+        let bytes = self.settings.encode(record)?;
         Ok(Entry {
             version: record.version,
             expires_at: record.expires_at,
@@ -111,7 +101,7 @@ impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryStore")
             .field("sessions", &self.lock().len())
-            .field("clock", &self.clock)
+            .field("settings", &self.settings)
             .finish()
     }
 }
@@ -122,14 +112,14 @@ impl SessionStore for MemoryStore {
         Capabilities::new()
             .with_compare_and_set(true)
             .with_enumerate(true)
-            .with_max_record_size(self.max_record_size)
+            .with_max_record_size(self.settings.max_record_size())
     }
 
     async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
         let Ok(id) = SessionId::parse(cookie_value) else {
             return Ok(None);
         };
-        let now = self.clock.now();
+        let now = self.settings.now();
         let bytes = match self.lock().get(&id.storage_key()) {
             Some(e) if e.expires_at > now => e.bytes.clone(),
             _ => return Ok(None),
@@ -139,7 +129,7 @@ impl SessionStore for MemoryStore {
 
     async fn create(&self, record: &Record) -> Result<String> {
         let entry = self.encode(record)?;
-        let now = self.clock.now();
+        let now = self.settings.now();
         let mut map = self.lock();
         match map.get(&record.id.storage_key()) {
             // An expired leftover does not block the id; it is garbage.
@@ -153,7 +143,7 @@ impl SessionStore for MemoryStore {
 
     async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
         let entry = self.encode(record)?;
-        let now = self.clock.now();
+        let now = self.settings.now();
         let mut map = self.lock();
         let key = record.id.storage_key();
         match map.get(&key) {
@@ -169,7 +159,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn touch(&self, record: &Record) -> Result<String> {
-        let now = self.clock.now();
+        let now = self.settings.now();
         let key = record.id.storage_key();
         let mut map = self.lock();
         let Some(entry) = map.get_mut(&key).filter(|e| e.expires_at > now) else {
@@ -180,7 +170,7 @@ impl SessionStore for MemoryStore {
         let mut stored = Codec::decode(record.id, &entry.bytes)?;
         stored.accessed_at = record.accessed_at;
         stored.expires_at = record.expires_at;
-        let bytes = self.codec.encode_limited(&stored, self.max_record_size)?;
+        let bytes = self.settings.encode(&stored)?;
         entry.bytes = bytes;
         entry.expires_at = record.expires_at;
         Ok(record.id.to_string())
@@ -194,7 +184,7 @@ impl SessionStore for MemoryStore {
     async fn delete_expired(&self) -> Result<u64> {
         let mut removed = 0u64;
         loop {
-            let now = self.clock.now();
+            let now = self.settings.now();
             let mut map = self.lock();
             let batch: Vec<StorageKey> = map
                 .iter()
@@ -214,7 +204,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn count(&self) -> Result<u64> {
-        let now = self.clock.now();
+        let now = self.settings.now();
         Ok(self.lock().values().filter(|e| e.expires_at > now).count() as u64)
     }
 
@@ -246,7 +236,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
-        let now = self.clock.now();
+        let now = self.settings.now();
         let mut map = self.lock();
         let mut removed = 0u64;
         for key in keys {
@@ -266,7 +256,7 @@ impl SessionStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Data, Value};
+    use crate::{Data, Value, DEFAULT_MAX_RECORD_SIZE};
 
     /// A record whose MessagePack envelope is exactly `size` bytes.
     fn record_of_size(size: usize) -> Record {
@@ -320,7 +310,8 @@ mod tests {
 
     #[tokio::test]
     async fn none_lifts_the_limit() {
-        let store = MemoryStore::new().with_max_record_size(None);
+        let store =
+            MemoryStore::new().with_settings(StoreSettings::new().with_max_record_size(None));
         assert_eq!(store.capabilities().max_record_size, None);
         let over = record_of_size(DEFAULT_MAX_RECORD_SIZE + 1);
         store.create(&over).await.unwrap();

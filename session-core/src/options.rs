@@ -1,7 +1,11 @@
 //! How a session expires, when it is touched and when it is saved.
 
+use std::str::FromStr;
 use std::time::Duration;
 
+use serde::Deserialize;
+
+use crate::params::parse_duration;
 use crate::{Clock, Error, Result, Timestamp};
 
 /// Idle timeout and absolute lifetime, enforced together: a session ends at whichever
@@ -69,7 +73,25 @@ impl Default for Expiry {
 }
 
 /// When an unchanged session's deadline is extended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Written in configuration as `always`, `on_change`, `throttled` (once a minute) or
+/// `throttled:<duration>` ([`parse_duration`]'s grammar); [`FromStr`](std::str::FromStr)
+/// and `Deserialize` read that text.
+///
+/// ```
+/// use std::time::Duration;
+/// use session_core::TouchPolicy;
+///
+/// assert_eq!("on_change".parse::<TouchPolicy>()?, TouchPolicy::OnChange);
+/// assert_eq!(
+///     "throttled:5m".parse::<TouchPolicy>()?,
+///     TouchPolicy::Throttled(Duration::from_secs(300))
+/// );
+/// assert!("sometimes".parse::<TouchPolicy>().is_err());
+/// # Ok::<(), session_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub enum TouchPolicy {
     /// On every request that uses the session.
     Always,
@@ -100,7 +122,18 @@ impl TouchPolicy {
 }
 
 /// When changes are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// Written in configuration as `auto` or `explicit`; [`FromStr`](std::str::FromStr) and
+/// `Deserialize` read that text.
+///
+/// ```
+/// use session_core::SaveMode;
+/// assert_eq!("explicit".parse::<SaveMode>()?, SaveMode::Explicit);
+/// assert!("lazy".parse::<SaveMode>().is_err());
+/// # Ok::<(), session_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(try_from = "String")]
 pub enum SaveMode {
     /// Saved at the end of the request if anything changed.
     #[default]
@@ -108,6 +141,65 @@ pub enum SaveMode {
     /// Beaker's default: only sessions on which `save()` (or `persist()`) was called are
     /// written; other changes are dropped at the end of the request.
     Explicit,
+}
+
+impl FromStr for TouchPolicy {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s.trim() {
+            "always" => TouchPolicy::Always,
+            "on_change" | "on-change" => TouchPolicy::OnChange,
+            "throttled" => TouchPolicy::default(),
+            other => match other.strip_prefix("throttled:") {
+                Some(d) => TouchPolicy::Throttled(parse_duration("touch interval", d)?),
+                None => {
+                    return Err(Error::Config(format!(
+                        "touch must be always, on_change, throttled or throttled:<duration>; got {other:?}"
+                    )))
+                }
+            },
+        })
+    }
+}
+
+impl FromStr for SaveMode {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim() {
+            "auto" => Ok(SaveMode::Auto),
+            "explicit" => Ok(SaveMode::Explicit),
+            other => Err(Error::Config(format!(
+                "save_mode must be auto or explicit; got {other:?}"
+            ))),
+        }
+    }
+}
+
+/// `Deserialize` goes through `String`; the message is the configuration error's own
+/// text, without the `Error` prefix, so serde's location reads naturally before it.
+fn config_message(e: Error) -> String {
+    match e {
+        Error::Config(msg) => msg,
+        other => other.to_string(),
+    }
+}
+
+impl TryFrom<String> for TouchPolicy {
+    type Error = String;
+
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        s.parse().map_err(config_message)
+    }
+}
+
+impl TryFrom<String> for SaveMode {
+    type Error = String;
+
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        s.parse().map_err(config_message)
+    }
 }
 
 /// Settings for the request-local [`Session`](crate::Session) handle.

@@ -223,6 +223,23 @@ impl Params {
     }
 }
 
+/// The query of a store URL, still percent-encoded: the text after the first `?` and
+/// before any `#` (empty without one). Every `from_url` hands it to
+/// `url::form_urlencoded::parse` and then to [`Params::new`], so URLs that are not URL
+/// authorities (`memcache://h1,h2`, `sqlite::memory:`) read their parameters the same
+/// way.
+///
+/// ```
+/// use session_core::params::url_query;
+/// assert_eq!(url_query("file:///d?durable=no#x"), "durable=no");
+/// assert_eq!(url_query("a://b#e?x"), "");
+/// assert_eq!(url_query("sqlite::memory:"), "");
+/// ```
+pub fn url_query(text: &str) -> &str {
+    let text = text.split_once('#').map_or(text, |(before, _)| before);
+    text.split_once('?').map_or("", |(_, query)| query)
+}
+
 /// `known` is `key`, or `known` is a family `name[]` and `key` is `name[...]`.
 fn key_matches(known: &str, key: &str) -> bool {
     match known.strip_suffix("[]") {

@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use common::Reply;
 use session_any::AnyStore;
-use session_core::SessionStore;
 use session_tower::SigningKeys;
 
 const SECRET: &str = "demo-hostile-secret-demo-hostile-secret-0";

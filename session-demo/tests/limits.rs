@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use common::{Reply, Running as Demo};
 use session_any::AnyStore;
-use session_core::{SessionId, SessionStore, FORMAT_MSGPACK_V1};
+use session_core::{SessionId, FORMAT_MSGPACK_V1};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SECRET: &str = "demo-limits-test-signing-secret-0123456789";

@@ -12,13 +12,14 @@ use async_trait::async_trait;
 use session_core::Operation;
 use session_core::{
     Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanPage, SessionId,
-    SessionStore, StorageKey, Timestamp, DEFAULT_MAX_RECORD_SIZE,
+    SessionStore, StorageKey, StoreSettings, Timestamp,
 };
 
 use crate::atomic::{insert_new, read_if_exists, remove_if_exists, replace, sync_dir, write_temp};
 use crate::error::{blocking, file_error};
 use crate::layout::{make_dir, Layout, DIR_MODE};
 use crate::lock::StripeLocks;
+use crate::options::FileOptions;
 use crate::sweep::{walk_top, Pass, Tally};
 
 /// The store name its backend errors carry.
@@ -51,8 +52,8 @@ pub const DEFAULT_TEMP_GRACE: Duration = Duration::from_secs(10 * 60);
 ///   they are older than [`FileStore::with_temp_grace`] (10 minutes by default).
 /// - **Permissions**: directories are created `0700`, files `0600`.
 /// - **Size**: a record whose encoding exceeds the store's limit
-///   ([`DEFAULT_MAX_RECORD_SIZE`], 256 KiB, unless
-///   [`with_max_record_size`](FileStore::with_max_record_size) says otherwise) is
+///   ([`DEFAULT_MAX_RECORD_SIZE`](session_core::DEFAULT_MAX_RECORD_SIZE), 256 KiB, unless
+///   its [`StoreSettings`] say otherwise) is
 ///   [`Error::TooLarge`] before anything is written, on create, save and touch.
 ///
 /// All filesystem work runs on tokio's blocking pool, so a call needs a tokio runtime.
@@ -61,10 +62,8 @@ pub const DEFAULT_TEMP_GRACE: Duration = Duration::from_secs(10 * 60);
 #[derive(Clone)]
 pub struct FileStore {
     shared: Arc<Shared>,
-    clock: Clock,
-    codec: Codec,
+    settings: StoreSettings,
     durable: bool,
-    max_record_size: Option<usize>,
     temp_grace: Duration,
 }
 
@@ -86,7 +85,7 @@ impl FileStore {
     /// warning is logged, since the session files are what authenticates your users.
     ///
     /// Defaults: system clock, MessagePack, durable writes, records up to
-    /// [`DEFAULT_MAX_RECORD_SIZE`] (256 KiB), 10-minute grace for temporary files.
+    /// [`DEFAULT_MAX_RECORD_SIZE`](session_core::DEFAULT_MAX_RECORD_SIZE) (256 KiB), 10-minute grace for temporary files.
     pub async fn open(dir: impl Into<PathBuf>) -> Result<Self> {
         let root: PathBuf = dir.into();
         let layout = Layout::new(root.clone());
@@ -97,25 +96,46 @@ impl FileStore {
                 locks: StripeLocks::new(layout.lock_dir()),
                 layout,
             }),
-            clock: Clock::system(),
-            codec: Codec::default(),
+            settings: StoreSettings::new(),
             durable: true,
-            max_record_size: Some(DEFAULT_MAX_RECORD_SIZE),
             temp_grace: DEFAULT_TEMP_GRACE,
         })
     }
 
-    /// Uses `clock` for every expiry decision (tests pass a
-    /// [`ManualClock`](session_core::ManualClock)).
-    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
-        self.clock = clock.into();
+    /// Opens the store `options` describe (see [`FileStore::open`]).
+    pub async fn open_with(options: FileOptions) -> Result<Self> {
+        Ok(Self::open(options.path())
+            .await?
+            .with_settings(options.settings().clone())
+            .durable(options.durable()))
+    }
+
+    /// Opens the store a `file:///dir?durable=…&max_record_size=…` URL names (see
+    /// [`FileOptions::from_url`]), on the system clock.
+    pub async fn open_url(url: &str) -> Result<Self> {
+        Self::open_with(FileOptions::from_url(url)?).await
+    }
+
+    /// Takes its codec, record size limit and clock from `settings` (default
+    /// [`StoreSettings::new`]). Records in any known format still load; a record whose
+    /// encoding exceeds the limit is [`Error::TooLarge`] before anything is written.
+    ///
+    /// ```no_run
+    /// use session_core::StoreSettings;
+    /// # async fn demo() -> session_core::Result<()> {
+    /// let store = session_file::FileStore::open("/var/lib/myapp/sessions")
+    ///     .await?
+    ///     .with_settings(StoreSettings::new().with_max_record_size(Some(64 * 1024)));
+    /// # Ok(()) }
+    /// ```
+    pub fn with_settings(mut self, settings: StoreSettings) -> Self {
+        self.settings = settings;
         self
     }
 
-    /// Encodes new records with `codec`. Records in any known format still load.
-    pub fn with_codec(mut self, codec: Codec) -> Self {
-        self.codec = codec;
-        self
+    /// The codec, record size limit and clock in use.
+    pub fn settings(&self) -> &StoreSettings {
+        &self.settings
     }
 
     /// Whether writes wait for the disk (`fsync` of the file and of its directory).
@@ -128,22 +148,6 @@ impl FileStore {
     /// Fine for sessions you can afford to lose; not for anything else.
     pub fn durable(mut self, yes: bool) -> Self {
         self.durable = yes;
-        self
-    }
-
-    /// Refuses records whose encoding exceeds `limit` bytes with [`Error::TooLarge`],
-    /// before anything is written (default: `Some(`[`DEFAULT_MAX_RECORD_SIZE`]`)`);
-    /// `None` lifts the limit.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> session_core::Result<()> {
-    /// let store = session_file::FileStore::open("/var/lib/myapp/sessions")
-    ///     .await?
-    ///     .with_max_record_size(Some(64 * 1024));
-    /// # Ok(()) }
-    /// ```
-    pub fn with_max_record_size(mut self, limit: Option<usize>) -> Self {
-        self.max_record_size = limit;
         self
     }
 
@@ -179,7 +183,7 @@ impl FileStore {
         let mut tally = Tally::default();
         for first in 0..=u8::MAX {
             let shared = self.shared.clone();
-            let now = self.clock.now();
+            let now = self.settings.now();
             let pass = pass();
             let operation = match pass {
                 Pass::Count => Operation::Count,
@@ -206,9 +210,8 @@ impl fmt::Debug for FileStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FileStore")
             .field("dir", &self.dir())
-            .field("clock", &self.clock)
+            .field("settings", &self.settings)
             .field("durable", &self.durable)
-            .field("max_record_size", &self.max_record_size)
             .finish()
     }
 }
@@ -367,13 +370,7 @@ impl Job {
         self.sync_leaf(&key)
     }
 
-    fn touch(
-        &self,
-        record: &Record,
-        codec: Codec,
-        limit: Option<usize>,
-        clock: &Clock,
-    ) -> Result<()> {
+    fn touch(&self, record: &Record, settings: &StoreSettings) -> Result<()> {
         let key = record.id.storage_key();
         let path = self.layout().record_path(&key);
         // The new bytes depend on what is stored, so the whole read-modify-write runs
@@ -383,14 +380,14 @@ impl Job {
             .locks
             .lock(&key)
             .map_err(|e| file_error("lock", &path, e))?;
-        let Some(mut stored) = self.read_live(record.id, &path, clock)? else {
+        let Some(mut stored) = self.read_live(record.id, &path, settings.clock())? else {
             return Err(Error::NotFound);
         };
         stored.accessed_at = record.accessed_at;
         stored.expires_at = record.expires_at;
         // The stored record may predate a lower limit: refuse to rewrite it then, as a
         // save would be refused, rather than write what the store no longer accepts.
-        let bytes = codec.encode_limited(&stored, limit)?;
+        let bytes = settings.encode(&stored)?;
         let Some(tmp) = self.temp_in_leaf(&key, &bytes)? else {
             return Err(Error::NotFound);
         };
@@ -450,7 +447,7 @@ impl SessionStore for FileStore {
         Capabilities::new()
             .with_compare_and_set(true)
             .with_enumerate(true)
-            .with_max_record_size(self.max_record_size)
+            .with_max_record_size(self.settings.max_record_size())
     }
 
     async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
@@ -458,7 +455,7 @@ impl SessionStore for FileStore {
             return Ok(None);
         };
         let job = self.job();
-        let clock = self.clock.clone();
+        let clock = self.settings.clock().clone();
         blocking(STORE, Operation::Load, move || {
             let path = job.layout().record_path(&id.storage_key());
             job.read_live(id, &path, &clock)
@@ -467,8 +464,8 @@ impl SessionStore for FileStore {
     }
 
     async fn create(&self, record: &Record) -> Result<String> {
-        let bytes = self.codec.encode_limited(record, self.max_record_size)?;
-        let (job, clock, id) = (self.job(), self.clock.clone(), record.id);
+        let bytes = self.settings.encode(record)?;
+        let (job, clock, id) = (self.job(), self.settings.clock().clone(), record.id);
         blocking(STORE, Operation::Create, move || {
             job.create(id, &bytes, &clock)
         })
@@ -477,8 +474,8 @@ impl SessionStore for FileStore {
     }
 
     async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
-        let bytes = self.codec.encode_limited(record, self.max_record_size)?;
-        let (job, clock, id) = (self.job(), self.clock.clone(), record.id);
+        let bytes = self.settings.encode(record)?;
+        let (job, clock, id) = (self.job(), self.settings.clock().clone(), record.id);
         blocking(STORE, Operation::Save, move || {
             job.save(id, &bytes, expected_version, &clock)
         })
@@ -487,11 +484,10 @@ impl SessionStore for FileStore {
     }
 
     async fn touch(&self, record: &Record) -> Result<String> {
-        let (job, clock, codec) = (self.job(), self.clock.clone(), self.codec);
-        let limit = self.max_record_size;
+        let (job, settings) = (self.job(), self.settings.clone());
         let owned = record.clone();
         blocking(STORE, Operation::Touch, move || {
-            job.touch(&owned, codec, limit, &clock)
+            job.touch(&owned, &settings)
         })
         .await?;
         Ok(record.id.to_string())
@@ -551,7 +547,7 @@ impl SessionStore for FileStore {
     }
 
     async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
-        let (job, now, keys) = (self.job(), self.clock.now(), keys.to_vec());
+        let (job, now, keys) = (self.job(), self.settings.now(), keys.to_vec());
         blocking(STORE, Operation::DeleteKeys, move || {
             let mut removed = 0u64;
             for key in &keys {

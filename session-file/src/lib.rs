@@ -11,9 +11,11 @@ mod file_store;
 mod layout;
 mod listing;
 mod lock;
+mod options;
 mod scan;
 mod shelf_store;
 mod sweep;
 
 pub use file_store::{FileStore, DEFAULT_TEMP_GRACE};
+pub use options::FileOptions;
 pub use shelf_store::ShelfStore;

@@ -14,12 +14,13 @@ use redb::{
 };
 use session_core::Operation;
 use session_core::{
-    Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
-    SessionId, SessionStore, StorageKey, Timestamp, DEFAULT_MAX_RECORD_SIZE,
+    Capabilities, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
+    SessionId, SessionStore, StorageKey, StoreSettings, Timestamp,
 };
 
 use crate::error::{blocking, file_error};
 use crate::layout::{DIR_MODE, FILE_MODE};
+use crate::options::FileOptions;
 
 /// The store name its backend errors carry.
 const STORE: &str = "shelf";
@@ -44,7 +45,7 @@ const LAST_KEY: [u8; 32] = [0xff; 32];
 /// embedded key-value store rather than a home-made format.
 ///
 /// - Full contract: compare-and-set `save`, exclusive `create`, expiry on every read
-///   against the store's [`Clock`], `count`, and `delete_expired` in batches of 1,000
+///   against the store's [`Clock`](session_core::Clock), `count`, and `delete_expired` in batches of 1,000
 ///   through an expiry index. Records are keyed by [`SessionId::storage_key`], never
 ///   the raw id.
 /// - Safe for any number of tasks in one process: reads run concurrently, writes are
@@ -55,18 +56,16 @@ const LAST_KEY: [u8; 32] = [0xff; 32];
 ///   [`FileStore`](crate::FileStore) or a server store.
 /// - The file is created `0600` (its directory `0700` if missing).
 /// - **Size**: a record whose encoding exceeds the store's limit
-///   ([`DEFAULT_MAX_RECORD_SIZE`], 256 KiB, unless
-///   [`with_max_record_size`](ShelfStore::with_max_record_size) says otherwise) is
+///   ([`DEFAULT_MAX_RECORD_SIZE`](session_core::DEFAULT_MAX_RECORD_SIZE), 256 KiB, unless
+///   its [`StoreSettings`] say otherwise) is
 ///   [`Error::TooLarge`] before anything is written, on create, save and touch.
 ///
 /// All database work runs on tokio's blocking pool. Clones share the open database.
 #[derive(Clone)]
 pub struct ShelfStore {
     shelf: Arc<Shelf>,
-    clock: Clock,
-    codec: Codec,
+    settings: StoreSettings,
     durable: bool,
-    max_record_size: Option<usize>,
 }
 
 struct Shelf {
@@ -92,23 +91,35 @@ impl ShelfStore {
         let shelf = blocking(STORE, Operation::Connect, move || Shelf::open(path)).await?;
         Ok(ShelfStore {
             shelf: Arc::new(shelf),
-            clock: Clock::system(),
-            codec: Codec::default(),
+            settings: StoreSettings::new(),
             durable: true,
-            max_record_size: Some(DEFAULT_MAX_RECORD_SIZE),
         })
     }
 
-    /// Uses `clock` for every expiry decision.
-    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
-        self.clock = clock.into();
+    /// Opens the shelf `options` describe (see [`ShelfStore::open`]).
+    pub async fn open_with(options: FileOptions) -> Result<Self> {
+        Ok(Self::open(options.path())
+            .await?
+            .with_settings(options.settings().clone())
+            .durable(options.durable()))
+    }
+
+    /// Opens the shelf a `shelf:///path/file?durable=…&max_record_size=…` URL names
+    /// (see [`FileOptions::from_shelf_url`]), on the system clock.
+    pub async fn open_url(url: &str) -> Result<Self> {
+        Self::open_with(FileOptions::from_shelf_url(url)?).await
+    }
+
+    /// Takes its codec, record size limit and clock from `settings` (default
+    /// [`StoreSettings::new`]). Records in any known format still load.
+    pub fn with_settings(mut self, settings: StoreSettings) -> Self {
+        self.settings = settings;
         self
     }
 
-    /// Encodes new records with `codec`. Records in any known format still load.
-    pub fn with_codec(mut self, codec: Codec) -> Self {
-        self.codec = codec;
-        self
+    /// The codec, record size limit and clock in use.
+    pub fn settings(&self) -> &StoreSettings {
+        &self.settings
     }
 
     /// Whether each write waits for the disk (redb `Durability::Immediate`). On by
@@ -120,14 +131,6 @@ impl ShelfStore {
     /// store closes the database cleanly and makes pending writes durable.
     pub fn durable(mut self, yes: bool) -> Self {
         self.durable = yes;
-        self
-    }
-
-    /// Refuses records whose encoding exceeds `limit` bytes with [`Error::TooLarge`],
-    /// before anything is written (default: `Some(`[`DEFAULT_MAX_RECORD_SIZE`]`)`);
-    /// `None` lifts the limit.
-    pub fn with_max_record_size(mut self, limit: Option<usize>) -> Self {
-        self.max_record_size = limit;
         self
     }
 
@@ -149,9 +152,8 @@ impl fmt::Debug for ShelfStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShelfStore")
             .field("path", &self.shelf.path)
-            .field("clock", &self.clock)
+            .field("settings", &self.settings)
             .field("durable", &self.durable)
-            .field("max_record_size", &self.max_record_size)
             .finish()
     }
 }
@@ -342,7 +344,7 @@ impl Shelf {
     fn touch(
         &self,
         durable: bool,
-        (codec, limit): (Codec, Option<usize>),
+        settings: &StoreSettings,
         record: &Record,
         now: Timestamp,
     ) -> Result<()> {
@@ -371,7 +373,7 @@ impl Shelf {
             stored.accessed_at = record.accessed_at;
             stored.expires_at = record.expires_at;
             // A record stored under a higher limit is not rewritten past today's.
-            let bytes = codec.encode_limited(&stored, limit)?;
+            let bytes = settings.encode(&stored)?;
             let new = Meta {
                 version: old.version,
                 expires_at: stored.expires_at.as_millis(),
@@ -581,20 +583,20 @@ impl SessionStore for ShelfStore {
         Capabilities::new()
             .with_compare_and_set(true)
             .with_enumerate(true)
-            .with_max_record_size(self.max_record_size)
+            .with_max_record_size(self.settings.max_record_size())
     }
 
     async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
         let Ok(id) = SessionId::parse(cookie_value) else {
             return Ok(None);
         };
-        let (shelf, now) = (self.shelf.clone(), self.clock.now());
+        let (shelf, now) = (self.shelf.clone(), self.settings.now());
         blocking(STORE, Operation::Load, move || shelf.load(id, now)).await
     }
 
     async fn create(&self, record: &Record) -> Result<String> {
-        let bytes = self.codec.encode_limited(record, self.max_record_size)?;
-        let (shelf, now, durable) = (self.shelf.clone(), self.clock.now(), self.durable);
+        let bytes = self.settings.encode(record)?;
+        let (shelf, now, durable) = (self.shelf.clone(), self.settings.now(), self.durable);
         let owned = record.clone();
         blocking(STORE, Operation::Create, move || {
             shelf.create(durable, &owned, &bytes, now)
@@ -604,8 +606,8 @@ impl SessionStore for ShelfStore {
     }
 
     async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
-        let bytes = self.codec.encode_limited(record, self.max_record_size)?;
-        let (shelf, now, durable) = (self.shelf.clone(), self.clock.now(), self.durable);
+        let bytes = self.settings.encode(record)?;
+        let (shelf, now, durable) = (self.shelf.clone(), self.settings.now(), self.durable);
         let owned = record.clone();
         blocking(STORE, Operation::Save, move || {
             shelf.save(durable, &owned, &bytes, expected_version, now)
@@ -615,15 +617,10 @@ impl SessionStore for ShelfStore {
     }
 
     async fn touch(&self, record: &Record) -> Result<String> {
-        let (shelf, now, durable, codec) = (
-            self.shelf.clone(),
-            self.clock.now(),
-            self.durable,
-            (self.codec, self.max_record_size),
-        );
-        let owned = record.clone();
+        let (shelf, now, durable) = (self.shelf.clone(), self.settings.now(), self.durable);
+        let (settings, owned) = (self.settings.clone(), record.clone());
         blocking(STORE, Operation::Touch, move || {
-            shelf.touch(durable, codec, &owned, now)
+            shelf.touch(durable, &settings, &owned, now)
         })
         .await?;
         Ok(record.id.to_string())
@@ -637,7 +634,7 @@ impl SessionStore for ShelfStore {
     async fn delete_expired(&self) -> Result<u64> {
         let mut removed = 0u64;
         loop {
-            let (shelf, now, durable) = (self.shelf.clone(), self.clock.now(), self.durable);
+            let (shelf, now, durable) = (self.shelf.clone(), self.settings.now(), self.durable);
             let n = blocking(STORE, Operation::DeleteExpired, move || {
                 shelf.sweep_batch(durable, now)
             })
@@ -650,7 +647,7 @@ impl SessionStore for ShelfStore {
     }
 
     async fn count(&self) -> Result<u64> {
-        let (shelf, now) = (self.shelf.clone(), self.clock.now());
+        let (shelf, now) = (self.shelf.clone(), self.settings.now());
         blocking(STORE, Operation::Count, move || shelf.count(now)).await
     }
 
@@ -676,7 +673,7 @@ impl SessionStore for ShelfStore {
     }
 
     async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
-        let (shelf, now, durable) = (self.shelf.clone(), self.clock.now(), self.durable);
+        let (shelf, now, durable) = (self.shelf.clone(), self.settings.now(), self.durable);
         let keys = keys.to_vec();
         blocking(STORE, Operation::DeleteKeys, move || {
             shelf.delete_keys(durable, &keys, only, now)

@@ -8,13 +8,14 @@
 mod common;
 
 use session_conformance::{suite, Fixture};
-use session_core::Clock;
+use session_core::{Clock, StoreSettings};
 use session_file::{FileStore, ShelfStore};
 
 async fn file_fixture(clock: Clock, configure: fn(FileStore) -> FileStore) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("sessions");
-    let store = configure(FileStore::open(&root).await.unwrap().with_clock(clock));
+    let store = FileStore::open(&root).await.unwrap();
+    let store = configure(store.with_settings(StoreSettings::new().with_clock(clock)));
     Fixture::new(store)
         .with_raw_dump(move || {
             let root = root.clone();
@@ -29,7 +30,7 @@ async fn shelf_fixture(clock: Clock, configure: fn(ShelfStore) -> ShelfStore) ->
         ShelfStore::open(dir.path().join("sessions.redb"))
             .await
             .unwrap()
-            .with_clock(clock),
+            .with_settings(StoreSettings::new().with_clock(clock)),
     );
     let view = store.clone();
     Fixture::new(store)
@@ -49,16 +50,18 @@ suite!(
 
 suite!(
     file_store_limited,
-    fixture = |clock| file_fixture(clock, |s| s
-        .durable(false)
-        .with_max_record_size(Some(16 * 1024)))
+    fixture = |clock| file_fixture(clock, |s| {
+        let settings = s.settings().clone().with_max_record_size(Some(16 * 1024));
+        s.durable(false).with_settings(settings)
+    })
 );
 
 suite!(shelf_store, fixture = |clock| shelf_fixture(clock, |s| s));
 
 suite!(
     shelf_store_limited,
-    fixture = |clock| shelf_fixture(clock, |s| s
-        .durable(false)
-        .with_max_record_size(Some(16 * 1024)))
+    fixture = |clock| shelf_fixture(clock, |s| {
+        let settings = s.settings().clone().with_max_record_size(Some(16 * 1024));
+        s.durable(false).with_settings(settings)
+    })
 );

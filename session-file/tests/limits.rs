@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use session_core::{
-    Codec, Data, Error, Record, SessionId, SessionStore, Timestamp, Value, DEFAULT_MAX_RECORD_SIZE,
-    FORMAT_MSGPACK_V1,
+    Codec, Data, Error, Record, SessionId, SessionStore, StoreSettings, Timestamp, Value,
+    DEFAULT_MAX_RECORD_SIZE, FORMAT_MSGPACK_V1,
 };
 use session_file::{FileStore, ShelfStore};
 
@@ -90,7 +90,7 @@ async fn file_store_none_lifts_the_limit() {
     let store = FileStore::open(dir.path())
         .await
         .unwrap()
-        .with_max_record_size(None);
+        .with_settings(StoreSettings::new().with_max_record_size(None));
     assert_eq!(store.capabilities().max_record_size, None);
     let over = record_of_size(DEFAULT_MAX_RECORD_SIZE + 1);
     store.create(&over).await.unwrap();
@@ -105,7 +105,7 @@ async fn file_store_touch_keeps_to_the_limit() {
     let unlimited = FileStore::open(dir.path())
         .await
         .unwrap()
-        .with_max_record_size(None);
+        .with_settings(StoreSettings::new().with_max_record_size(None));
     let big = record_of_size(DEFAULT_MAX_RECORD_SIZE + 1);
     unlimited.create(&big).await.unwrap();
     let before = std::fs::read(unlimited.record_path(&big.id)).unwrap();
@@ -153,7 +153,7 @@ async fn shelf_store_none_lifts_the_limit_and_touch_keeps_to_it() {
         let unlimited = ShelfStore::open(&path)
             .await
             .unwrap()
-            .with_max_record_size(None);
+            .with_settings(StoreSettings::new().with_max_record_size(None));
         assert_eq!(unlimited.capabilities().max_record_size, None);
         unlimited.create(&big).await.unwrap();
     } // One process at a time: the file is free again once the store is dropped.

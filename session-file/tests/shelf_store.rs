@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use serde_json::json;
-use session_core::{Data, Error, ManualClock, Record, SessionId, SessionStore};
+use session_core::{Data, Error, ManualClock, Record, SessionId, SessionStore, StoreSettings};
 use session_file::ShelfStore;
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -61,7 +61,7 @@ async fn sessions_survive_reopening() {
         let store = ShelfStore::open(&path)
             .await
             .unwrap()
-            .with_clock(clock.clone())
+            .with_settings(StoreSettings::new().with_clock(clock.clone()))
             // Non-durable writes still reach the disk when the store closes cleanly.
             .durable(false);
         store.create(&r).await.unwrap();
@@ -69,7 +69,7 @@ async fn sessions_survive_reopening() {
     let store = ShelfStore::open(&path)
         .await
         .unwrap()
-        .with_clock(clock.clone());
+        .with_settings(StoreSettings::new().with_clock(clock.clone()));
     assert_eq!(store.load(&r.id.to_string()).await.unwrap(), Some(r));
     assert_eq!(store.count().await.unwrap(), 1);
 }
@@ -81,7 +81,7 @@ async fn delete_expired_works_through_several_batches() {
     let store = ShelfStore::open(dir.path().join("s.redb"))
         .await
         .unwrap()
-        .with_clock(clock.clone())
+        .with_settings(StoreSettings::new().with_clock(clock.clone()))
         .durable(false);
     let mut live = Vec::new();
     for i in 0..2_510u64 {
@@ -140,7 +140,7 @@ async fn corrupt_envelope_is_an_error_never_a_panic() {
     let store = ShelfStore::open(&path)
         .await
         .unwrap()
-        .with_clock(clock.clone());
+        .with_settings(StoreSettings::new().with_clock(clock.clone()));
     store.create(&r).await.unwrap();
     drop(store);
 
@@ -162,7 +162,7 @@ async fn corrupt_envelope_is_an_error_never_a_panic() {
     let store = ShelfStore::open(&path)
         .await
         .unwrap()
-        .with_clock(clock.clone());
+        .with_settings(StoreSettings::new().with_clock(clock.clone()));
     let cookie = r.id.to_string();
     assert!(matches!(store.load(&cookie).await, Err(Error::Corrupt(_))));
     assert!(matches!(store.touch(&r).await, Err(Error::Corrupt(_))));

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use session_core::params::Params;
-use session_core::{Clock, Codec, Error, Result, DEFAULT_MAX_RECORD_SIZE};
+use session_core::{Error, Result, StoreSettings};
 
 use crate::keys::KeyPrefix;
 
@@ -29,7 +29,7 @@ const MIN_ITEM_SIZE_LIMIT: usize = 1024;
 const MAX_ITEM_SIZE_LIMIT: usize = 1024 * 1024 * 1024;
 
 /// Everything a [`MemcacheStore`](crate::MemcacheStore) needs: servers, key prefix,
-/// limits, timeout, codec and clock.
+/// limits, timeout and the store settings (codec, record size limit, clock).
 ///
 /// ```
 /// use std::time::Duration;
@@ -54,10 +54,8 @@ pub struct MemcacheOptions {
     prefix: KeyPrefix,
     timeout: Duration,
     item_size_limit: usize,
-    max_record_size: Option<usize>,
     max_connections: usize,
-    codec: Codec,
-    clock: Clock,
+    settings: StoreSettings,
 }
 
 impl MemcacheOptions {
@@ -73,7 +71,7 @@ impl MemcacheOptions {
     /// Options for `servers`, each `host:port` (or `host`, meaning port 11211; IPv6 as
     /// `[::1]:11211`). Keys are spread over all of them. Everything else starts at its
     /// default: prefix `session:`, 1 s timeout, 1 MiB items, 64 connections per server,
-    /// MessagePack, the system clock.
+    /// [`StoreSettings::new`] (MessagePack, records up to 256 KiB, the system clock).
     pub fn new<I>(servers: I) -> Result<Self>
     where
         I: IntoIterator,
@@ -99,10 +97,8 @@ impl MemcacheOptions {
             prefix: KeyPrefix::default(),
             timeout: DEFAULT_TIMEOUT,
             item_size_limit: DEFAULT_ITEM_SIZE_LIMIT,
-            max_record_size: Some(DEFAULT_MAX_RECORD_SIZE),
             max_connections: DEFAULT_MAX_CONNECTIONS,
-            codec: Codec::default(),
-            clock: Clock::system(),
+            settings: StoreSettings::new(),
         })
     }
 
@@ -161,7 +157,8 @@ impl MemcacheOptions {
             options = options.with_item_size_limit(bytes)?;
         }
         if let Some(limit) = params.limit("max_record_size")? {
-            options = options.with_max_record_size(limit);
+            let settings = options.settings.clone().with_max_record_size(limit);
+            options = options.with_settings(settings);
         }
         if let Some(n) = params.count("max_connections")? {
             options = options.with_max_connections(n);
@@ -196,29 +193,6 @@ impl MemcacheOptions {
         Ok(self)
     }
 
-    /// Refuses records whose encoding exceeds `limit` bytes with [`Error::TooLarge`]
-    /// before anything is sent (default: `Some(`[`DEFAULT_MAX_RECORD_SIZE`]`)`, 256 KiB,
-    /// as on every server store). `None` lifts this limit, but never the servers' item
-    /// size: a record that would not fit an item is refused either way (see
-    /// [`max_record_size`](MemcacheOptions::max_record_size)).
-    ///
-    /// ```
-    /// use session_memcache::MemcacheOptions;
-    ///
-    /// let options = MemcacheOptions::new(["127.0.0.1:11211"])?;
-    /// assert_eq!(options.max_record_size(), 256 * 1024);
-    /// let small = options.clone().with_max_record_size(Some(16 * 1024));
-    /// assert_eq!(small.max_record_size(), 16 * 1024);
-    /// // Lifted: whatever fits a 1 MiB item, key and item header aside.
-    /// let lifted = options.with_max_record_size(None);
-    /// assert!(lifted.max_record_size() > 1000 * 1024);
-    /// # Ok::<(), session_core::Error>(())
-    /// ```
-    pub fn with_max_record_size(mut self, limit: Option<usize>) -> Self {
-        self.max_record_size = limit;
-        self
-    }
-
     /// Caps the connections to each server, and so the operations in flight on it:
     /// callers beyond the cap wait for a connection, within the operation timeout. The
     /// cap keeps a stalled server from collecting one more connection per request.
@@ -227,15 +201,29 @@ impl MemcacheOptions {
         self
     }
 
-    /// Encodes records with `codec` (reading accepts every format session-core knows).
-    pub fn with_codec(mut self, codec: Codec) -> Self {
-        self.codec = codec;
-        self
-    }
-
-    /// Takes "now" from `clock` for every expiry decision.
-    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
-        self.clock = clock.into();
+    /// Takes the codec, record size limit and clock from `settings` (default
+    /// [`StoreSettings::new`]). A record whose encoding exceeds the limit is refused
+    /// with [`Error::TooLarge`] before anything is sent. A lifted limit (`None`) never
+    /// lifts the servers' item size: a record that would not fit an item is refused
+    /// either way (see [`max_record_size`](MemcacheOptions::max_record_size)).
+    ///
+    /// ```
+    /// use session_core::StoreSettings;
+    /// use session_memcache::MemcacheOptions;
+    ///
+    /// let options = MemcacheOptions::new(["127.0.0.1:11211"])?;
+    /// assert_eq!(options.max_record_size(), 256 * 1024);
+    /// let small = options
+    ///     .clone()
+    ///     .with_settings(StoreSettings::new().with_max_record_size(Some(16 * 1024)));
+    /// assert_eq!(small.max_record_size(), 16 * 1024);
+    /// // Lifted: whatever fits a 1 MiB item, key and item header aside.
+    /// let lifted = options.with_settings(StoreSettings::new().with_max_record_size(None));
+    /// assert!(lifted.max_record_size() > 1000 * 1024);
+    /// # Ok::<(), session_core::Error>(())
+    /// ```
+    pub fn with_settings(mut self, settings: StoreSettings) -> Self {
+        self.settings = settings;
         self
     }
 
@@ -264,25 +252,21 @@ impl MemcacheOptions {
         self.max_connections
     }
 
-    /// The codec records are written with.
-    pub fn codec(&self) -> Codec {
-        self.codec
-    }
-
-    /// The clock expiry is judged by.
-    pub fn clock(&self) -> &Clock {
-        &self.clock
+    /// The codec, configured record size limit and clock.
+    pub fn settings(&self) -> &StoreSettings {
+        &self.settings
     }
 
     /// The largest encoded record the store writes: the configured limit
-    /// ([`with_max_record_size`](MemcacheOptions::with_max_record_size), 256 KiB by
-    /// default), or less if that would not fit an item: the item size limit minus the
+    /// ([`with_settings`](MemcacheOptions::with_settings), 256 KiB by default), or less if that would not fit an item: the item size limit minus the
     /// key and [`ITEM_HEADER_ALLOWANCE`].
     pub fn max_record_size(&self) -> usize {
         let fits = self
             .item_size_limit
             .saturating_sub(self.prefix.key_len() + ITEM_HEADER_ALLOWANCE);
-        self.max_record_size.map_or(fits, |limit| limit.min(fits))
+        self.settings
+            .max_record_size()
+            .map_or(fits, |limit| limit.min(fits))
     }
 }
 
@@ -332,6 +316,7 @@ fn normalize_server(text: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use session_core::DEFAULT_MAX_RECORD_SIZE;
 
     fn config_err<T: std::fmt::Debug>(r: Result<T>) -> String {
         match r {
@@ -383,7 +368,8 @@ mod tests {
         assert_eq!(o.max_connections(), DEFAULT_MAX_CONNECTIONS);
         assert_eq!(o.max_record_size(), DEFAULT_MAX_RECORD_SIZE);
         assert_eq!(
-            o.with_max_record_size(None).max_record_size(),
+            o.with_settings(StoreSettings::new().with_max_record_size(None))
+                .max_record_size(),
             DEFAULT_ITEM_SIZE_LIMIT - KeyPrefix::DEFAULT.len() - 64 - ITEM_HEADER_ALLOWANCE
         );
     }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use memcache::exp::{AsyncMetaClient, GetStatus, Meta, MutationStatus};
 use session_core::{with_timeout, Operation};
 use session_core::{
-    Capabilities, Clock, Codec, Error, Record, Result, SessionId, SessionStore, Timestamp,
+    Capabilities, Codec, Error, Record, Result, SessionId, SessionStore, StoreSettings, Timestamp,
 };
 
 use crate::error::{client_error, unexpected, STORE};
@@ -42,12 +42,12 @@ const CAS_ATTEMPTS: usize = 64;
 ///   never rolls back a concurrent save, and the next load shows the new times.
 /// - **Expiry**: the item's exptime follows the record's deadline (see the crate docs for
 ///   the 30-day rule), and every read also checks the decoded `expires_at` against the
-///   store's [`Clock`]: an expired record does not load, save or touch.
+///   store's [`Clock`](session_core::Clock): an expired record does not load, save or touch.
 /// - **Size**: an encoded record larger than [`MemcacheStore::max_record_size`] is
 ///   [`Error::TooLarge`] before anything is sent, on create, save and touch. That is
 ///   [`DEFAULT_MAX_RECORD_SIZE`](session_core::DEFAULT_MAX_RECORD_SIZE) (256 KiB, as
 ///   on every server store) unless
-///   [`MemcacheOptions::with_max_record_size`] says otherwise, and never more than fits
+///   [`MemcacheOptions::with_settings`] says otherwise, and never more than fits
 ///   the servers' items ([`MemcacheOptions::with_item_size_limit`]).
 /// - **Several servers**: a key's server depends only on the key and the configured
 ///   addresses. A server that is down makes its share of the sessions fail with
@@ -83,9 +83,9 @@ struct Inner {
     client: AsyncMetaClient,
     servers: Vec<String>,
     prefix: KeyPrefix,
-    codec: Codec,
-    clock: Clock,
-    max_record_size: usize,
+    /// The limit in these settings is the effective one
+    /// ([`MemcacheOptions::max_record_size`]): always set, never over an item.
+    settings: StoreSettings,
     timeout: Duration,
     /// CAS tokens of items recently loaded or saved: one-round-trip saves.
     recent: Recent,
@@ -119,9 +119,10 @@ impl MemcacheStore {
                 client,
                 servers: options.servers().to_vec(),
                 prefix: options.prefix().clone(),
-                codec: options.codec(),
-                clock: options.clock().clone(),
-                max_record_size: options.max_record_size(),
+                settings: options
+                    .settings()
+                    .clone()
+                    .with_max_record_size(Some(options.max_record_size())),
                 timeout,
                 recent: Recent::new(),
             }),
@@ -175,7 +176,7 @@ impl MemcacheStore {
     /// The largest encoded record this store writes; see
     /// [`MemcacheOptions::max_record_size`].
     pub fn max_record_size(&self) -> usize {
-        self.inner.max_record_size
+        self.inner.max_record_size()
     }
 }
 
@@ -201,8 +202,12 @@ impl Inner {
     }
 
     fn encode(&self, record: &Record) -> Result<Vec<u8>> {
-        self.codec
-            .encode_limited(record, Some(self.max_record_size))
+        self.settings.encode(record)
+    }
+
+    fn max_record_size(&self) -> usize {
+        // Always `Some`: `connect` sets the effective limit.
+        self.settings.max_record_size().unwrap_or(usize::MAX)
     }
 
     /// The item under `key`, with its CAS token when `with_cas`.
@@ -252,7 +257,7 @@ impl Inner {
         record: &Record,
         expected_version: u64,
     ) -> Result<bool> {
-        let now = self.clock.now();
+        let now = self.settings.now();
         let Some(cas) = self.recent.cas_for(key, expected_version, now) else {
             return Ok(false);
         };
@@ -300,7 +305,7 @@ impl Inner {
                 return Err(Error::NotFound);
             };
             let current = Codec::decode(id, &stored.bytes)?;
-            let now = self.clock.now();
+            let now = self.settings.now();
             if current.is_expired(now) {
                 return Err(Error::NotFound);
             }
@@ -337,9 +342,9 @@ impl fmt::Debug for MemcacheStore {
         f.debug_struct("MemcacheStore")
             .field("servers", &self.inner.servers)
             .field("prefix", &self.inner.prefix)
-            .field("max_record_size", &self.inner.max_record_size)
+            .field("max_record_size", &self.inner.max_record_size())
             .field("timeout", &self.inner.timeout)
-            .field("clock", &self.inner.clock)
+            .field("clock", self.inner.settings.clock())
             .finish_non_exhaustive()
     }
 }
@@ -353,7 +358,7 @@ impl SessionStore for MemcacheStore {
             .with_revoke(true)
             .with_native_ttl(true)
             .with_may_evict(true)
-            .with_max_record_size(Some(self.inner.max_record_size))
+            .with_max_record_size(self.inner.settings.max_record_size())
     }
 
     async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
@@ -370,7 +375,7 @@ impl SessionStore for MemcacheStore {
             return Ok(None);
         };
         let record = Codec::decode(id, &stored.bytes)?;
-        if record.is_expired(inner.clock.now()) {
+        if record.is_expired(inner.settings.now()) {
             return Ok(None);
         }
         inner
@@ -383,7 +388,7 @@ impl SessionStore for MemcacheStore {
         let inner = &self.inner;
         let bytes = inner.encode(record)?;
         let key = inner.prefix.key_for(&record.id);
-        let exptime = Exptime::for_deadline(inner.clock.now(), record.expires_at);
+        let exptime = Exptime::for_deadline(inner.settings.now(), record.expires_at);
         let status = inner
             .bounded(Operation::Create, async {
                 inner

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use common::{Memcached, RawServers};
 use serde_json::json;
-use session_core::{Clock, Error, ManualClock, Record, SessionId, SessionStore, Timestamp};
+use session_core::{
+    Clock, Error, ManualClock, Record, SessionId, SessionStore, StoreSettings, Timestamp,
+};
 use session_memcache::{MemcacheOptions, MemcacheStore};
 
 struct Setup {
@@ -29,7 +31,7 @@ async fn setup(clock: Clock) -> Setup {
     let open = |clock: Clock| {
         let options = MemcacheOptions::new(&[server.addr()])
             .and_then(|o| o.with_prefix(prefix.clone()))
-            .map(|o| o.with_clock(clock))
+            .map(|o| o.with_settings(StoreSettings::new().with_clock(clock)))
             .unwrap();
         MemcacheStore::new(options)
     };

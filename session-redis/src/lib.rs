@@ -62,9 +62,11 @@ mod options;
 mod scan;
 mod scripts;
 mod store;
+mod store_url;
 
 pub use options::{RedisOptions, DEFAULT_PREFIX, DEFAULT_SCAN_COUNT, DEFAULT_TIMEOUT};
 pub use store::{manager_config, RedisStore};
+pub use store_url::RedisUrl;
 
 /// The redis-rs this crate is built on, so apps build clients, managers and cluster
 /// connections of the same version.

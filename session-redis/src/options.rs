@@ -1,9 +1,9 @@
 //! What a [`RedisStore`](crate::RedisStore) can be told: key prefix, operation timeout,
-//! codec, clock, size limit, scan batch size.
+//! the store settings (codec, size limit, clock), scan batch size.
 
 use std::time::Duration;
 
-use session_core::{Clock, Codec, Error, Result, DEFAULT_MAX_RECORD_SIZE};
+use session_core::{Error, Result, StoreSettings};
 
 /// The key prefix used when none is given.
 pub const DEFAULT_PREFIX: &str = "session:";
@@ -28,23 +28,19 @@ pub const DEFAULT_SCAN_COUNT: usize = 1000;
 pub struct RedisOptions {
     prefix: String,
     timeout: Duration,
-    codec: Codec,
-    clock: Clock,
-    max_record_size: Option<usize>,
+    settings: StoreSettings,
     scan_count: usize,
 }
 
 impl RedisOptions {
-    /// Prefix [`DEFAULT_PREFIX`], timeout [`DEFAULT_TIMEOUT`], MessagePack, the system
-    /// clock, records up to [`DEFAULT_MAX_RECORD_SIZE`] (256 KiB), `SCAN` batches of
+    /// Prefix [`DEFAULT_PREFIX`], timeout [`DEFAULT_TIMEOUT`], [`StoreSettings::new`]
+    /// (MessagePack, records up to 256 KiB, the system clock), `SCAN` batches of
     /// [`DEFAULT_SCAN_COUNT`].
     pub fn new() -> Self {
         RedisOptions {
             prefix: DEFAULT_PREFIX.to_owned(),
             timeout: DEFAULT_TIMEOUT,
-            codec: Codec::default(),
-            clock: Clock::system(),
-            max_record_size: Some(DEFAULT_MAX_RECORD_SIZE),
+            settings: StoreSettings::new(),
             scan_count: DEFAULT_SCAN_COUNT,
         }
     }
@@ -72,34 +68,24 @@ impl RedisOptions {
         self
     }
 
-    /// Encodes records with `codec` (records in any known format always load).
-    pub fn with_codec(mut self, codec: Codec) -> Self {
-        self.codec = codec;
-        self
-    }
-
-    /// Decides expiry by `clock` on every read and write, on top of the server's own
-    /// TTLs (tests drive a [`ManualClock`](session_core::ManualClock)).
-    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
-        self.clock = clock.into();
-        self
-    }
-
-    /// Refuses records whose encoded envelope exceeds `limit` bytes with
-    /// [`Error::TooLarge`], before anything is sent (default:
-    /// `Some(`[`DEFAULT_MAX_RECORD_SIZE`]`)`). `None` lifts the limit; then only the
-    /// server's own cap applies (`proto-max-bulk-len`, 512 MB by default).
+    /// Takes the codec, record size limit and clock from `settings`. Expiry is decided
+    /// by its clock on every read and write, on top of the server's own TTLs (tests
+    /// drive a [`ManualClock`](session_core::ManualClock)); a record whose envelope is
+    /// over its limit is [`Error::TooLarge`] before anything is sent. With the limit
+    /// lifted (`None`), only the server's own cap applies (`proto-max-bulk-len`, 512 MB
+    /// by default).
     ///
     /// ```
+    /// use session_core::StoreSettings;
     /// use session_redis::RedisOptions;
     ///
-    /// assert_eq!(RedisOptions::new().max_record_size(), Some(256 * 1024));
-    /// let options = RedisOptions::new().with_max_record_size(Some(16 * 1024));
-    /// assert_eq!(options.max_record_size(), Some(16 * 1024));
-    /// assert_eq!(RedisOptions::new().with_max_record_size(None).max_record_size(), None);
+    /// assert_eq!(RedisOptions::new().settings().max_record_size(), Some(256 * 1024));
+    /// let options = RedisOptions::new()
+    ///     .with_settings(StoreSettings::new().with_max_record_size(Some(16 * 1024)));
+    /// assert_eq!(options.settings().max_record_size(), Some(16 * 1024));
     /// ```
-    pub fn with_max_record_size(mut self, limit: Option<usize>) -> Self {
-        self.max_record_size = limit;
+    pub fn with_settings(mut self, settings: StoreSettings) -> Self {
+        self.settings = settings;
         self
     }
 
@@ -120,19 +106,9 @@ impl RedisOptions {
         self.timeout
     }
 
-    /// The codec new records are written with.
-    pub fn codec(&self) -> Codec {
-        self.codec
-    }
-
-    /// The clock expiry is decided by.
-    pub fn clock(&self) -> &Clock {
-        &self.clock
-    }
-
-    /// The size limit of an encoded record, if any.
-    pub fn max_record_size(&self) -> Option<usize> {
-        self.max_record_size
+    /// The codec, record size limit and clock.
+    pub fn settings(&self) -> &StoreSettings {
+        &self.settings
     }
 
     /// The `SCAN` batch hint.

@@ -11,8 +11,8 @@ use redis::cluster_async::ClusterConnection;
 use redis::Value;
 use session_core::Operation;
 use session_core::{
-    Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
-    SessionId, SessionStore, StorageKey, Timestamp,
+    Capabilities, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
+    SessionId, SessionStore, StorageKey, StoreSettings, Timestamp,
 };
 
 use crate::cluster;
@@ -24,6 +24,7 @@ use crate::scan::{per_key, KeyScan, ScanContext};
 use crate::scripts::{
     self, SaveReply, TouchReply, CREATE_OVER_EXPIRED, DELETE_IF_EXPIRED, SAVE, TOUCH,
 };
+use crate::store_url::RedisUrl;
 
 /// The longest pause between two reconnection attempts of a manager this crate builds:
 /// short, so that a server back from an outage is used again within half a second or so.
@@ -63,9 +64,7 @@ pub fn manager_config(timeout: Duration) -> ConnectionManagerConfig {
 struct Settings {
     keys: KeySpace,
     timeout: Duration,
-    codec: Codec,
-    clock: Clock,
-    max_record_size: Option<usize>,
+    store: StoreSettings,
     scan_count: usize,
 }
 
@@ -89,7 +88,7 @@ struct Settings {
 /// | `delete_keys` | `UNLINK` per key (pipelined); expired-only: a script per key that checks the deadline first | 1 per page; expired-only: concurrent, 1 per key |
 ///
 /// Expiry is enforced twice: by the server, which drops a key at its `PXAT`, and on
-/// every read and write against the store's [`Clock`], so a record expired by the
+/// every read and write against the store's [`Clock`](session_core::Clock), so a record expired by the
 /// clock neither loads nor saves nor touches, even before the server drops it.
 /// `delete_expired` has nothing to do and reports 0: the server removes expired keys
 /// itself.
@@ -115,6 +114,25 @@ impl RedisStore {
         let client = redis::Client::open(url)
             .map_err(|e| Error::Config(format!("session-redis: bad Redis URL: {e}")))?;
         Self::from_client(client, options).await
+    }
+
+    /// Connects to what a parsed store URL names: one server, or a cluster through its
+    /// seed nodes, with the URL's options.
+    pub async fn connect_url(url: RedisUrl) -> Result<Self> {
+        let options = url.options().clone();
+        match (url.is_cluster(), url.nodes()) {
+            (true, nodes) => Self::connect_cluster(nodes, options).await,
+            (false, [server]) => Self::connect(server, options).await,
+            (false, _) => Err(Error::Config(
+                "session-redis: a redis:// URL names one server".into(),
+            )),
+        }
+    }
+
+    /// [`RedisStore::connect_url`] on a `redis://` or `redis+cluster://` store URL (see
+    /// [`RedisUrl::parse`]), on the system clock.
+    pub async fn open_url(url: &str) -> Result<Self> {
+        Self::connect_url(RedisUrl::parse(url)?).await
     }
 
     /// Like [`RedisStore::connect`], from a [`redis::Client`] the app configured itself.
@@ -175,9 +193,7 @@ impl RedisStore {
             settings: Arc::new(Settings {
                 keys: KeySpace::new(options.prefix()),
                 timeout: options.timeout(),
-                codec: options.codec(),
-                clock: options.clock().clone(),
-                max_record_size: options.max_record_size(),
+                store: options.settings().clone(),
                 scan_count: options.scan_count(),
             }),
         }
@@ -300,15 +316,12 @@ impl RedisStore {
     }
 
     fn now(&self) -> Timestamp {
-        self.settings.clock.now()
+        self.settings.store.now()
     }
 
     /// The stored value for `record`, or `TooLarge` before any I/O.
     fn value(&self, record: &Record) -> Result<Vec<u8>> {
-        let envelope = self
-            .settings
-            .codec
-            .encode_limited(record, self.settings.max_record_size)?;
+        let envelope = self.settings.store.encode(record)?;
         Ok(layout::value(record, &envelope))
     }
 
@@ -333,7 +346,7 @@ impl SessionStore for RedisStore {
             .with_enumerate(true)
             .with_native_ttl(true)
             .with_revoke(true)
-            .with_max_record_size(self.settings.max_record_size)
+            .with_max_record_size(self.settings.store.max_record_size())
     }
 
     async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
@@ -629,9 +642,7 @@ impl fmt::Debug for RedisStore {
             .field("connection", &self.conn)
             .field("prefix", &self.settings.keys.prefix())
             .field("timeout", &self.settings.timeout)
-            .field("codec", &self.settings.codec)
-            .field("clock", &self.settings.clock)
-            .field("max_record_size", &self.settings.max_record_size)
+            .field("settings", &self.settings.store)
             .finish()
     }
 }

@@ -85,7 +85,11 @@ async fn default_limit_refuses_a_record_just_over_it_and_sends_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn none_lifts_the_limit() {
-    let (store, _guard) = store(|o| o.with_max_record_size(None)).await;
+    let (store, _guard) = store(|o| {
+        let settings = o.settings().clone().with_max_record_size(None);
+        o.with_settings(settings)
+    })
+    .await;
     assert_eq!(store.capabilities().max_record_size, None);
     let over = record_of_size(DEFAULT_MAX_RECORD_SIZE + 1);
     store.create(&over).await.unwrap();

@@ -24,7 +24,12 @@ suite!(
 #[test]
 fn too_large_refused_with_a_limit() {
     let harness = Harness::from_fixtures(|clock| async move {
-        let options = test_options(clock).with_max_record_size(Some(16 * 1024));
+        let options = test_options(clock);
+        let settings = options
+            .settings()
+            .clone()
+            .with_max_record_size(Some(16 * 1024));
+        let options = options.with_settings(settings);
         fixture(Target::shared(), options).await
     });
     run_case(harness, |h| {

@@ -46,12 +46,14 @@ mod dialect;
 mod error;
 mod exec;
 mod migrate;
+mod options;
 mod pool;
 mod store;
 mod table;
 
 pub use connect::{ConnectOptions, Synchronous};
 pub use dialect::Backend;
+pub use options::SqlOptions;
 pub use pool::SqlPool;
 pub use store::{SqlStore, DEFAULT_SWEEP_BATCH};
 pub use table::{TableName, MAX_NAME_LEN};

@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use session_core::{with_timeout, Operation};
 use session_core::{
-    Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
-    SessionId, SessionStore, StorageKey, Timestamp, DEFAULT_MAX_RECORD_SIZE,
+    Capabilities, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
+    SessionId, SessionStore, StorageKey, StoreSettings, Timestamp,
 };
 
 use crate::connect::{self, ConnectOptions};
@@ -17,7 +17,7 @@ use crate::dialect::Statements;
 use crate::error::{from_sqlx, is_unique_violation, is_write_contention, STORE};
 use crate::exec::{Arg, Exec, StoredRow};
 use crate::pool::with_pool;
-use crate::{migrate, Backend, SqlPool, TableName};
+use crate::{migrate, Backend, SqlOptions, SqlPool, TableName};
 
 /// Expired rows `delete_expired` removes per statement unless configured otherwise.
 pub const DEFAULT_SWEEP_BATCH: u32 = 1000;
@@ -36,7 +36,7 @@ const DELETE_KEYS_CHUNK: usize = 500;
 /// [`SqlStore::migrate`].
 ///
 /// Every operation is one statement (one round trip) on its success path, with "now"
-/// from the store's [`Clock`] passed as a parameter, never the database's own clock:
+/// from the store's [`Clock`](session_core::Clock) passed as a parameter, never the database's own clock:
 ///
 /// | operation | statement |
 /// |---|---|
@@ -50,9 +50,9 @@ const DELETE_KEYS_CHUNK: usize = 500;
 /// | `scan` | `SELECT session_id, expires_at, LENGTH(data) … WHERE session_id > cursor ORDER BY session_id LIMIT n` (a keyset page on the primary key) |
 /// | `delete_keys` | `DELETE … WHERE session_id IN (…)`, plus `AND expires_at <= now` for expired-only, per 500 keys |
 ///
-/// A record whose encoding exceeds the store's limit ([`DEFAULT_MAX_RECORD_SIZE`],
-/// 256 KiB, unless [`with_max_record_size`](SqlStore::with_max_record_size) says
-/// otherwise) is `TooLarge` before any I/O.
+/// A record whose encoding exceeds the store's limit
+/// ([`DEFAULT_MAX_RECORD_SIZE`](session_core::DEFAULT_MAX_RECORD_SIZE), 256 KiB, unless
+/// its [`StoreSettings`] say otherwise) is `TooLarge` before any I/O.
 ///
 /// Cloning is cheap and shares the pool.
 #[derive(Clone)]
@@ -60,9 +60,7 @@ pub struct SqlStore {
     pool: SqlPool,
     table: TableName,
     sql: Arc<Statements>,
-    clock: Clock,
-    codec: Codec,
-    max_record_size: Option<usize>,
+    settings: StoreSettings,
     sweep_batch: u32,
     timeout: Option<Duration>,
 }
@@ -78,9 +76,7 @@ impl SqlStore {
             sql: Arc::new(Statements::new(pool.backend(), &table)),
             pool,
             table,
-            clock: Clock::system(),
-            codec: Codec::default(),
-            max_record_size: Some(DEFAULT_MAX_RECORD_SIZE),
+            settings: StoreSettings::new(),
             sweep_batch: DEFAULT_SWEEP_BATCH,
             timeout: None,
         }
@@ -103,6 +99,36 @@ impl SqlStore {
         Ok(SqlStore::new(connect::connect(url, &options).await?))
     }
 
+    /// Connects as `options` say, picks the table and creates it if missing (unless
+    /// `migrate` is false; migration is idempotent and safe to run from several
+    /// instances at once). A `timeout` bounds every operation, including the wait for
+    /// a connection while the server is down (without one: 5 s to get a connection, no
+    /// bound on a statement).
+    pub async fn open_with(options: SqlOptions) -> Result<Self> {
+        let store = match options.timeout() {
+            Some(t) => {
+                let connect = ConnectOptions::new().acquire_timeout(t);
+                SqlStore::connect_with(options.driver_url(), connect)
+                    .await?
+                    .with_operation_timeout(t)
+            }
+            None => SqlStore::connect(options.driver_url()).await?,
+        }
+        .with_settings(options.settings().clone())
+        .with_table(options.table().clone());
+        if options.migrate() {
+            store.migrate().await?;
+        }
+        Ok(store)
+    }
+
+    /// [`SqlStore::open_with`] the options of a store URL
+    /// (`postgres://app@db/app?session_table=web.sessions&timeout=2s`; see
+    /// [`SqlOptions::from_url`]), on the system clock.
+    pub async fn open_url(url: &str) -> Result<Self> {
+        Self::open_with(SqlOptions::from_url(url)?).await
+    }
+
     /// Uses `table` instead of `sessions`. Build the name with [`TableName::new`],
     /// which refuses anything but a plain identifier.
     pub fn with_table(mut self, table: TableName) -> Self {
@@ -111,26 +137,19 @@ impl SqlStore {
         self
     }
 
-    /// Uses `clock` for "now" in expiry decisions (a `ManualClock` in tests).
-    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
-        self.clock = clock.into();
+    /// Takes its codec, record size limit and clock from `settings` (default
+    /// [`StoreSettings::new`]: MessagePack, 256 KiB, the system clock). Records in
+    /// either format always load. With the limit lifted (`None`), only the database's
+    /// own cap applies (on MySQL/MariaDB the server's `max_allowed_packet`, 16 MiB by
+    /// default on MariaDB).
+    pub fn with_settings(mut self, settings: StoreSettings) -> Self {
+        self.settings = settings;
         self
     }
 
-    /// Encodes records with `codec` (MessagePack by default). Records in either format
-    /// always load.
-    pub fn with_codec(mut self, codec: Codec) -> Self {
-        self.codec = codec;
-        self
-    }
-
-    /// Refuses records whose encoding exceeds `limit` bytes with `TooLarge`, before
-    /// any I/O (default: `Some(`[`DEFAULT_MAX_RECORD_SIZE`]`)`, 256 KiB). `None` lifts
-    /// the limit; then only the database's own cap applies (on MySQL/MariaDB the
-    /// server's `max_allowed_packet`, 16 MiB by default on MariaDB).
-    pub fn with_max_record_size(mut self, limit: Option<usize>) -> Self {
-        self.max_record_size = limit;
-        self
+    /// The codec, record size limit and clock in use.
+    pub fn settings(&self) -> &StoreSettings {
+        &self.settings
     }
 
     /// How many expired rows one `delete_expired` statement removes at most (default
@@ -232,11 +251,6 @@ impl SqlStore {
         self.bounded(Operation::Load, run).await
     }
 
-    /// The envelope for `record`, refused before any I/O if over the limit.
-    fn encode(&self, record: &Record) -> Result<Vec<u8>> {
-        self.codec.encode_limited(record, self.max_record_size)
-    }
-
     /// Inserts a new row; on a duplicate key, replaces the row only if it has expired
     /// (on MySQL through the failure path; elsewhere the INSERT itself does it).
     ///
@@ -295,8 +309,7 @@ impl fmt::Debug for SqlStore {
         f.debug_struct("SqlStore")
             .field("backend", &self.backend())
             .field("table", &self.table)
-            .field("clock", &self.clock)
-            .field("max_record_size", &self.max_record_size)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
@@ -307,7 +320,7 @@ impl SessionStore for SqlStore {
         Capabilities::new()
             .with_compare_and_set(true)
             .with_enumerate(true)
-            .with_max_record_size(self.max_record_size)
+            .with_max_record_size(self.settings.max_record_size())
     }
 
     async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
@@ -315,7 +328,7 @@ impl SessionStore for SqlStore {
             return Ok(None);
         };
         let key = id.storage_key().to_hex();
-        let now = self.clock.now().as_millis();
+        let now = self.settings.now().as_millis();
         match self.fetch_row(&key, now).await? {
             Some(row) => decode(id, row).map(Some),
             None => Ok(None),
@@ -323,10 +336,10 @@ impl SessionStore for SqlStore {
     }
 
     async fn create(&self, record: &Record) -> Result<String> {
-        let data = self.encode(record)?;
+        let data = self.settings.encode(record)?;
         let version = to_db_int("version", record.version)?;
         let key = record.id.storage_key().to_hex();
-        let now = self.clock.now().as_millis();
+        let now = self.settings.now().as_millis();
         let args = [
             Arg::Text(&key),
             Arg::Int(record.accessed_at.as_millis()),
@@ -340,10 +353,10 @@ impl SessionStore for SqlStore {
     }
 
     async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
-        let data = self.encode(record)?;
+        let data = self.settings.encode(record)?;
         let version = to_db_int("version", record.version)?;
         let key = record.id.storage_key().to_hex();
-        let now = self.clock.now().as_millis();
+        let now = self.settings.now().as_millis();
         // No stored version can exceed i64::MAX, so such an expectation is stale by
         // construction; -1 matches no row and the probe below answers.
         let expected = i64::try_from(expected_version).unwrap_or(-1);
@@ -380,7 +393,7 @@ impl SessionStore for SqlStore {
 
     async fn touch(&self, record: &Record) -> Result<String> {
         let key = record.id.storage_key().to_hex();
-        let now = self.clock.now().as_millis();
+        let now = self.settings.now().as_millis();
         let args = [
             Arg::Int(record.accessed_at.as_millis()),
             Arg::Int(record.expires_at.as_millis()),
@@ -405,7 +418,7 @@ impl SessionStore for SqlStore {
 
     async fn delete_expired(&self) -> Result<u64> {
         // One "now" for the whole sweep, so it ends even while sessions keep expiring.
-        let now = self.clock.now().as_millis();
+        let now = self.settings.now().as_millis();
         let batch = u64::from(self.sweep_batch);
         let args = [Arg::Int(now), Arg::Int(i64::from(self.sweep_batch))];
         let mut removed = 0;
@@ -421,7 +434,7 @@ impl SessionStore for SqlStore {
     }
 
     async fn count(&self) -> Result<u64> {
-        let now = self.clock.now().as_millis();
+        let now = self.settings.now().as_millis();
         let n = self
             .fetch_int(Operation::Count, &self.sql.count, &[Arg::Int(now)])
             .await?
@@ -462,7 +475,7 @@ impl SessionStore for SqlStore {
 
     async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
         let only_expired = !matches!(only, DeleteIf::Any);
-        let now = self.clock.now().as_millis();
+        let now = self.settings.now().as_millis();
         let mut removed = 0;
         for chunk in keys.chunks(DELETE_KEYS_CHUNK) {
             let hex: Vec<String> = chunk.iter().map(StorageKey::to_hex).collect();

@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use session_conformance::{suite, Fixture};
-use session_core::{Clock, SessionStore};
+use session_core::{Clock, SessionStore, StoreSettings};
 use session_sql::{Backend, ConnectOptions, SqlPool, SqlStore, Synchronous, TableName};
 use tempfile::TempDir;
 
@@ -29,15 +29,18 @@ async fn memory_store() -> SqlStore {
 
 async fn file_fixture(clock: Clock, limit: Option<usize>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = file_store(&dir).await.with_clock(clock);
+    let mut settings = StoreSettings::new().with_clock(clock);
     if let Some(limit) = limit {
-        store = store.with_max_record_size(Some(limit));
+        settings = settings.with_max_record_size(Some(limit));
     }
+    let store = file_store(&dir).await.with_settings(settings);
     common::fixture(store, dir)
 }
 
 async fn memory_fixture(clock: Clock) -> Fixture {
-    let store = memory_store().await.with_clock(clock);
+    let store = memory_store()
+        .await
+        .with_settings(StoreSettings::new().with_clock(clock));
     common::fixture(store, ())
 }
 
@@ -201,7 +204,10 @@ async fn default_limit_writes_nothing_and_none_lifts_it() {
     assert_eq!(store.count().await.unwrap(), 0);
     assert_eq!(store.load(&over.id.to_string()).await.unwrap(), None);
 
-    let unlimited = store.with_max_record_size(None);
+    let unlimited = {
+        let settings = store.settings().clone().with_max_record_size(None);
+        store.with_settings(settings)
+    };
     assert_eq!(unlimited.capabilities().max_record_size, None);
     unlimited.create(&over).await.unwrap();
     assert_eq!(

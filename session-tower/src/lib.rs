@@ -37,6 +37,8 @@ axum::serve(listener, app).await?;
 "#
 )]
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod cookie_config;
 #[cfg(feature = "axum")]
 mod extract;
@@ -46,6 +48,7 @@ mod signing;
 
 pub use cookie_config::{CookieConfig, SameSite};
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::{Session, SessionError};
 pub use layer::{
     default_error_response, ErrorHook, SessionLayer, SessionService, MAX_COOKIE_BYTES,

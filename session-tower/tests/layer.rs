@@ -371,7 +371,8 @@ async fn store_failures_fail_closed_with_a_hook() {
 /// A store error that is not an outage keeps the 500.
 #[tokio::test]
 async fn non_backend_failures_stay_500() {
-    let store = MemoryStore::new().with_max_record_size(Some(64));
+    let store = MemoryStore::new()
+        .with_settings(session_core::StoreSettings::new().with_max_record_size(Some(64)));
     let app = app(SessionLayer::new(store, keys(&[KEY_A])));
     let r = send(&app, "/big", None).await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -587,9 +588,9 @@ async fn refused_persist_is_answered_by_the_handler_and_not_retried() {
             other => other.map(|()| (StatusCode::OK, "kept")).map_err(Into::into),
         }
     }
-    let store = Arc::new(CountingStore::new(
-        MemoryStore::new().with_max_record_size(Some(64)),
-    ));
+    let store = Arc::new(CountingStore::new(MemoryStore::new().with_settings(
+        session_core::StoreSettings::new().with_max_record_size(Some(64)),
+    )));
     let app = Router::new()
         .route("/login", get(login))
         .route("/whoami", get(whoami))

@@ -15,7 +15,10 @@ pub(crate) static MEMCACHE: Backend = Backend {
     check: |url| MemcacheOptions::from_url(url.as_str()).map(drop),
     open: |url, ctx| {
         Box::pin(async move {
-            let options = MemcacheOptions::from_url(url.as_str())?.with_clock(ctx.clock);
+            let options = MemcacheOptions::from_url(url.as_str())?;
+            let options = options
+                .clone()
+                .with_settings(ctx.clocked(options.settings()));
             Ok(Arc::new(MemcacheStore::connect(options).await?) as Arc<dyn SessionStore>)
         })
     },

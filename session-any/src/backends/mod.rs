@@ -12,7 +12,7 @@ mod cookie;
 #[cfg(feature = "cookie")]
 pub(crate) use cookie::COOKIE;
 #[cfg(feature = "cookie")]
-pub use cookie::COOKIE_SECRET_ENV;
+pub use session_cookie::COOKIE_SECRET_ENV;
 
 #[cfg(feature = "file")]
 mod file;
@@ -46,11 +46,8 @@ pub(crate) static MEMORY: Backend = Backend {
     check: check_memory,
     open: |url, ctx| {
         Box::pin(async move {
-            let mut store = MemoryStore::new().with_clock(ctx.clock);
-            if let Some(limit) = url.params().limit("max_record_size")? {
-                store = store.with_max_record_size(limit);
-            }
-            Ok(Arc::new(store) as Arc<dyn SessionStore>)
+            let settings = ctx.settings(url.params().limit("max_record_size")?);
+            Ok(Arc::new(MemoryStore::new().with_settings(settings)) as Arc<dyn SessionStore>)
         })
     },
 };
@@ -61,9 +58,9 @@ fn check_memory(url: &StoreUrl) -> session_core::Result<()> {
     Ok(())
 }
 
-/// What `redis://` and `rediss://` URLs take: ours, then redis-rs's `protocol`
-/// (`resp2`/`resp3`). redis-rs reads `db`, `user` and `pass` only from `redis+unix://`
-/// URLs, which are not routed here, so they are not listed.
+/// What `rediss://` URLs take: those of `redis://` (`session_redis::RedisUrl::URL_PARAMS`,
+/// which a test keeps equal), listed here because `rediss://` is refused on every
+/// build, the `redis` feature off included.
 pub(crate) const REDIS_PARAMS: &[&str] = &["prefix", "timeout", "max_record_size", "protocol"];
 
 /// `rediss://`: Redis over TLS, which no build of this crate can open. It takes the

@@ -2,7 +2,7 @@
 //! other sessions stay).
 
 use serde_json::json;
-use session_core::{DeleteIf, SessionStore};
+use session_core::DeleteIf;
 
 use crate::exit::{AdminError, AdminResult};
 use crate::report::Report;

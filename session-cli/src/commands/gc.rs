@@ -1,7 +1,7 @@
 //! `gc`: delete expired sessions (Django's `clearsessions`, Beaker's `find -mtime`).
 
 use serde_json::json;
-use session_core::{DeleteIf, SessionStore, StorageKey, Timestamp};
+use session_core::{DeleteIf, StorageKey, Timestamp};
 
 use crate::exit::AdminResult;
 use crate::pages::Pages;
@@ -22,7 +22,7 @@ pub async fn run(
 ) -> AdminResult<Report> {
     target.require_enumerable("gc")?;
     let store = target.open().await?;
-    let mut pages = Pages::new(&store, page_size, "gc")?;
+    let mut pages = Pages::new(&*store, page_size, "gc")?;
     let progress = Progress::new(if dry_run { "gc --dry-run" } else { "gc" }, quiet);
     let (mut scanned, mut expired, mut removed) = (0u64, 0u64, 0u64);
     while let Some(entries) = pages.next().await? {

@@ -1,7 +1,7 @@
 //! `inspect <ID>`: one session's record, decoded, as JSON.
 
 use serde_json::json;
-use session_core::{Record, SessionStore, Timestamp};
+use session_core::{Record, Timestamp};
 
 use crate::exit::{AdminError, AdminResult};
 use crate::report::Report;

@@ -1,7 +1,7 @@
 //! `purge --yes`: delete every session (everyone is logged out).
 
 use serde_json::json;
-use session_core::{DeleteIf, SessionStore, StorageKey};
+use session_core::{DeleteIf, StorageKey};
 
 use crate::exit::{AdminError, AdminResult};
 use crate::pages::Pages;
@@ -21,7 +21,7 @@ pub async fn run(target: &Target, page_size: usize, yes: bool, quiet: bool) -> A
         )));
     }
     let store = target.open().await?;
-    let mut pages = Pages::new(&store, page_size, "purge")?;
+    let mut pages = Pages::new(&*store, page_size, "purge")?;
     let progress = Progress::new("purge", quiet);
     let (mut scanned, mut removed) = (0u64, 0u64);
     while let Some(entries) = pages.next().await? {

@@ -59,7 +59,7 @@ impl Sizes {
 pub async fn run(target: &Target, page_size: usize, quiet: bool) -> AdminResult<Report> {
     target.require_enumerable("stats")?;
     let store = target.open().await?;
-    let mut pages = Pages::new(&store, page_size, "stats")?;
+    let mut pages = Pages::new(&*store, page_size, "stats")?;
     let progress = Progress::new("stats", quiet);
     let (mut all, mut expired, mut unreadable) = (0u64, 0u64, 0u64);
     let mut sizes = Sizes::default();

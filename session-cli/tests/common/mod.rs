@@ -127,7 +127,7 @@ pub async fn seed(
     expired: usize,
     backdate: Option<Backdate<'_>>,
 ) -> Seeded {
-    let store: Arc<dyn SessionStore> = Arc::new(store.clone());
+    let store: Arc<dyn SessionStore> = store.clone().into_inner();
     let options = Arc::new(SessionOptions::default());
     let mut out = Seeded {
         live: Vec::new(),

@@ -5,7 +5,8 @@ use crate::*;
 
 fn setup(options: SessionOptions) -> (Arc<MemoryStore>, Arc<SessionOptions>, ManualClock) {
     let clock = ManualClock::new();
-    let store = Arc::new(MemoryStore::new().with_clock(clock.clone()));
+    let store =
+        Arc::new(MemoryStore::new().with_settings(StoreSettings::new().with_clock(clock.clone())));
     (store, Arc::new(options.with_clock(clock.clone())), clock)
 }
 
@@ -185,7 +186,7 @@ struct Refusing {
 impl Refusing {
     fn new(clock: ManualClock) -> Arc<Self> {
         Arc::new(Refusing {
-            inner: MemoryStore::new().with_clock(clock),
+            inner: MemoryStore::new().with_settings(StoreSettings::new().with_clock(clock)),
             writes: Default::default(),
         })
     }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use session_core::ManualClock;
+use session_core::{ManualClock, StoreSettings};
 use session_file::FileStore;
 use tempfile::TempDir;
 
@@ -34,7 +34,7 @@ pub async fn temp_file_store(sub: &str) -> TempFileStore {
     let store = FileStore::open(&root)
         .await
         .unwrap()
-        .with_clock(clock.clone());
+        .with_settings(StoreSettings::new().with_clock(clock.clone()));
     TempFileStore {
         dir,
         root,

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use async_trait::async_trait;
 use memcache::exp::{AsyncMetaClient, GetStatus};
 use session_conformance::{Fixture, RawEntry};
-use session_core::{Capabilities, Clock, Record, Result, SessionId, SessionStore};
+use session_core::{Capabilities, Clock, Record, Result, SessionId, SessionStore, StoreSettings};
 use session_memcache::{MemcacheOptions, MemcacheStore};
 pub use session_test_servers::Memcached;
 use session_test_servers::Service;
@@ -73,7 +73,7 @@ pub fn random_prefix() -> String {
 pub async fn store_on(servers: &[String], clock: Clock) -> MemcacheStore {
     let options = MemcacheOptions::new(servers)
         .and_then(|o| o.with_prefix(random_prefix()))
-        .map(|o| o.with_clock(clock))
+        .map(|o| o.with_settings(StoreSettings::new().with_clock(clock)))
         .unwrap_or_else(|e| panic!("test store options: {e}"));
     MemcacheStore::new(options)
         .await

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 use session_conformance::Fixture;
-use session_core::Clock;
+use session_core::{Clock, StoreSettings};
 use session_redis::{RedisOptions, RedisStore};
 use session_test_servers::{RedisCluster, Service};
 
@@ -74,7 +74,7 @@ pub fn fresh_prefix() -> String {
 pub fn test_options(clock: Clock) -> RedisOptions {
     RedisOptions::new()
         .with_prefix(fresh_prefix())
-        .with_clock(clock)
+        .with_settings(StoreSettings::new().with_clock(clock))
 }
 
 /// Deletes every key under its prefix when dropped, on its own thread, runtime and

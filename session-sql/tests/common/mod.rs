@@ -11,7 +11,8 @@ use rand::Rng;
 use serde_json::json;
 use session_conformance::Fixture;
 use session_core::{
-    Clock, Codec, Error, Record, SessionId, SessionStore, Timestamp, DEFAULT_MAX_RECORD_SIZE,
+    Clock, Codec, Error, Record, SessionId, SessionStore, StoreSettings, Timestamp,
+    DEFAULT_MAX_RECORD_SIZE,
 };
 use session_sql::{Backend, ConnectOptions, SqlPool, SqlStore, TableName};
 use session_test_servers::Service;
@@ -333,10 +334,11 @@ pub(crate) use server_tests;
 /// A conformance fixture on `server`, in a fresh table, on `clock`.
 pub async fn server_fixture(server: Server, clock: Clock, limit: Option<usize>) -> Fixture {
     let (store, guard) = server_table(server).await;
-    let mut store = store.with_clock(clock);
+    let mut settings = StoreSettings::new().with_clock(clock);
     if let Some(limit) = limit {
-        store = store.with_max_record_size(Some(limit));
+        settings = settings.with_max_record_size(Some(limit));
     }
+    let store = store.with_settings(settings);
     fixture(store, guard)
 }
 
@@ -430,7 +432,8 @@ pub async fn too_large_before_io(store: SqlStore) {
         }
     }
 
-    let store = store.with_max_record_size(Some(1024));
+    let settings = store.settings().clone().with_max_record_size(Some(1024));
+    let store = store.with_settings(settings);
     let now = Timestamp::from_system(SystemTime::now());
     let big = Record::new(
         SessionId::generate(),
@@ -462,7 +465,8 @@ pub async fn too_large_before_io(store: SqlStore) {
 /// whole envelope. The store's own limit is lifted: this is about what the database
 /// and the driver take.
 pub async fn large_session_roundtrip(store: &SqlStore, size: usize) {
-    let store = &store.clone().with_max_record_size(None);
+    let settings = store.settings().clone().with_max_record_size(None);
+    let store = &store.clone().with_settings(settings);
     let now = Timestamp::from_system(SystemTime::now());
     // Varied text so that nothing in the path can shrink it.
     let payload: String = (0..size)
@@ -496,7 +500,7 @@ pub fn assert_backend(store: &SqlStore, backend: Backend) {
 /// as matched (MySQL reports changed rows unless asked for found rows).
 pub async fn leftovers_and_unchanged_writes(store: SqlStore) {
     let clock = session_core::ManualClock::new();
-    let store = store.with_clock(clock.clone());
+    let store = store.with_settings(StoreSettings::new().with_clock(clock.clone()));
     let now = clock.now();
     let old = Record::new(
         SessionId::generate(),
@@ -536,7 +540,9 @@ pub async fn leftovers_and_unchanged_writes(store: SqlStore) {
 /// `delete_expired` goes through many batches and counts them all.
 pub async fn sweep_in_batches(store: SqlStore) {
     let clock = session_core::ManualClock::new();
-    let store = store.with_clock(clock.clone()).with_sweep_batch(7);
+    let store = store
+        .with_settings(StoreSettings::new().with_clock(clock.clone()))
+        .with_sweep_batch(7);
     let now = clock.now();
     for i in 0..40 {
         let ttl = if i < 30 { 5 } else { 600 };
