@@ -240,6 +240,66 @@ pub fn url_query(text: &str) -> &str {
     text.split_once('?').map_or("", |(_, query)| query)
 }
 
+/// `text` without the query parameters named in `ours`, for a driver that reads the
+/// rest of the URL itself (sqlx, redis-rs). Everything else is kept exactly as written,
+/// pairs and fragment included, so the driver sees its own parameters unchanged; the
+/// `?` goes when no pair is left. Keys are compared percent-decoded, as
+/// [`Params::new`] saw them.
+///
+/// ```
+/// use session_core::params::without_params;
+/// let ours = ["timeout", "prefix"];
+/// assert_eq!(without_params("redis://h/0?timeout=1s&protocol=resp3", &ours), "redis://h/0?protocol=resp3");
+/// assert_eq!(without_params("redis://h/?pr%65fix=a&timeout=2s", &ours), "redis://h/");
+/// assert_eq!(without_params("sqlite::memory:", &ours), "sqlite::memory:");
+/// ```
+pub fn without_params(text: &str, ours: &[&str]) -> String {
+    let (before_fragment, fragment) = match text.find('#') {
+        Some(i) => text.split_at(i),
+        None => (text, ""),
+    };
+    let Some((base, query)) = before_fragment.split_once('?') else {
+        return text.to_owned();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
+            !pair.is_empty() && !ours.contains(&decode_component(key).as_str())
+        })
+        .collect();
+    match kept.is_empty() {
+        true => format!("{base}{fragment}"),
+        false => format!("{base}?{}{fragment}", kept.join("&")),
+    }
+}
+
+/// Form-urlencoded decoding of one key: `+` is a space, `%XX` a byte; anything
+/// malformed is kept as written (it then matches no known key).
+fn decode_component(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match text
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                Some(byte) => {
+                    out.push(byte);
+                    i += 2;
+                }
+                None => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// `known` is `key`, or `known` is a family `name[]` and `key` is `name[...]`.
 fn key_matches(known: &str, key: &str) -> bool {
     match known.strip_suffix("[]") {

@@ -1,7 +1,7 @@
 //! `redis://` and `redis+cluster://` store URLs: where the servers are, and the
 //! [`RedisOptions`] the query gives.
 
-use session_core::params::{url_query, Params};
+use session_core::params::{url_query, without_params, Params};
 use session_core::{redact_url, Error, Result};
 
 use crate::RedisOptions;
@@ -127,26 +127,16 @@ impl RedisUrl {
     }
 }
 
-/// The `redis://` URL without our parameters, for redis-rs.
+/// The `redis://` URL without our parameters, for redis-rs; one that does not parse is
+/// refused here, before any I/O.
 fn without_ours(text: &str) -> Result<String> {
-    let parsed = url::Url::parse(text).map_err(|e| {
+    url::Url::parse(text).map_err(|e| {
         Error::Config(format!(
             "session store URL {:?} does not parse: {e}",
             redact_url(text)
         ))
     })?;
-    let kept: Vec<(String, String)> = parsed
-        .query_pairs()
-        .filter(|(k, _)| !OURS.contains(&k.as_ref()))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let mut out = parsed;
-    if kept.is_empty() {
-        out.set_query(None);
-    } else {
-        out.query_pairs_mut().clear().extend_pairs(kept);
-    }
-    Ok(out.into())
+    Ok(without_params(text, OURS))
 }
 
 /// The seed nodes of a `redis+cluster://` URL, as `redis://host:port/` URLs. The host

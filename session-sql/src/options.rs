@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use session_core::params::{url_query, Params};
+use session_core::params::{url_query, without_params, Params};
 use session_core::{redact_url, Error, Result, StoreSettings};
 
 use crate::TableName;
@@ -169,7 +169,7 @@ impl SqlOptions {
             migrate: params.bool(MIGRATE)?.unwrap_or(true),
             timeout: params.timeout(TIMEOUT)?,
             settings,
-            driver_url: driver_url(url, &params)?,
+            driver_url: without_params(url, &OURS),
         })
     }
 
@@ -204,32 +204,6 @@ impl SqlOptions {
     pub fn driver_url(&self) -> &str {
         &self.driver_url
     }
-}
-
-/// The URL without our parameters. Left as written when it has none of them, so the
-/// `url` crate never re-renders what sqlx parses (`sqlite::memory:`, relative paths).
-fn driver_url(text: &str, params: &Params) -> Result<String> {
-    if !OURS.iter().any(|k| params.contains(k)) {
-        return Ok(text.to_owned());
-    }
-    let parsed = url::Url::parse(text).map_err(|e| {
-        Error::Config(format!(
-            "session store URL {:?} does not parse: {e}",
-            redact_url(text)
-        ))
-    })?;
-    let kept: Vec<(String, String)> = parsed
-        .query_pairs()
-        .filter(|(k, _)| !OURS.contains(&k.as_ref()))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let mut out = parsed;
-    if kept.is_empty() {
-        out.set_query(None);
-    } else {
-        out.query_pairs_mut().clear().extend_pairs(kept);
-    }
-    Ok(out.as_str().to_owned())
 }
 
 #[cfg(test)]
