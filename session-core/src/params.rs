@@ -265,39 +265,13 @@ pub fn without_params(text: &str, ours: &[&str]) -> String {
         .split('&')
         .filter(|pair| {
             let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
-            !pair.is_empty() && !ours.contains(&decode_component(key).as_str())
+            !pair.is_empty() && !ours.contains(&percent_decode(key).as_str())
         })
         .collect();
     match kept.is_empty() {
         true => format!("{base}{fragment}"),
         false => format!("{base}?{}{fragment}", kept.join("&")),
     }
-}
-
-/// Form-urlencoded decoding of one key: `+` is a space, `%XX` a byte; anything
-/// malformed is kept as written (it then matches no known key).
-fn decode_component(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => match text
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                Some(byte) => {
-                    out.push(byte);
-                    i += 2;
-                }
-                None => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `known` is `key`, or `known` is a family `name[]` and `key` is `name[...]`.
