@@ -229,6 +229,30 @@ impl SqlStore {
             .map_err(|e| from_sqlx(operation, e))
     }
 
+    /// [`execute`](Self::execute) for a statement that is safe to run again (a delete,
+    /// a touch): InnoDB may pick it as a deadlock victim when it races a save of the
+    /// same row (found by session-any's logout-versus-slow-save race under load). The
+    /// victim was rolled back, so it is retried a few times after a short pause.
+    async fn execute_idempotent(
+        &self,
+        operation: Operation,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Result<u64> {
+        const ATTEMPTS: u32 = 4;
+        let mut attempt = 1;
+        loop {
+            match self.execute(operation, sql, args).await {
+                Err(e) if attempt < ATTEMPTS && is_write_contention(&e) => {
+                    tracing::debug!(?operation, attempt, "statement lost a deadlock; retrying");
+                    tokio::time::sleep(Duration::from_millis(u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
     async fn fetch_int(
         &self,
         operation: Operation,
@@ -401,7 +425,7 @@ impl SessionStore for SqlStore {
             Arg::Int(now),
         ];
         match self
-            .execute(Operation::Touch, &self.sql.touch, &args)
+            .execute_idempotent(Operation::Touch, &self.sql.touch, &args)
             .await?
         {
             0 => Err(Error::NotFound),
@@ -411,7 +435,7 @@ impl SessionStore for SqlStore {
 
     async fn delete(&self, id: &SessionId) -> Result<()> {
         let key = id.storage_key().to_hex();
-        self.execute(Operation::Delete, &self.sql.delete, &[Arg::Text(&key)])
+        self.execute_idempotent(Operation::Delete, &self.sql.delete, &[Arg::Text(&key)])
             .await?;
         Ok(())
     }
