@@ -36,7 +36,6 @@ axum::serve(listener, app).await?;
 ```
 "#
 )]
-
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cookie_config;
