@@ -1,10 +1,11 @@
 //! The deserializable session configuration: backend URL plus session options.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
-use session_core::params::{parse_bool, parse_duration};
+use session_core::params::{is_secret_param, parse_bool, parse_duration};
 use session_core::{redact_url, Error, Expiry, Result, SaveMode, SessionOptions, TouchPolicy};
 use session_tower::{CookieConfig, SessionLayer, SigningKeys};
 
@@ -26,12 +27,22 @@ pub const SECRET_ENV: &str = "SESSION_SECRET";
 /// save_mode = "auto"            # auto | explicit
 /// save_on_server_error = false
 ///
+/// [store]                       # the backend's own parameters, by their URL names
+/// max_record_size = "64KiB"
+///
 /// [cookie]
 /// name = "session"
 /// secure = true
 /// same_site = "lax"
 /// persistent = true
 /// ```
+///
+/// `[store]` takes exactly the query parameters the URL's scheme takes (`prefix`,
+/// `timeout`, `max_record_size`, `durable`, ... see the session-any README), by the same
+/// names and in the same grammar: each is added to the URL's query, so the backend reads
+/// it through its one parser. A name the scheme does not take is an error that lists the
+/// ones it does; so is a name the URL already gives. In the environment the same names
+/// are `SESSION_STORE_<NAME>` (`SESSION_STORE_MAX_RECORD_SIZE=64KiB`).
 ///
 /// Durations are in the grammar store URLs use
 /// ([`parse_duration`](session_core::params::parse_duration): `500ms`, `30m`, `1h30m`,
@@ -68,6 +79,35 @@ pub struct SessionConfig {
     /// Sealing secrets for `cookie://`, newest first. Prefer the
     /// `SESSION_COOKIE_SECRET` environment variable.
     pub cookie_secrets: Vec<String>,
+    /// The backend's own parameters by their URL names (`[store]`): merged into `url`'s
+    /// query by [`SessionConfig::store_url`]. TOML strings, integers and booleans are
+    /// taken as their text.
+    #[serde(deserialize_with = "param_values")]
+    pub store: BTreeMap<String, String>,
+}
+
+/// `[store]` values as the text a URL would carry.
+fn param_values<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Str(String),
+        Int(i64),
+        Bool(bool),
+    }
+    Ok(BTreeMap::<String, Scalar>::deserialize(d)?
+        .into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                Scalar::Str(t) => t,
+                Scalar::Int(n) => n.to_string(),
+                Scalar::Bool(b) => b.to_string(),
+            };
+            (k, text)
+        })
+        .collect())
 }
 
 impl fmt::Debug for SessionConfig {
@@ -87,6 +127,23 @@ impl fmt::Debug for SessionConfig {
             .field(
                 "cookie_secrets",
                 &format_args!("[{} redacted]", self.cookie_secrets.len()),
+            )
+            .field(
+                "store",
+                &self
+                    .store
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k,
+                            if is_secret_param(k) {
+                                "***"
+                            } else {
+                                v.as_str()
+                            },
+                        )
+                    })
+                    .collect::<BTreeMap<_, _>>(),
             )
             .finish()
     }
@@ -124,6 +181,7 @@ impl Default for SessionConfig {
             cookie: CookieConfig::default(),
             secrets: Vec::new(),
             cookie_secrets: Vec::new(),
+            store: BTreeMap::new(),
         }
     }
 }
@@ -147,7 +205,8 @@ impl SessionConfig {
     /// `SESSION_ABSOLUTE_LIFETIME`, `SESSION_TOUCH`, `SESSION_SAVE_MODE`,
     /// `SESSION_SAVE_ON_SERVER_ERROR`, `SESSION_COOKIE_NAME` and
     /// `SESSION_COOKIE_SECURE`, where set: each is its TOML key, upper-case, after
-    /// `SESSION_`, and takes the same values.
+    /// `SESSION_`, and takes the same values. `SESSION_STORE_<NAME>` sets the `[store]`
+    /// parameter `<name>` for each parameter the URL's scheme takes.
     pub fn from_env() -> Result<Self> {
         Self::default().with_env_overrides(|k| std::env::var(k).ok())
     }
@@ -179,7 +238,46 @@ impl SessionConfig {
         if let Some(v) = lookup("SESSION_COOKIE_SECURE") {
             self.cookie.secure = parse_bool("SESSION_COOKIE_SECURE", &v)?;
         }
+        // Only the scheme's own names can be looked up: the environment is read by
+        // name, not listed. A URL that does not parse is reported when it is used.
+        if let Ok(url) = StoreUrl::parse(&self.url) {
+            for name in url.scheme().params() {
+                let var = format!(
+                    "SESSION_STORE_{}",
+                    name.to_ascii_uppercase().replace('-', "_")
+                );
+                if let Some(v) = lookup(&var) {
+                    self.store.insert((*name).to_owned(), v);
+                }
+            }
+        }
         Ok(self)
+    }
+
+    /// The store URL with the `[store]` parameters added to its query, checked against
+    /// the scheme's known names (no I/O).
+    ///
+    /// ```
+    /// use session_any::SessionConfig;
+    ///
+    /// let mut config = SessionConfig::for_url("memory://");
+    /// config.store.insert("max_record_size".into(), "64KiB".into());
+    /// assert_eq!(config.store_url()?.as_str(), "memory://?max_record_size=64KiB");
+    ///
+    /// config.store.insert("prefix".into(), "app:".into());
+    /// let err = config.store_url().unwrap_err().to_string();
+    /// assert!(err.contains("`prefix`"), "{err}");
+    /// # Ok::<(), session_core::Error>(())
+    /// ```
+    pub fn store_url(&self) -> Result<StoreUrl> {
+        let mut url = StoreUrl::parse(&self.url)?;
+        for (name, value) in &self.store {
+            url = url.with_param(name, value).map_err(|e| match e {
+                Error::Config(msg) => Error::Config(format!("[store] {name}: {msg}")),
+                other => other,
+            })?;
+        }
+        Ok(url)
     }
 
     /// The session options this configuration describes.
@@ -201,7 +299,8 @@ impl SessionConfig {
     /// assert!(!SessionConfig::for_url("cookie://").needs_signing_keys());
     /// ```
     pub fn needs_signing_keys(&self) -> bool {
-        StoreUrl::parse(&self.url).map_or(true, |u| u.scheme().kind() != BackendKind::Cookie)
+        self.store_url()
+            .map_or(true, |u| u.scheme().kind() != BackendKind::Cookie)
     }
 
     /// The signing keys: `secrets` if set, else `SESSION_SECRET`.
@@ -225,7 +324,7 @@ impl SessionConfig {
             cookie_name: Some(self.cookie.name.clone()),
             cookie_secrets: self.cookie_secrets.clone(),
         };
-        AnyStore::open_in(&self.url, ctx).await
+        AnyStore::open_in(self.store_url()?.as_str(), ctx).await
     }
 
     /// A ready [`SessionLayer`]: store, options, cookie attributes and signing keys.
@@ -234,7 +333,7 @@ impl SessionConfig {
     pub async fn layer(&self) -> Result<SessionLayer> {
         // Everything that needs no I/O is checked first, so a bad cookie name or a
         // missing secret leaves nothing behind (no new directory, no migrated table).
-        StoreUrl::parse(&self.url)?;
+        self.store_url()?.check()?;
         let options = self.options()?;
         options.validate()?;
         self.cookie.validate()?;

@@ -307,3 +307,83 @@ async fn cookie_layer_needs_no_signing_secret() {
     cfg.secrets.clear();
     cfg.layer().await.unwrap();
 }
+
+/// Issue 17: the configuration takes a backend's parameters by the names its URL takes,
+/// in TOML (`[store]`) and in the environment (`SESSION_STORE_<NAME>`), read by the
+/// backend's one parser.
+#[tokio::test]
+async fn store_parameters_take_the_url_names() {
+    let cfg = SessionConfig::from_toml(
+        r#"
+        url = "memory://"
+        [store]
+        max_record_size = "16KiB"
+        "#,
+    )
+    .unwrap();
+    let store = cfg.store().await.unwrap();
+    assert_eq!(store.capabilities().max_record_size, Some(16 * 1024));
+
+    let numeric =
+        SessionConfig::from_toml("url = \"memory://\"\n[store]\nmax_record_size = 2048\n").unwrap();
+    assert_eq!(
+        numeric
+            .store()
+            .await
+            .unwrap()
+            .capabilities()
+            .max_record_size,
+        Some(2048)
+    );
+
+    let env = SessionConfig::default()
+        .with_env_overrides(|k| match k {
+            "SESSION_URL" => Some("memory://".into()),
+            "SESSION_STORE_MAX_RECORD_SIZE" => Some("none".into()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        env.store.get("max_record_size").map(String::as_str),
+        Some("none")
+    );
+    assert_eq!(
+        env.store().await.unwrap().capabilities().max_record_size,
+        None
+    );
+}
+
+#[tokio::test]
+async fn store_parameter_mistakes_name_the_parameter() {
+    let typo =
+        SessionConfig::from_toml("url = \"memory://\"\n[store]\nmax_recrod_size = \"1KiB\"\n")
+            .unwrap();
+    let msg = config_error(typo.store().await);
+    assert!(
+        msg.contains("`max_recrod_size`") && msg.contains("max_record_size"),
+        "{msg}"
+    );
+    let msg = config_error(typo.layer().await);
+    assert!(msg.contains("`max_recrod_size`"), "{msg}");
+
+    let twice = SessionConfig::from_toml(
+        "url = \"memory://?max_record_size=1KiB\"\n[store]\nmax_record_size = \"2KiB\"\n",
+    )
+    .unwrap();
+    let msg = config_error(twice.store().await);
+    assert!(msg.contains("max_record_size"), "{msg}");
+
+    let bad = SessionConfig::from_toml("url = \"memory://\"\n[store]\nmax_record_size = \"2m\"\n")
+        .unwrap();
+    config_error(bad.store().await);
+}
+
+#[test]
+fn store_secrets_are_redacted_in_debug() {
+    let mut cfg = SessionConfig::for_url("memory://");
+    cfg.store
+        .insert("password".into(), "hunter2-in-a-table".into());
+    let shown = format!("{cfg:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("password"), "{shown}");
+}
