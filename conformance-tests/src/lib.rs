@@ -38,11 +38,13 @@ pub mod cases;
 mod failure;
 mod faults;
 mod harness;
+mod records;
 mod wrappers;
 
 pub use failure::{CaseResult, Check, Failure};
 pub use faults::{FaultPlan, FaultStore, InjectedFault, Op};
 pub use harness::{run_case, Fixture, Harness, RawEntry};
+pub use records::record_of_size;
 pub use wrappers::{CountingStore, OpCounts};
 
 /// Expands to one test per conformance case, in a module named `$name`.

@@ -11,35 +11,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use session_conformance::record_of_size;
 use session_core::{
-    Codec, Data, Error, Record, SessionId, SessionStore, StoreSettings, Timestamp, Value,
-    DEFAULT_MAX_RECORD_SIZE, FORMAT_MSGPACK_V1,
+    Error, Record, SessionStore, StoreSettings, DEFAULT_MAX_RECORD_SIZE, FORMAT_MSGPACK_V1,
 };
 use session_file::{FileStore, ShelfStore};
-
-/// A live record whose MessagePack envelope is exactly `size` bytes.
-fn record_of_size(size: usize) -> Record {
-    let make = |n: usize| {
-        let mut data = Data::new();
-        data.insert("note".into(), Value::String("x".repeat(n)));
-        let now = Timestamp::from_system(std::time::SystemTime::now());
-        Record::new(
-            SessionId::generate(),
-            data,
-            now,
-            now.saturating_add(Duration::from_secs(3600)),
-        )
-    };
-    let len = |r: &Record| Codec::MessagePack.encode(r).unwrap().len();
-    let mut n = size;
-    let mut r = make(n);
-    while len(&r) > size {
-        n -= len(&r) - size;
-        r = make(n);
-    }
-    assert_eq!(len(&r), size);
-    r
-}
 
 /// Session files and temporary files under `root` (the lock stripes are not records).
 fn record_files(root: &Path) -> Vec<PathBuf> {

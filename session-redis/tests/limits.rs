@@ -8,39 +8,13 @@
 
 mod common;
 
-use std::time::Duration;
-
-use serde_json::json;
+use session_conformance::record_of_size;
 use session_core::{
-    Clock, Codec, Data, Error, Record, SessionId, SessionStore, DEFAULT_MAX_RECORD_SIZE,
-    FORMAT_MSGPACK_V1,
+    Clock, Error, Record, SessionStore, DEFAULT_MAX_RECORD_SIZE, FORMAT_MSGPACK_V1,
 };
 use session_redis::RedisStore;
 
 use common::{test_options, PrefixGuard, Target};
-
-/// A live record whose MessagePack envelope is exactly `size` bytes.
-fn record_of_size(size: usize) -> Record {
-    let make = |n: usize| {
-        let now = Clock::system().now();
-        let data = Data::from([("note".to_owned(), json!("x".repeat(n)))]);
-        Record::new(
-            SessionId::generate(),
-            data,
-            now,
-            now.saturating_add(Duration::from_secs(600)),
-        )
-    };
-    let len = |r: &Record| Codec::MessagePack.encode(r).unwrap().len();
-    let mut n = size;
-    let mut r = make(n);
-    while len(&r) > size {
-        n -= len(&r) - size;
-        r = make(n);
-    }
-    assert_eq!(len(&r), size);
-    r
-}
 
 async fn store(
     configure: fn(session_redis::RedisOptions) -> session_redis::RedisOptions,

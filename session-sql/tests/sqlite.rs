@@ -196,7 +196,7 @@ async fn delete_expired_in_batches() {
 #[tokio::test]
 async fn default_limit_writes_nothing_and_none_lifts_it() {
     let store = memory_store().await;
-    let over = common::record_of_size(session_core::DEFAULT_MAX_RECORD_SIZE + 1);
+    let over = session_conformance::record_of_size(session_core::DEFAULT_MAX_RECORD_SIZE + 1);
     assert!(matches!(
         store.create(&over).await,
         Err(session_core::Error::TooLarge { .. })

@@ -9,9 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 use serde_json::json;
-use session_conformance::Fixture;
+use session_conformance::{record_of_size, Fixture};
 use session_core::{
-    Clock, Codec, Error, Record, SessionId, SessionStore, StoreSettings, Timestamp,
+    Clock, Error, Record, SessionId, SessionStore, StoreSettings, Timestamp,
     DEFAULT_MAX_RECORD_SIZE,
 };
 use session_sql::{Backend, ConnectOptions, SqlPool, SqlStore, TableName};
@@ -560,28 +560,4 @@ pub async fn sweep_in_batches(store: SqlStore) {
     assert_eq!(store.delete_expired().await.unwrap(), 30);
     assert_eq!(store.delete_expired().await.unwrap(), 0);
     assert_eq!(raw_rows(&store).await.len(), 10);
-}
-
-/// A live record whose MessagePack envelope is exactly `size` bytes.
-pub fn record_of_size(size: usize) -> Record {
-    let make = |n: usize| {
-        let now = Timestamp::from_system(SystemTime::now());
-        Record::new(
-            SessionId::generate(),
-            [("note".to_owned(), json!("x".repeat(n)))]
-                .into_iter()
-                .collect(),
-            now,
-            now.saturating_add(Duration::from_secs(3600)),
-        )
-    };
-    let len = |r: &Record| Codec::MessagePack.encode(r).unwrap().len();
-    let mut n = size;
-    let mut r = make(n);
-    while len(&r) > size {
-        n -= len(&r) - size;
-        r = make(n);
-    }
-    assert_eq!(len(&r), size);
-    r
 }
