@@ -299,8 +299,7 @@ impl SessionConfig {
     /// assert!(!SessionConfig::for_url("cookie://").needs_signing_keys());
     /// ```
     pub fn needs_signing_keys(&self) -> bool {
-        self.store_url()
-            .map_or(true, |u| u.scheme().kind() != BackendKind::Cookie)
+        self.store_url().map_or(true, |u| signs(&u))
     }
 
     /// The signing keys: `secrets` if set, else `SESSION_SECRET`.
@@ -319,12 +318,16 @@ impl SessionConfig {
     /// Opens the configured store (the cookie store binds its values to the configured
     /// cookie name).
     pub async fn store(&self) -> Result<AnyStore> {
+        self.open_store(self.store_url()?).await
+    }
+
+    async fn open_store(&self, url: StoreUrl) -> Result<AnyStore> {
         let ctx = crate::url::OpenContext {
             clock: session_core::Clock::system(),
             cookie_name: Some(self.cookie.name.clone()),
             cookie_secrets: self.cookie_secrets.clone(),
         };
-        AnyStore::open_in(self.store_url()?.as_str(), ctx).await
+        AnyStore::open_parsed(url, ctx).await
     }
 
     /// A ready [`SessionLayer`]: store, options, cookie attributes and signing keys.
@@ -333,15 +336,16 @@ impl SessionConfig {
     pub async fn layer(&self) -> Result<SessionLayer> {
         // Everything that needs no I/O is checked first, so a bad cookie name or a
         // missing secret leaves nothing behind (no new directory, no migrated table).
-        self.store_url()?.check()?;
+        let url = self.store_url()?;
+        url.check()?;
         let options = self.options()?;
         options.validate()?;
         self.cookie.validate()?;
-        let keys = match self.needs_signing_keys() {
+        let keys = match signs(&url) {
             true => Some(self.signing_keys()?),
             false => None,
         };
-        let store = self.store().await?.into_inner();
+        let store = self.open_store(url).await?.into_inner();
         let layer = match keys {
             Some(keys) => SessionLayer::from_arc(store, keys),
             None => SessionLayer::for_sealed_store(store)?,
@@ -351,4 +355,9 @@ impl SessionConfig {
             .with_cookie(self.cookie.clone())?
             .save_on_server_error(self.save_on_server_error))
     }
+}
+
+/// Whether the store `url` names keeps sessions server-side, so its id cookie is signed.
+fn signs(url: &StoreUrl) -> bool {
+    url.scheme().kind() != BackendKind::Cookie
 }

@@ -62,7 +62,10 @@ impl AnyStore {
     }
 
     pub(crate) async fn open_in(url: &str, ctx: OpenContext) -> Result<Self> {
-        let url = StoreUrl::parse(url)?;
+        Self::open_parsed(StoreUrl::parse(url)?, ctx).await
+    }
+
+    pub(crate) async fn open_parsed(url: StoreUrl, ctx: OpenContext) -> Result<Self> {
         let scheme = url.scheme().name().to_owned();
         let inner = url.open(ctx).await?;
         Ok(AnyStore { inner, scheme })
