@@ -195,9 +195,21 @@ async fn an_existing_database_keeps_its_mode() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sessions.db");
     {
-        let store = SqlStore::connect(&url(dir.path())).await.unwrap();
+        // Made in rollback-journal mode, so no WAL files outlive it: SQLite deletes them
+        // only when the last connection closes alone, and connections that close
+        // together may each leave them (0600) for the next store to reuse.
+        let options = ConnectOptions::new().sqlite_wal(false);
+        let store = SqlStore::connect_with(&url(dir.path()), options)
+            .await
+            .unwrap();
         store.migrate().await.unwrap();
         write_a_session(&store).await;
+        store.pool().close().await;
+        let names: Vec<String> = database_files(dir.path())
+            .into_iter()
+            .map(|f| f.0)
+            .collect();
+        assert_eq!(names, ["sessions.db"]);
     }
     // The operator chose group access (a backup user, say): the store warns and leaves
     // the mode alone rather than tightening or loosening it behind their back.
