@@ -23,7 +23,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Data, Error, Record, Result, SessionId, Timestamp, Value};
+use std::time::Duration;
+
+use crate::{
+    CookieLifetime, Data, Error, Expiry, Record, Result, SessionExpiry, SessionId, Timestamp, Value,
+};
 
 /// The deepest nesting of arrays and maps a session value may have.
 ///
@@ -70,10 +74,16 @@ pub const DEFAULT_MAX_RECORD_SIZE: usize = 256 * 1024;
 /// MessagePack array or a JSON object) and the data map inside it.
 const ENVELOPE_LEVELS: usize = 2;
 
-/// Format byte for MessagePack (rmp-serde), envelope version 1.
+/// Format byte for MessagePack (rmp-serde), envelope version 1: version, the three
+/// timestamps, data.
 pub const FORMAT_MSGPACK_V1: u8 = 0x01;
 /// Format byte for JSON, envelope version 1.
 pub const FORMAT_JSON_V1: u8 = 0x02;
+/// Format byte for MessagePack, envelope version 2: version 1 plus the session's own
+/// expiry ([`Record::expiry`]).
+pub const FORMAT_MSGPACK_V2: u8 = 0x03;
+/// Format byte for JSON, envelope version 2.
+pub const FORMAT_JSON_V2: u8 = 0x04;
 
 /// How a record body is serialized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -94,6 +104,10 @@ struct BodyRef<'a> {
     accessed_at: Timestamp,
     expires_at: Timestamp,
     data: &'a Data,
+    // Absent in version 1, which is what keeps a version-1 body byte for byte what
+    // older releases wrote and read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiry: Option<ExpiryBody>,
 }
 
 #[derive(Deserialize)]
@@ -103,6 +117,41 @@ struct Body {
     accessed_at: Timestamp,
     expires_at: Timestamp,
     data: Data,
+    #[serde(default)]
+    expiry: Option<ExpiryBody>,
+}
+
+/// A [`SessionExpiry`] as the version-2 envelope holds it: milliseconds, so both codecs
+/// write plain integers.
+#[derive(Serialize, Deserialize)]
+struct ExpiryBody {
+    idle_ms: Option<u64>,
+    absolute_ms: Option<u64>,
+    persistent: bool,
+}
+
+impl ExpiryBody {
+    fn of(e: &SessionExpiry) -> Self {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        ExpiryBody {
+            idle_ms: e.expiry().idle_timeout().map(ms),
+            absolute_ms: e.expiry().absolute_lifetime().map(ms),
+            persistent: e.cookie() == CookieLifetime::Persistent,
+        }
+    }
+
+    fn into_expiry(self) -> Result<SessionExpiry> {
+        let expiry = Expiry::new(
+            self.idle_ms.map(Duration::from_millis),
+            self.absolute_ms.map(Duration::from_millis),
+        )
+        .map_err(|e| Error::Corrupt(format!("stored session expiry: {e}")))?;
+        Ok(if self.persistent {
+            SessionExpiry::persistent(expiry)
+        } else {
+            SessionExpiry::browser_session(expiry)
+        })
+    }
 }
 
 impl Codec {
@@ -119,16 +168,25 @@ impl Codec {
             accessed_at: record.accessed_at,
             expires_at: record.expires_at,
             data: &record.data,
+            expiry: record.expiry.as_ref().map(ExpiryBody::of),
         };
+        // The oldest format that holds the record: during a rolling upgrade, instances
+        // still on a release that reads only version 1 keep reading every session that
+        // has no expiry of its own.
+        let v2 = body.expiry.is_some();
         match self {
             Codec::MessagePack => {
-                let mut out = vec![FORMAT_MSGPACK_V1];
+                let mut out = vec![if v2 {
+                    FORMAT_MSGPACK_V2
+                } else {
+                    FORMAT_MSGPACK_V1
+                }];
                 rmp_serde::encode::write(&mut out, &body)
                     .map_err(|e| Error::Encode(e.to_string()))?;
                 Ok(out)
             }
             Codec::Json => {
-                let mut out = vec![FORMAT_JSON_V1];
+                let mut out = vec![if v2 { FORMAT_JSON_V2 } else { FORMAT_JSON_V1 }];
                 serde_json::to_writer(&mut out, &body).map_err(|e| Error::Encode(e.to_string()))?;
                 Ok(out)
             }
@@ -143,7 +201,7 @@ impl Codec {
             .split_first()
             .ok_or_else(|| Error::Corrupt("empty record".into()))?;
         let body: Body = match *format {
-            FORMAT_MSGPACK_V1 => {
+            FORMAT_MSGPACK_V1 | FORMAT_MSGPACK_V2 => {
                 let mut de = rmp_serde::Deserializer::from_read_ref(body);
                 // rmp-serde counts every array, map and ext it enters and fails once
                 // the count reaches the setting, so `n + 1` admits exactly `n` levels.
@@ -153,7 +211,7 @@ impl Codec {
                     e => Error::Corrupt(format!("messagepack body: {e}")),
                 })?
             }
-            FORMAT_JSON_V1 => {
+            FORMAT_JSON_V1 | FORMAT_JSON_V2 => {
                 // serde_json's own recursion limit (128 levels) cannot be lowered, so
                 // without this scan a JSON record could nest up to 125 levels below the
                 // data map: deeper than MAX_DEPTH, and more stack than a record at the
@@ -166,6 +224,16 @@ impl Codec {
             }
             other => return Err(Error::Corrupt(format!("unknown format byte {other:#04x}"))),
         };
+        let v2 = matches!(*format, FORMAT_MSGPACK_V2 | FORMAT_JSON_V2);
+        let expiry = match body.expiry {
+            Some(_) if !v2 => {
+                return Err(Error::Corrupt(format!(
+                    "format byte {format:#04x} holds no session expiry"
+                )))
+            }
+            Some(e) => Some(e.into_expiry()?),
+            None => None,
+        };
         Ok(Record {
             id,
             data: body.data,
@@ -173,6 +241,7 @@ impl Codec {
             accessed_at: body.accessed_at,
             expires_at: body.expires_at,
             version: body.version,
+            expiry,
         })
     }
 }
@@ -260,6 +329,7 @@ mod tests {
             accessed_at: Timestamp::from_millis(2),
             expires_at: Timestamp::from_millis(3),
             version: 7,
+            expiry: None,
         }
     }
 

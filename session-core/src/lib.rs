@@ -34,12 +34,16 @@ pub mod params;
 mod record;
 mod scan;
 mod session;
+mod session_expiry;
 mod settings;
 mod store;
 mod time;
 
 pub use backend_error::{with_timeout, BackendError, BackendErrorKind, Operation};
-pub use codec::{Codec, DEFAULT_MAX_RECORD_SIZE, FORMAT_JSON_V1, FORMAT_MSGPACK_V1, MAX_DEPTH};
+pub use codec::{
+    Codec, DEFAULT_MAX_RECORD_SIZE, FORMAT_JSON_V1, FORMAT_JSON_V2, FORMAT_MSGPACK_V1,
+    FORMAT_MSGPACK_V2, MAX_DEPTH,
+};
 pub use error::{BoxError, Error, Result};
 pub use id::{InvalidId, SessionId, StorageKey, ID_BYTES, ID_TEXT_LEN};
 pub use memory::MemoryStore;
@@ -48,6 +52,7 @@ pub use params::{redact_url, Params};
 pub use record::{Data, Record};
 pub use scan::{DeleteIf, ScanCursor, ScanEntry, ScanPage};
 pub use session::{CookieChange, Outcome, Session, SessionDriver};
+pub use session_expiry::{CookieLifetime, SessionExpiry};
 pub use settings::StoreSettings;
 pub use store::{Capabilities, SessionStore};
 pub use time::{Clock, ManualClock, Timestamp};

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{SessionId, Timestamp};
+use crate::{SessionExpiry, SessionId, Timestamp};
 
 /// A session's data: string keys to serde values.
 ///
@@ -10,7 +10,22 @@ use crate::{SessionId, Timestamp};
 pub type Data = BTreeMap<String, serde_json::Value>;
 
 /// One session as stores keep it.
+///
+/// `#[non_exhaustive]`: a record gains fields as the format evolves (per-session expiry
+/// did; contract rule 8), so code outside this crate builds one with [`Record::new`] and
+/// the `with_*` methods, and reads or sets the public fields.
+///
+/// ```
+/// use session_core::{Data, Record, SessionId, Timestamp};
+///
+/// let now = Timestamp::from_millis(1_000);
+/// let record = Record::new(SessionId::generate(), Data::new(), now, Timestamp::MAX)
+///     .with_version(3);
+/// assert_eq!(record.version, 3);
+/// assert_eq!(record.expiry, None); // the layer's expiry applies
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     /// The session id. Server stores never write it; they key by
     /// [`SessionId::storage_key`] and get it back from the caller on load.
@@ -25,10 +40,15 @@ pub struct Record {
     pub expires_at: Timestamp,
     /// Bumped on every save; compare-and-set stores check it (contract rule 5).
     pub version: u64,
+    /// This session's own expiry ([`Session::set_expiry`](crate::Session::set_expiry):
+    /// remember-me), or `None` for the layer's. Stores keep it with the record, in the
+    /// envelope, so it holds on every later request.
+    pub expiry: Option<SessionExpiry>,
 }
 
 impl Record {
-    /// A first-version record created at `now`, expiring at `expires_at`.
+    /// A first-version record created at `now`, expiring at `expires_at`, with the
+    /// layer's expiry.
     pub fn new(id: SessionId, data: Data, now: Timestamp, expires_at: Timestamp) -> Self {
         Record {
             id,
@@ -37,7 +57,38 @@ impl Record {
             accessed_at: now,
             expires_at,
             version: 1,
+            expiry: None,
         }
+    }
+
+    /// The same record with another version.
+    pub fn with_version(mut self, version: u64) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// The same record with another creation time.
+    pub fn with_created_at(mut self, at: Timestamp) -> Self {
+        self.created_at = at;
+        self
+    }
+
+    /// The same record with another last-access time.
+    pub fn with_accessed_at(mut self, at: Timestamp) -> Self {
+        self.accessed_at = at;
+        self
+    }
+
+    /// The same record with another deadline.
+    pub fn with_expires_at(mut self, at: Timestamp) -> Self {
+        self.expires_at = at;
+        self
+    }
+
+    /// The same record with its own expiry (`None`: the layer's).
+    pub fn with_expiry(mut self, expiry: Option<SessionExpiry>) -> Self {
+        self.expiry = expiry;
+        self
     }
 
     /// Whether the record is past its deadline at `now`. A record expires *at*

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::{Error, Result, SessionId, SessionOptions, SessionStore, Timestamp};
+use crate::{CookieLifetime, Error, Result, SessionId, SessionOptions, SessionStore, Timestamp};
 use change::{Change, UpdateFn};
 use state::{Phase, State};
 
@@ -42,6 +42,9 @@ pub struct Outcome {
     pub cookie: CookieChange,
     /// The session's deadline, for a cookie Max-Age; `None` when there is no session.
     pub expires_at: Option<Timestamp>,
+    /// Whether the cookie persists, when the session chose for itself
+    /// ([`Session::set_expiry`]); `None`: the adapter's default applies.
+    pub lifetime: Option<CookieLifetime>,
 }
 
 /// A request-local, dict-like session.

@@ -119,6 +119,7 @@ impl State {
         Outcome {
             cookie: std::mem::take(&mut self.cookie),
             expires_at: self.base.as_ref().map(|b| b.expires_at),
+            lifetime: None,
         }
     }
 
@@ -291,6 +292,7 @@ impl State {
             accessed_at: now,
             expires_at,
             version: 1,
+            expiry: None,
         };
         let mut attempt = 1;
         let result = loop {
@@ -333,6 +335,7 @@ impl State {
                 accessed_at: now,
                 expires_at: options.expiry.deadline(base.created_at, now),
                 version: base.version + 1,
+                expiry: None,
             };
             let result = store.save(&record, base.version).await;
             self.data = std::mem::take(&mut record.data);
@@ -415,6 +418,7 @@ impl State {
             accessed_at: now,
             expires_at: options.expiry.deadline(base.created_at, now),
             version: base.version,
+            expiry: None,
         };
         let result = store.touch(&record).await;
         if self.sealed_data.is_none() {
