@@ -66,5 +66,6 @@ async fn main() -> Result<(), session_core::Error> {
 /// A handler: it reads and writes the session, but cannot end the request.
 async fn login(session: Session) -> Result<(), session_core::Error> {
     session.insert("logged_in", true).await?;
-    session.cycle_id().await
+    session.cycle_id().await;
+    Ok(())
 }

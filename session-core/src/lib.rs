@@ -51,7 +51,7 @@ pub use options::{Expiry, SaveMode, SessionOptions, TouchPolicy};
 pub use params::{redact_url, Params};
 pub use record::{Data, Record};
 pub use scan::{DeleteIf, ScanCursor, ScanEntry, ScanPage};
-pub use session::{CookieChange, Outcome, Session, SessionDriver};
+pub use session::{CookieChange, Flash, Level, Outcome, Session, SessionDriver, FLASH_KEY};
 pub use session_expiry::{CookieLifetime, SessionExpiry};
 pub use settings::StoreSettings;
 pub use store::{Capabilities, SessionStore};

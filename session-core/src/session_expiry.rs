@@ -31,7 +31,7 @@ pub enum CookieLifetime {
 /// # let driver = SessionDriver::new(Arc::new(MemoryStore::new()), Arc::new(SessionOptions::default()), None);
 /// # let session = driver.session();
 /// session.insert("user", "ada").await?;
-/// session.set_expiry(SessionExpiry::remember_for(Duration::from_secs(30 * 24 * 3600))?);
+/// session.set_expiry(SessionExpiry::remember_for(Duration::from_secs(30 * 24 * 3600))?).await;
 /// let outcome = driver.finish().await?;
 /// assert_eq!(outcome.lifetime, Some(CookieLifetime::Persistent)); // a 30-day Max-Age
 /// # Ok::<(), session_core::Error>(())

@@ -186,7 +186,7 @@ pub async fn concurrent_different_keys_survive(h: &Harness) -> CaseResult {
     c.ok("b reads", b.get::<u64>("base").await)?;
     c.ok("a sets cart", a.insert("cart", vec!["book"]).await)?;
     c.ok("b sets theme", b.insert("theme", "dark").await)?;
-    c.ok("b removes base", b.remove("base").await)?;
+    c.ok("b removes base", b.remove_value("base").await)?;
     let out_a = c.ok("a finishes", a.finish().await)?;
     let out_b = c.ok("b finishes", b.finish().await)?;
     let last_cookie = match (out_b.cookie, out_a.cookie) {

@@ -89,7 +89,7 @@ pub async fn session_empty_not_persisted(h: &Harness) -> CaseResult {
     let s = SessionDriver::new(counted.clone(), o.clone(), None);
     c.eq("empty", true, c.ok("is_empty", s.is_empty().await)?)?;
     c.ok("insert then remove", s.insert("tmp", 1).await)?;
-    c.ok("remove", s.remove("tmp").await)?;
+    c.ok("remove", s.remove_value("tmp").await)?;
     let out = c.ok("finish", s.finish().await)?;
     c.eq(
         "no cookie for an empty session",

@@ -5,21 +5,21 @@
 //! headers go out; the [`Outcome`] says what to do with the cookie.
 
 mod change;
+mod dict;
 mod driver;
+mod expiry;
+mod flash;
 mod state;
 
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::{CookieLifetime, Error, Result, SessionId, SessionOptions, SessionStore, Timestamp};
-use change::{Change, UpdateFn};
 use state::{Phase, State};
 
 pub use driver::SessionDriver;
+pub use flash::{Flash, Level, FLASH_KEY};
 
 /// What the response should do with the session cookie.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -110,137 +110,6 @@ impl Session {
         &self.shared.options
     }
 
-    /// The value under `key`, converted to `T`.
-    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
-        let st = self.loaded().await?;
-        st.data
-            .get(key)
-            .map(|v| T::deserialize(v).map_err(|e| value_error(key, e)))
-            .transpose()
-    }
-
-    /// The raw value under `key`.
-    pub async fn get_value(&self, key: &str) -> Result<Option<Value>> {
-        Ok(self.loaded().await?.data.get(key).cloned())
-    }
-
-    /// Stores `value` under `key`. Storing the value already there changes nothing.
-    pub async fn insert<T: Serialize>(&self, key: &str, value: T) -> Result<()> {
-        let value = serde_json::to_value(value).map_err(|e| value_error(key, e))?;
-        let mut st = self.loaded().await?;
-        // An equal value is no change, unless a pending update would replay
-        // differently on a conflict.
-        if st.data.get(key) == Some(&value) && !st.changes.contains_key(key) {
-            return Ok(());
-        }
-        st.remember(key);
-        st.data.insert(key.to_owned(), value.clone());
-        st.record_change(key, Change::Set(value));
-        Ok(())
-    }
-
-    /// Removes `key`, returning its value if it had one.
-    pub async fn remove(&self, key: &str) -> Result<Option<Value>> {
-        let mut st = self.loaded().await?;
-        if !st.data.contains_key(key) {
-            return Ok(None);
-        }
-        st.remember(key);
-        let old = st.data.remove(key);
-        st.record_change(key, Change::Remove);
-        Ok(old)
-    }
-
-    /// Read-modify-write of one key: `f` gets the current value (or `None`) and returns
-    /// the new one, which is also returned.
-    ///
-    /// Unlike `get` followed by `insert`, if another request saved the session in
-    /// between, `f` is re-run on that request's value when this one is saved, so
-    /// concurrent increments all count.
-    ///
-    /// When `f` returns the value already stored, nothing changes and nothing is
-    /// written, so `update` also serves as Python's `setdefault`:
-    ///
-    /// ```
-    /// # use std::sync::Arc;
-    /// # use session_core::{MemoryStore, SessionDriver, SessionOptions};
-    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// # let store = Arc::new(MemoryStore::new());
-    /// # let driver = SessionDriver::new(store, Arc::new(SessionOptions::default()), None);
-    /// # let session = driver.session();
-    /// session.insert("theme", "dark").await?;
-    /// session.persist().await?;
-    ///
-    /// let theme = session
-    ///     .update("theme", |t: Option<String>| t.unwrap_or_else(|| "light".into()))
-    ///     .await?;
-    /// assert_eq!(theme, "dark");
-    /// assert!(!session.is_modified().await); // the stored value stays: nothing to write
-    /// # Ok::<(), session_core::Error>(())
-    /// # }).unwrap();
-    /// ```
-    pub async fn update<T, F>(&self, key: &str, f: F) -> Result<T>
-    where
-        T: Serialize + DeserializeOwned,
-        F: Fn(Option<T>) -> T + Send + Sync + 'static,
-    {
-        let owned_key = key.to_owned();
-        let step: Arc<UpdateFn> = Arc::new(move |old: Option<&Value>| {
-            let old = old
-                .map(|v| T::deserialize(v).map_err(|e| value_error(&owned_key, e)))
-                .transpose()?;
-            serde_json::to_value(f(old)).map_err(|e| value_error(&owned_key, e))
-        });
-        let mut st = self.loaded().await?;
-        let new_value = step(st.data.get(key))?;
-        let typed = T::deserialize(&new_value).map_err(|e| value_error(key, e))?;
-        if st.data.get(key) == Some(&new_value) && !st.changes.contains_key(key) {
-            // A fixed point of `f`: nothing to write, and nothing to replay over a
-            // concurrent writer's value either.
-            return Ok(typed);
-        }
-        st.remember(key);
-        let change = match st.changes.remove(key) {
-            Some(earlier) => earlier.then_update(step, &new_value),
-            None => Change::Update(step),
-        };
-        st.data.insert(key.to_owned(), new_value);
-        st.record_change(key, change);
-        Ok(typed)
-    }
-
-    /// Whether `key` has a value.
-    pub async fn contains_key(&self, key: &str) -> Result<bool> {
-        Ok(self.loaded().await?.data.contains_key(key))
-    }
-
-    /// All keys, in order.
-    pub async fn keys(&self) -> Result<Vec<String>> {
-        Ok(self.loaded().await?.data.keys().cloned().collect())
-    }
-
-    /// Number of keys.
-    pub async fn len(&self) -> Result<usize> {
-        Ok(self.loaded().await?.data.len())
-    }
-
-    /// Whether the session holds no keys.
-    pub async fn is_empty(&self) -> Result<bool> {
-        Ok(self.loaded().await?.data.is_empty())
-    }
-
-    /// Removes every key (the session itself stays; see [`Session::invalidate`]).
-    pub async fn clear(&self) -> Result<()> {
-        let mut st = self.loaded().await?;
-        if !st.data.is_empty() || !st.changes.is_empty() {
-            st.remember_all();
-            st.data.clear();
-            st.changes.clear();
-            st.cleared = true;
-        }
-        Ok(())
-    }
-
     /// The id of the stored session, `None` until the session is first written.
     pub async fn id(&self) -> Result<Option<SessionId>> {
         Ok(self.loaded().await?.base.as_ref().map(|b| b.id))
@@ -265,15 +134,14 @@ impl Session {
     /// [`SaveMode::Explicit`](crate::SaveMode::Explicit); harmless in `Auto`. On an
     /// unchanged session it extends the deadline.
     ///
-    /// Nothing is written here: the write happens when the adapter ends the request
-    /// ([`SessionDriver::finish`]). If that write is refused (the store is down, the
-    /// record is [`TooLarge`](Error::TooLarge)), the adapter answers with its error
-    /// response instead of the handler's, and the write is not retried. A handler that
-    /// wants to see the failure itself, and answer it (a 413, say), calls
-    /// [`Session::persist`] instead.
-    pub async fn save(&self) -> Result<()> {
-        self.loaded().await?.save_requested = true;
-        Ok(())
+    /// Nothing is read or written here, so nothing can fail: the write happens when the
+    /// adapter ends the request ([`SessionDriver::finish`]). If that write is refused
+    /// (the store is down, the record is [`TooLarge`](Error::TooLarge)), the adapter
+    /// answers with its error response instead of the handler's, and the write is not
+    /// retried. A handler that wants to see the failure itself, and answer it (a 413,
+    /// say), calls [`Session::persist`] instead.
+    pub async fn save(&self) {
+        self.shared.state.lock().await.save_requested = true;
     }
 
     /// Writes the session now, mid-request, whatever the save mode.
@@ -317,17 +185,24 @@ impl Session {
     /// next written (at the latest at the end of this request). Call it after login:
     /// it defeats session fixation. If the session was deleted in the meantime (a
     /// logout in another request), the cycle fails with `NotFound` instead of bringing
-    /// it back.
+    /// it back. A session never written has no id to cycle: nothing happens.
     ///
+    /// Nothing is read or written here: the cycle happens with the next write.
     /// In [`SaveMode::Explicit`](crate::SaveMode::Explicit) a cycle counts as a save
     /// request: the session is written under its new id with the changes made so far.
-    pub async fn cycle_id(&self) -> Result<()> {
-        let mut st = self.loaded().await?;
-        if st.base.is_some() {
+    pub async fn cycle_id(&self) {
+        let mut st = self.shared.state.lock().await;
+        // Once loaded, a session without a stored record has nothing to cycle; before
+        // the load the wish is kept and settled when the record is read.
+        let cycles = match st.phase {
+            Phase::Unloaded => true,
+            Phase::Ready => st.base.is_some(),
+            Phase::Deleted => false,
+        };
+        if cycles {
             st.cycle = true;
             st.save_requested = true;
         }
-        Ok(())
     }
 
     /// Whether the store has been read during this request.

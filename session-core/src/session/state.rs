@@ -7,7 +7,8 @@ use std::time::Duration;
 use rand::Rng;
 
 use crate::{
-    Data, Error, Record, Result, SaveMode, SessionId, SessionOptions, SessionStore, Timestamp,
+    Data, Error, Expiry, Record, Result, SaveMode, SessionExpiry, SessionId, SessionOptions,
+    SessionStore, Timestamp, TouchPolicy,
 };
 
 use super::change::Change;
@@ -40,6 +41,8 @@ pub(crate) struct Base {
     pub(crate) accessed_at: Timestamp,
     pub(crate) expires_at: Timestamp,
     pub(crate) version: u64,
+    /// The session's own expiry as stored.
+    pub(crate) expiry: Option<SessionExpiry>,
     /// The cookie value naming this record, used to reload it after a conflict.
     pub(crate) cookie: String,
 }
@@ -52,6 +55,7 @@ impl Base {
             accessed_at: record.accessed_at,
             expires_at: record.expires_at,
             version: record.version,
+            expiry: record.expiry,
             cookie,
         }
     }
@@ -66,6 +70,11 @@ pub(crate) struct State {
     pub(crate) cleared: bool,
     pub(crate) cycle: bool,
     pub(crate) save_requested: bool,
+    /// A [`set_expiry`](super::Session::set_expiry) not yet written: `Some(None)` goes
+    /// back to the layer's expiry.
+    pub(crate) expiry_change: Option<Option<SessionExpiry>>,
+    /// Flash messages for this request only (`flash_now`), never stored.
+    pub(crate) flash_now: Vec<super::Flash>,
     /// Written or touched already in this request: no second touch.
     synced: bool,
     /// The store asked for this cookie to be rewritten (e.g. a retired sealing key).
@@ -102,6 +111,8 @@ impl State {
             cleared: false,
             cycle: false,
             save_requested: false,
+            expiry_change: None,
+            flash_now: Vec::new(),
             synced: false,
             refresh: false,
             sealed_data: None,
@@ -116,11 +127,40 @@ impl State {
 
     /// What the adapter should do with the cookie, taken once at the end of the request.
     pub(crate) fn outcome(&mut self) -> Outcome {
+        let base = self.base.as_ref();
         Outcome {
             cookie: std::mem::take(&mut self.cookie),
-            expires_at: self.base.as_ref().map(|b| b.expires_at),
-            lifetime: None,
+            expires_at: base.map(|b| b.expires_at),
+            lifetime: base.and_then(|b| b.expiry).map(|e| e.cookie()),
         }
+    }
+
+    /// The session's own expiry: the one set in this request, else the stored one.
+    pub(crate) fn own_expiry(&self) -> Option<SessionExpiry> {
+        match self.expiry_change {
+            Some(change) => change,
+            None => self.base.as_ref().and_then(|b| b.expiry),
+        }
+    }
+
+    /// The expiry this session runs under: its own, else the layer's.
+    pub(crate) fn expiry(&self, options: &SessionOptions) -> Expiry {
+        self.own_expiry().map_or(options.expiry, |own| own.expiry())
+    }
+
+    /// Whether an unchanged session last touched at `accessed` is due a touch. A
+    /// session whose own idle timeout is shorter than twice the throttle is touched at
+    /// least every half idle timeout, so a short per-session timeout cannot run out
+    /// between two touches (the layer's options are checked for that up front).
+    fn touch_due(&self, options: &SessionOptions, accessed: Timestamp, now: Timestamp) -> bool {
+        let policy = match (options.touch, self.own_expiry()) {
+            (TouchPolicy::Throttled(every), Some(own)) => match own.expiry().idle_timeout() {
+                Some(idle) if every > idle / 2 => TouchPolicy::Throttled(idle / 2),
+                _ => options.touch,
+            },
+            (policy, _) => policy,
+        };
+        policy.is_due(accessed, now)
     }
 
     /// Notes `key`'s stored value before its first change since the last write.
@@ -165,11 +205,39 @@ impl State {
     }
 
     pub(crate) fn is_dirty(&self) -> bool {
-        !self.changes.is_empty() || self.cleared || self.cycle
+        !self.changes.is_empty() || self.cleared || self.cycle || self.expiry_change.is_some()
+    }
+
+    /// Whether the end of the request has something to do even if no handler read the
+    /// session: `save`, `cycle_id` and `set_expiry` only note the wish, without I/O.
+    fn wants_load(&self) -> bool {
+        self.save_requested || self.cycle || self.expiry_change.is_some()
     }
 
     pub(crate) fn write_wanted(&self, options: &SessionOptions) -> bool {
         self.is_dirty() && (options.save_mode == SaveMode::Auto || self.save_requested)
+    }
+
+    /// Puts `value` under `key` as this request's change. An equal value is no change,
+    /// unless a pending update would replay differently on a conflict.
+    pub(crate) fn set_key(&mut self, key: &str, value: serde_json::Value) {
+        if self.data.get(key) == Some(&value) && !self.changes.contains_key(key) {
+            return;
+        }
+        self.remember(key);
+        self.data.insert(key.to_owned(), value.clone());
+        self.record_change(key, Change::Set(value));
+    }
+
+    /// Removes `key` as this request's change, returning its value.
+    pub(crate) fn remove_key(&mut self, key: &str) -> Option<serde_json::Value> {
+        if !self.data.contains_key(key) {
+            return None;
+        }
+        self.remember(key);
+        let old = self.data.remove(key);
+        self.record_change(key, Change::Remove);
+        old
     }
 
     pub(crate) fn record_change(&mut self, key: &str, change: Change) {
@@ -183,6 +251,7 @@ impl State {
         self.changes.clear();
         self.cleared = false;
         self.cycle = false;
+        self.expiry_change = None;
         self.undo = Undo::default();
     }
 
@@ -210,7 +279,20 @@ impl State {
             }
         }
         self.phase = Phase::Ready;
+        self.settle_flags();
         Ok(())
+    }
+
+    /// Drops wishes noted before the load that turn out to change nothing: a cycle of
+    /// a session never written, an expiry equal to the stored one.
+    fn settle_flags(&mut self) {
+        if self.base.is_none() {
+            self.cycle = false;
+        }
+        let stored = self.base.as_ref().and_then(|b| b.expiry);
+        if self.expiry_change == Some(stored) {
+            self.expiry_change = None;
+        }
     }
 
     /// Brings the store up to date with this session, as mode and policy say.
@@ -219,6 +301,9 @@ impl State {
         store: &dyn SessionStore,
         options: &SessionOptions,
     ) -> Result<()> {
+        if self.phase == Phase::Unloaded && self.wants_load() {
+            self.load(store, options).await?;
+        }
         if self.phase != Phase::Ready {
             return Ok(());
         }
@@ -226,8 +311,9 @@ impl State {
         if self.write_wanted(options) {
             self.write(store, options, now).await?;
         } else if let Some(base) = &self.base {
-            let due =
-                self.save_requested || self.refresh || options.touch.is_due(base.accessed_at, now);
+            let due = self.save_requested
+                || self.refresh
+                || self.touch_due(options, base.accessed_at, now);
             if due && !self.synced {
                 self.touch(store, options, now).await?;
             }
@@ -284,7 +370,7 @@ impl State {
         now: Timestamp,
         created_at: Timestamp,
     ) -> Result<()> {
-        let expires_at = options.expiry.deadline(created_at, now);
+        let expires_at = self.expiry(options).deadline(created_at, now);
         let mut record = Record {
             id: SessionId::generate(),
             data: std::mem::take(&mut self.data),
@@ -292,7 +378,7 @@ impl State {
             accessed_at: now,
             expires_at,
             version: 1,
-            expiry: None,
+            expiry: self.own_expiry(),
         };
         let mut attempt = 1;
         let result = loop {
@@ -328,16 +414,17 @@ impl State {
             let Some(base) = self.base.as_ref() else {
                 return Err(Error::NotFound);
             };
+            let (id, created_at, version) = (base.id, base.created_at, base.version);
             let mut record = Record {
-                id: base.id,
+                id,
                 data: std::mem::take(&mut self.data),
-                created_at: base.created_at,
+                created_at,
                 accessed_at: now,
-                expires_at: options.expiry.deadline(base.created_at, now),
-                version: base.version + 1,
-                expiry: None,
+                expires_at: self.expiry(options).deadline(created_at, now),
+                version: version + 1,
+                expiry: self.own_expiry(),
             };
-            let result = store.save(&record, base.version).await;
+            let result = store.save(&record, version).await;
             self.data = std::mem::take(&mut record.data);
             match result {
                 Ok(cookie) => {
@@ -411,14 +498,16 @@ impl State {
             Some(written) => written.clone(),
             None => std::mem::take(&mut self.data),
         };
+        // A touch writes no change, so the stored expiry is the one that applies.
+        let expiry = base.expiry.map_or(options.expiry, |own| own.expiry());
         let mut record = Record {
             id: base.id,
             data,
             created_at: base.created_at,
             accessed_at: now,
-            expires_at: options.expiry.deadline(base.created_at, now),
+            expires_at: expiry.deadline(base.created_at, now),
             version: base.version,
-            expiry: None,
+            expiry: base.expiry,
         };
         let result = store.touch(&record).await;
         if self.sealed_data.is_none() {
