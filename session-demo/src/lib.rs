@@ -2,7 +2,11 @@
 //! as an axum router over any session backend.
 //!
 //! - `GET /` says whether you are logged in, with a link to log in or out;
-//! - `GET /login` marks the session logged in (under a fresh id) and redirects to `/`;
+//! - `GET /login` marks the session logged in (under a fresh id) and redirects to `/`,
+//!   whose page then shows a flash message once (`<p class="flash">`). The cookie is a
+//!   browser-session cookie (no `Max-Age`, no `Expires`); `GET /login?remember=1` makes
+//!   it persistent instead: "remember me" for [`REMEMBER_FOR`] (30 days), a `Max-Age`
+//!   the session's own expiry keeps up to date;
 //! - `GET /logout` ends the session and redirects to `/`;
 //! - `GET /counter` increments a per-session counter and returns it as plain text;
 //! - `POST /note` keeps the request body (text) in the session; `GET /note` returns it.
@@ -16,16 +20,23 @@
 //! handler writes it with `persist()`, answers 413 itself, and nothing is written (a
 //! refused `persist` is rolled back, so the end of the request does not try again).
 
-use axum::extract::DefaultBodyLimit;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Query};
 use axum::http::StatusCode;
 use axum::response::{Html, Redirect};
 use axum::routing::get;
 use axum::Router;
+use session_core::{Level, SessionExpiry};
 use session_tower::{Session, SessionError, SessionLayer};
 
 const LOGGED_IN: &str = "logged_in";
 const COUNTER: &str = "counter";
 const NOTE: &str = "note";
+
+/// How long `GET /login?remember=1` keeps a user logged in without a visit: 30 days.
+pub const REMEMBER_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// The largest `POST /note` body the demo reads: 64 KiB.
 pub const NOTE_BODY_LIMIT: usize = 64 * 1024;
@@ -54,18 +65,63 @@ fn page(body: &str) -> Html<String> {
 }
 
 async fn index(session: Session) -> Result<Html<String>, SessionError> {
-    let logged_in = session.get::<bool>(LOGGED_IN).await?.unwrap_or(false);
+    let logged_in = session.get_or(LOGGED_IN, false).await?;
+    let flashes: String = session
+        .take_flashes()
+        .await?
+        .iter()
+        .map(|f| format!("<p class=\"flash\">{}</p>", escape(&f.text)))
+        .collect();
     Ok(if logged_in {
-        page("<h1>You are logged in</h1><a id=\"logout\" href=\"/logout\">Logout</a>")
+        page(&format!(
+            "{flashes}<h1>You are logged in</h1><a id=\"logout\" href=\"/logout\">Logout</a>"
+        ))
     } else {
-        page("<h1>You are not logged in.</h1><a id=\"login\" href=\"/login\">Login now</a>")
+        page(&format!(
+            "{flashes}<h1>You are not logged in.</h1><a id=\"login\" href=\"/login\">Login now</a> \
+             <a id=\"remember\" href=\"/login?remember=1\">Login and remember me</a>"
+        ))
     })
 }
 
-async fn login(session: Session) -> Result<Redirect, SessionError> {
+/// The text of a flash message, safe inside HTML.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+async fn login(
+    session: Session,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Redirect, SessionError> {
+    let remember = matches!(
+        query.get("remember").map(String::as_str),
+        Some("1" | "on" | "true" | "yes")
+    );
     session.insert(LOGGED_IN, true).await?;
     // A new id at the privilege change defeats session fixation.
-    session.cycle_id().await?;
+    session.cycle_id().await;
+    if remember {
+        session
+            .set_expiry(SessionExpiry::remember_for(REMEMBER_FOR)?)
+            .await;
+        session
+            .flash(
+                Level::Success,
+                "You are logged in, and remembered for 30 days.",
+            )
+            .await?;
+    } else {
+        // The layer's expiry on the server, and a cookie that ends with the browser,
+        // whatever the layer's cookie default: only "remember me" outlives it.
+        let expiry = session.options().expiry;
+        session
+            .set_expiry(SessionExpiry::browser_session(expiry))
+            .await;
+        session.flash(Level::Success, "You are logged in.").await?;
+    }
     Ok(Redirect::to("/"))
 }
 

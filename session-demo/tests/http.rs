@@ -291,3 +291,85 @@ async fn concurrent_counters_end_exact() {
         assert_eq!(browser.get("/counter").await, "21", "{}", b.name);
     }
 }
+
+/// The session cookie's `Set-Cookie` on the response to one request (no redirects
+/// followed), with `cookie` sent if given.
+async fn session_set_cookie(addr: SocketAddr, path: &str, cookie: Option<&str>) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let mut req = client.get(format!("http://{addr}{path}"));
+    if let Some(cookie) = cookie {
+        req = req.header(COOKIE, cookie);
+    }
+    let res = req.send().await.unwrap();
+    assert!(res.status().is_redirection(), "{path}: {}", res.status());
+    let cookies: Vec<String> = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .filter(|c| c.starts_with("session="))
+        .collect();
+    assert_eq!(cookies.len(), 1, "{path}: one session cookie: {cookies:?}");
+    cookies[0].clone()
+}
+
+/// The `Max-Age` attribute of a `Set-Cookie` value, if it has one.
+fn max_age(set_cookie: &str) -> Option<u64> {
+    set_cookie
+        .split(';')
+        .filter_map(|attr| attr.trim().split_once('='))
+        .find(|(name, _)| name.eq_ignore_ascii_case("max-age"))
+        .map(|(_, v)| v.parse().unwrap())
+}
+
+#[tokio::test]
+async fn a_plain_login_gives_a_browser_session_cookie() {
+    for b in backends() {
+        let addr = serve(&b.url).await;
+        let set = session_set_cookie(addr, "/login", None).await;
+        assert_eq!(max_age(&set), None, "{}: {set}", b.name);
+        assert!(
+            !set.to_ascii_lowercase().contains("expires="),
+            "{}: {set}",
+            b.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn remember_me_gives_a_thirty_day_cookie() {
+    const THIRTY_DAYS: u64 = 30 * 24 * 3600;
+    for b in backends() {
+        let addr = serve(&b.url).await;
+        let set = session_set_cookie(addr, "/login?remember=1", None).await;
+        let age = max_age(&set).unwrap_or_else(|| panic!("{}: a Max-Age: {set}", b.name));
+        assert!(
+            (THIRTY_DAYS - 5..=THIRTY_DAYS).contains(&age),
+            "{}: {set}",
+            b.name
+        );
+        // The choice is the session's, stored with it: logging in again without
+        // "remember" turns the same session's cookie back into a browser-session one.
+        let cookie = set.split(';').next().unwrap().to_owned();
+        let again = session_set_cookie(addr, "/login", Some(&cookie)).await;
+        assert_eq!(max_age(&again), None, "{}: {again}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn the_first_page_after_login_carries_a_flash_and_the_next_does_not() {
+    const FLASH: &str = "<p class=\"flash\">";
+    for b in backends() {
+        let browser = Browser::new(serve(&b.url).await);
+        assert!(!browser.get("/").await.contains(FLASH), "{}", b.name);
+        let first = browser.get("/login").await;
+        assert!(first.contains(IN), "{}", b.name);
+        assert!(first.contains(FLASH), "{}: {first}", b.name);
+        let next = browser.get("/").await;
+        assert!(next.contains(IN), "{}", b.name);
+        assert!(!next.contains(FLASH), "{}: shown once: {next}", b.name);
+    }
+}
