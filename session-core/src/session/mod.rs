@@ -53,6 +53,15 @@ pub struct Outcome {
 /// store until a method needs the data, so a request that never touches the session
 /// costs no store operation. Values are any serde type.
 ///
+/// A method returns `Result` exactly when it may do I/O or convert a value: the
+/// dict-like methods (`get`, `insert`, `remove`, `take`, `get_or_insert_with`,
+/// `extend`, `keys`, `entries` …) load the session on first use, `persist`, `delete`
+/// and `invalidate` write. Wishes that wait for the end of the request ([`save`](Self::save),
+/// [`cycle_id`](Self::cycle_id), [`set_expiry`](Self::set_expiry),
+/// [`flash_now`](Self::flash_now)) and the handle's own state ([`options`](Self::options),
+/// [`is_loaded`](Self::is_loaded), [`is_modified`](Self::is_modified)) cannot fail and
+/// return no `Result`.
+///
 /// A handler gets this handle from its framework adapter; the adapter keeps the
 /// [`SessionDriver`] that created it and alone ends the request. The handle has no way
 /// to end it:
