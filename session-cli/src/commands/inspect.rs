@@ -1,7 +1,7 @@
 //! `inspect <ID>`: one session's record, decoded, as JSON.
 
 use serde_json::json;
-use session_core::{Record, Timestamp};
+use session_core::{CookieLifetime, Record, SessionExpiry, Timestamp};
 
 use crate::exit::{AdminError, AdminResult};
 use crate::report::Report;
@@ -31,7 +31,7 @@ pub async fn run(target: &Target, arg: &str, cookie_name: &str) -> AdminResult<R
 }
 
 /// The record as JSON: storage key (server stores), version, times in RFC 3339 UTC,
-/// seconds left, and the data.
+/// seconds left, the session's own expiry (`null`: the app's default) and the data.
 fn record_json(record: &Record, storage_key: Option<String>) -> serde_json::Value {
     let now = Timestamp::from_system(std::time::SystemTime::now());
     json!({
@@ -41,6 +41,40 @@ fn record_json(record: &Record, storage_key: Option<String>) -> serde_json::Valu
         "accessed_at": rfc3339(record.accessed_at),
         "expires_at": rfc3339(record.expires_at),
         "expires_in_secs": record.expires_at.since(now).as_secs(),
+        "expiry": record.expiry.as_ref().map(expiry_json),
         "data": record.data,
     })
+}
+
+/// A per-session expiry (remember-me) as an admin reads it.
+fn expiry_json(own: &SessionExpiry) -> serde_json::Value {
+    let e = own.expiry();
+    json!({
+        "idle_secs": e.idle_timeout().map(|d| d.as_secs()),
+        "absolute_secs": e.absolute_lifetime().map(|d| d.as_secs()),
+        "cookie": match own.cookie() {
+            CookieLifetime::Persistent => "persistent",
+            CookieLifetime::BrowserSession => "browser_session",
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use session_core::{Data, SessionId};
+
+    #[test]
+    fn a_remembered_session_shows_its_own_expiry() {
+        let now = Timestamp::from_system(std::time::SystemTime::now());
+        let record = Record::new(SessionId::generate(), Data::new(), now, Timestamp::MAX);
+        assert!(record_json(&record, None)["expiry"].is_null());
+        let month = std::time::Duration::from_secs(30 * 86_400);
+        let own = SessionExpiry::remember_for(month).unwrap_or_else(|e| panic!("{e}"));
+        let json = record_json(&record.with_expiry(Some(own)), None);
+        assert_eq!(
+            json["expiry"],
+            json!({"idle_secs": 2_592_000, "absolute_secs": null, "cookie": "persistent"})
+        );
+    }
 }
