@@ -401,14 +401,12 @@ mod tests {
         let mut data = Data::new();
         data.insert("n".into(), serde_json::json!(n));
         let now = Timestamp::from_millis(4_000_000_000_000);
-        Record {
-            id: SessionId::generate(),
+        Record::new(
+            SessionId::generate(),
             data,
-            created_at: now,
-            accessed_at: now,
-            expires_at: Timestamp::from_millis(4_000_000_000_000 + 3_600_000),
-            version: 1,
-        }
+            now,
+            Timestamp::from_millis(4_000_000_000_000 + 3_600_000),
+        )
     }
 
     fn is_injected(err: &Error, reply_dropped: bool) -> bool {

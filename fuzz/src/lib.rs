@@ -95,14 +95,13 @@ pub fn arbitrary_record(u: &mut Unstructured<'_>) -> Result<Record> {
         let v = arbitrary_value(u, 3)?;
         data.insert(k, v);
     }
-    Ok(Record {
-        id,
-        data,
-        created_at: Timestamp::from_millis(u.arbitrary()?),
-        accessed_at: Timestamp::from_millis(u.arbitrary()?),
-        expires_at: Timestamp::from_millis(u.arbitrary()?),
-        version: u.arbitrary()?,
-    })
+    let created_at = Timestamp::from_millis(u.arbitrary()?);
+    let accessed_at = Timestamp::from_millis(u.arbitrary()?);
+    let expires_at = Timestamp::from_millis(u.arbitrary()?);
+    let version = u.arbitrary()?;
+    Ok(Record::new(id, data, created_at, expires_at)
+        .with_accessed_at(accessed_at)
+        .with_version(version))
 }
 
 /// Applies a few byte edits, chosen by `u`, to `value`: flip, overwrite, insert,

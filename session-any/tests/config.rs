@@ -175,10 +175,7 @@ async fn any_store_delegates_every_operation() {
     );
     let cookie = store.create(&r).await.unwrap();
     assert_eq!(store.load(&cookie).await.unwrap(), Some(r.clone()));
-    let r2 = Record {
-        version: 2,
-        ..r.clone()
-    };
+    let r2 = r.clone().with_version(2);
     store.save(&r2, 1).await.unwrap();
     assert!(matches!(store.save(&r2, 1).await, Err(Error::Conflict)));
     store.touch(&r2).await.unwrap();

@@ -47,10 +47,8 @@ fn record_for(id: SessionId, n: u64, version: u64) -> Record {
     let mut data = Data::new();
     data.insert("n".into(), json!(n));
     data.insert("blob".into(), json!(blob_for(n)));
-    Record {
-        version,
-        ..Record::new(id, data, now, now.saturating_add(Duration::from_secs(3600)))
-    }
+    let deadline = now.saturating_add(Duration::from_secs(3600));
+    Record::new(id, data, now, deadline).with_version(version)
 }
 
 /// Panics unless `record` is exactly what some single write produced.

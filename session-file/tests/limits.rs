@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use session_conformance::record_of_size;
 use session_core::{
-    Error, Record, SessionStore, StoreSettings, DEFAULT_MAX_RECORD_SIZE, FORMAT_MSGPACK_V1,
+    Error, SessionStore, StoreSettings, DEFAULT_MAX_RECORD_SIZE, FORMAT_MSGPACK_V1,
 };
 use session_file::{FileStore, ShelfStore};
 
@@ -51,7 +51,8 @@ async fn file_store_default_limit_refuses_a_record_just_over_it_and_writes_nothi
     let at = record_of_size(DEFAULT_MAX_RECORD_SIZE);
     store.create(&at).await.unwrap();
     let before = std::fs::read(store.record_path(&at.id)).unwrap();
-    let grown = Record { id: at.id, ..over };
+    let mut grown = over;
+    grown.id = at.id;
     assert_too_large(
         store.save(&grown, at.version).await,
         DEFAULT_MAX_RECORD_SIZE + 1,
@@ -111,7 +112,8 @@ async fn shelf_store_default_limit_refuses_a_record_just_over_it_and_writes_noth
     let at = record_of_size(DEFAULT_MAX_RECORD_SIZE);
     store.create(&at).await.unwrap();
     let before = store.raw_entries().await.unwrap();
-    let grown = Record { id: at.id, ..over };
+    let mut grown = over;
+    grown.id = at.id;
     assert_too_large(
         store.save(&grown, at.version).await,
         DEFAULT_MAX_RECORD_SIZE + 1,

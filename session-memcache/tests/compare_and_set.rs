@@ -122,11 +122,10 @@ async fn touches_racing_saves_never_lose_a_save_nor_fake_a_conflict() {
                 let mut touches = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     let t = Clock::system().now();
-                    let r = Record {
-                        accessed_at: t,
-                        expires_at: t.saturating_add(Duration::from_secs(900)),
-                        ..base.clone()
-                    };
+                    let r = base
+                        .clone()
+                        .with_accessed_at(t)
+                        .with_expires_at(t.saturating_add(Duration::from_secs(900)));
                     store.touch(&r).await?;
                     touches += 1;
                 }

@@ -91,13 +91,12 @@ async fn touch_moves_the_server_deadline_and_the_stored_times_only() {
 
     for ttl in [Duration::from_secs(900), 45 * DAY] {
         let later = Clock::system().now();
-        let touched = Record {
-            accessed_at: later,
-            expires_at: later.saturating_add(ttl),
-            // A touch carries data that must not be written.
-            data: Default::default(),
-            ..r.clone()
-        };
+        let mut touched = r
+            .clone()
+            .with_accessed_at(later)
+            .with_expires_at(later.saturating_add(ttl));
+        // A touch carries data that must not be written.
+        touched.data = Default::default();
         s.store.touch(&touched).await.unwrap();
         assert_near(server_ttl(&s, &r).await, ttl, "touched");
         let loaded = s.store.load(&r.id.to_string()).await.unwrap().unwrap();

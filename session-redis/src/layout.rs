@@ -127,14 +127,13 @@ mod tests {
     use session_core::{Codec, Data, SessionId};
 
     fn record(version: u64, accessed: i64, expires: i64) -> Record {
-        Record {
-            id: SessionId::generate(),
-            data: Data::new(),
-            created_at: Timestamp::from_millis(accessed),
-            accessed_at: Timestamp::from_millis(accessed),
-            expires_at: Timestamp::from_millis(expires),
-            version,
-        }
+        Record::new(
+            SessionId::generate(),
+            Data::new(),
+            Timestamp::from_millis(accessed),
+            Timestamp::from_millis(expires),
+        )
+        .with_version(version)
     }
 
     #[test]

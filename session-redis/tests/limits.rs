@@ -9,9 +9,7 @@
 mod common;
 
 use session_conformance::record_of_size;
-use session_core::{
-    Clock, Error, Record, SessionStore, DEFAULT_MAX_RECORD_SIZE, FORMAT_MSGPACK_V1,
-};
+use session_core::{Clock, Error, SessionStore, DEFAULT_MAX_RECORD_SIZE, FORMAT_MSGPACK_V1};
 use session_redis::RedisStore;
 
 use common::{test_options, PrefixGuard, Target};
@@ -38,10 +36,8 @@ async fn default_limit_refuses_a_record_just_over_it_and_sends_nothing() {
     let before = store.raw_entries().await.unwrap();
 
     let over = record_of_size(DEFAULT_MAX_RECORD_SIZE + 1);
-    let grown = Record {
-        id: at.id,
-        ..over.clone()
-    };
+    let mut grown = over.clone();
+    grown.id = at.id;
     for result in [
         store.create(&over).await,
         store.save(&grown, at.version).await,

@@ -49,21 +49,17 @@ fn classify<T>(result: &Result<T, Error>) -> Outcome {
 async fn cycle(store: &RedisStore, samples: &Mutex<Vec<Sample>>) {
     let record = |version| {
         let now = Clock::system().now();
-        Record {
-            version,
-            ..Record::new(
-                SessionId::generate(),
-                Data::from([("n".to_owned(), json!(version))]),
-                now,
-                now.saturating_add(Duration::from_secs(60)),
-            )
-        }
+        Record::new(
+            SessionId::generate(),
+            Data::from([("n".to_owned(), json!(version))]),
+            now,
+            now.saturating_add(Duration::from_secs(60)),
+        )
+        .with_version(version)
     };
     let r1 = record(1);
-    let r2 = Record {
-        id: r1.id,
-        ..record(2)
-    };
+    let mut r2 = record(2);
+    r2.id = r1.id;
     let cookie = r1.id.to_string();
     macro_rules! step {
         ($op:expr, $check:expr) => {{
@@ -246,10 +242,7 @@ async fn outage_fails_fast_and_the_same_store_recovers() {
         now.saturating_add(Duration::from_secs(60)),
     );
     store.create(&r).await.unwrap();
-    let saved = Record {
-        version: 2,
-        ..r.clone()
-    };
+    let saved = r.clone().with_version(2);
     store.save(&saved, 1).await.unwrap();
     assert!(matches!(store.save(&saved, 1).await, Err(Error::Conflict)));
     store.touch(&saved).await.unwrap();

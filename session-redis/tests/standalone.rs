@@ -75,10 +75,8 @@ async fn stores_with_different_prefixes_do_not_see_each_other() {
     assert!(b.raw_entries().await.unwrap().is_empty());
 
     // The same id may exist in both, independently.
-    let in_b = Record {
-        data: Data::from([("owner".to_owned(), json!("b"))]),
-        ..in_a.clone()
-    };
+    let mut in_b = in_a.clone();
+    in_b.data = Data::from([("owner".to_owned(), json!("b"))]);
     b.create(&in_b).await.unwrap();
     assert_eq!(a.load(&cookie).await.unwrap(), Some(in_a.clone()));
     assert_eq!(b.load(&cookie).await.unwrap(), Some(in_b));
@@ -138,11 +136,10 @@ async fn the_stored_value_is_header_then_envelope_under_a_hashed_key() {
 
     // A touch moves the TTL and the header's times and leaves the envelope alone.
     let later = r.accessed_at.saturating_add(Duration::from_secs(5));
-    let touched = Record {
-        accessed_at: later,
-        expires_at: later.saturating_add(Duration::from_secs(600)),
-        ..r.clone()
-    };
+    let touched = r
+        .clone()
+        .with_accessed_at(later)
+        .with_expires_at(later.saturating_add(Duration::from_secs(600)));
     store.touch(&touched).await.unwrap();
     let after: Vec<u8> = redis::cmd("GET")
         .arg(store.key_of(&r.id))
@@ -183,10 +180,7 @@ async fn foreign_values_are_corrupt_not_panics_and_are_never_overwritten() {
             matches!(store.load(&cookie).await, Err(Error::Corrupt(_))),
             "load of {junk:?}"
         );
-        let next = Record {
-            version: 2,
-            ..r.clone()
-        };
+        let next = r.clone().with_version(2);
         assert!(
             matches!(store.save(&next, 1).await, Err(Error::Corrupt(_))),
             "save over {junk:?}"
@@ -330,11 +324,8 @@ async fn works_over_resp3_too() {
     let r = record(Data::from([("k".to_owned(), json!(1))]));
     let cookie = store.create(&r).await.unwrap();
     assert!(matches!(store.create(&r).await, Err(Error::Collision)));
-    let saved = Record {
-        version: 2,
-        data: Data::from([("k".to_owned(), json!(2))]),
-        ..r.clone()
-    };
+    let mut saved = r.clone().with_version(2);
+    saved.data = Data::from([("k".to_owned(), json!(2))]);
     store.save(&saved, 1).await.unwrap();
     assert!(matches!(store.save(&saved, 1).await, Err(Error::Conflict)));
     store.touch(&saved).await.unwrap();

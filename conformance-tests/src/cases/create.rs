@@ -1,7 +1,7 @@
 //! `create` is an atomic insert-if-absent (contract rule 3).
 
 use serde_json::json;
-use session_core::{Error, Record};
+use session_core::Error;
 
 use super::util::{data, record_at, TTL};
 use crate::{CaseResult, Check, Harness};
@@ -15,10 +15,8 @@ pub async fn create_collision_keeps_original(h: &Harness) -> CaseResult {
     if fx.caps().self_sealed {
         // The cookie value is the record: there is no shared namespace to collide in,
         // each create seals its own value. The original must still open unchanged.
-        let second = Record {
-            data: data([("owner", json!("second"))]),
-            ..first.clone()
-        };
+        let mut second = first.clone();
+        second.data = data([("owner", json!("second"))]);
         c.ok("second create", fx.store().create(&second).await)?;
         let loaded = c.ok("load original", fx.store().load(&cookie).await)?;
         return c.eq(
@@ -27,10 +25,8 @@ pub async fn create_collision_keeps_original(h: &Harness) -> CaseResult {
             loaded,
         );
     }
-    let second = Record {
-        data: data([("owner", json!("second"))]),
-        ..first.clone()
-    };
+    let mut second = first.clone();
+    second.data = data([("owner", json!("second"))]);
     c.err(
         "second create with the same id",
         fx.store().create(&second).await,

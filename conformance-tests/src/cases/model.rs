@@ -158,13 +158,11 @@ async fn step(c: Check, h: &Harness, fx: &crate::Fixture, m: &mut Model, op: &Op
             } else {
                 base.version
             };
-            let r = Record {
-                data: data([("v", json!(value))]),
-                accessed_at: now,
-                expires_at: ttl(now, t),
-                version: expected_version + 1,
-                ..base
-            };
+            let mut r = base
+                .with_accessed_at(now)
+                .with_expires_at(ttl(now, t))
+                .with_version(expected_version + 1);
+            r.data = data([("v", json!(value))]);
             let result = store.save(&r, expected_version).await;
             let live = m.live(slot, now).is_some();
             if server && !live {
@@ -183,12 +181,11 @@ async fn step(c: Check, h: &Harness, fx: &crate::Fixture, m: &mut Model, op: &Op
         Op::Touch { slot, ttl: t } => {
             let base = m.base(slot, now);
             // The touch carries data the store must ignore: a touch moves deadlines only.
-            let r = Record {
-                accessed_at: now,
-                expires_at: ttl(now, t),
-                data: data([("touch", json!("must not be written"))]),
-                ..base.clone()
-            };
+            let mut r = base
+                .clone()
+                .with_accessed_at(now)
+                .with_expires_at(ttl(now, t));
+            r.data = data([("touch", json!("must not be written"))]);
             let result = store.touch(&r).await;
             if server && m.live(slot, now).is_none() {
                 c.err("touch of a missing record", result, "NotFound", |e| {
@@ -196,11 +193,10 @@ async fn step(c: Check, h: &Harness, fx: &crate::Fixture, m: &mut Model, op: &Op
                 })?;
             } else if server {
                 m.slots[slot].cookie = c.ok("touch", result)?;
-                m.slots[slot].stored = Some(Record {
-                    accessed_at: r.accessed_at,
-                    expires_at: r.expires_at,
-                    ..base
-                });
+                m.slots[slot].stored = Some(
+                    base.with_accessed_at(r.accessed_at)
+                        .with_expires_at(r.expires_at),
+                );
             } else {
                 m.slots[slot].cookie = c.ok("touch", result)?;
                 m.slots[slot].stored = Some(r);

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use session_core::{Error, Record};
+use session_core::Error;
 
 use super::util::{data, next_version, record_at};
 use crate::{CaseResult, Check, Harness};
@@ -20,11 +20,10 @@ pub async fn touch_extends_deadline(h: &Harness) -> CaseResult {
     c.ok("create", fx.store().create(&r).await)?;
     h.clock().advance(Duration::from_secs(50));
     let now = h.clock().now();
-    let touched = Record {
-        accessed_at: now,
-        expires_at: now.saturating_add(Duration::from_secs(60)),
-        ..r.clone()
-    };
+    let touched = r
+        .clone()
+        .with_accessed_at(now)
+        .with_expires_at(now.saturating_add(Duration::from_secs(60)));
     let cookie = c.ok("touch", fx.store().touch(&touched).await)?;
     h.clock().advance(Duration::from_secs(50));
     let loaded = c.ok("load past the old deadline", fx.store().load(&cookie).await)?;
@@ -57,21 +56,18 @@ pub async fn touch_keeps_stored_data(h: &Harness) -> CaseResult {
     c.ok("save", fx.store().save(&r2, r1.version).await)?;
     h.clock().advance(Duration::from_secs(10));
     let now = h.clock().now();
-    let stale_touch = Record {
-        accessed_at: now,
-        expires_at: now.saturating_add(Duration::from_secs(60)),
-        ..r1.clone()
-    };
+    let stale_touch = r1
+        .clone()
+        .with_accessed_at(now)
+        .with_expires_at(now.saturating_add(Duration::from_secs(60)));
     c.ok(
         "touch with stale data",
         fx.store().touch(&stale_touch).await,
     )?;
     let loaded = c.ok("load", fx.store().load(&r1.id.to_string()).await)?;
-    let expected = Record {
-        accessed_at: stale_touch.accessed_at,
-        expires_at: stale_touch.expires_at,
-        ..r2
-    };
+    let expected = r2
+        .with_accessed_at(stale_touch.accessed_at)
+        .with_expires_at(stale_touch.expires_at);
     c.eq(
         "saved data and version kept, deadline moved",
         Some(expected),
@@ -87,10 +83,8 @@ pub async fn touch_missing_not_found(h: &Harness) -> CaseResult {
         // Nothing is stored to be missing; what a self-sealed store can refuse is a
         // record already past its deadline, so a touch never extends a dead session.
         let now = h.clock().now();
-        let dead = Record {
-            expires_at: now,
-            ..record_at(now, Duration::from_secs(60), data([("k", json!(1))]))
-        };
+        let dead =
+            record_at(now, Duration::from_secs(60), data([("k", json!(1))])).with_expires_at(now);
         return c.err(
             "touch of an expired record",
             fx.store().touch(&dead).await,
@@ -118,11 +112,10 @@ pub async fn touch_missing_not_found(h: &Harness) -> CaseResult {
     c.ok("create", fx.store().create(&r).await)?;
     h.clock().advance(Duration::from_secs(11));
     let now = h.clock().now();
-    let late = Record {
-        accessed_at: now,
-        expires_at: now.saturating_add(Duration::from_secs(60)),
-        ..r.clone()
-    };
+    let late = r
+        .clone()
+        .with_accessed_at(now)
+        .with_expires_at(now.saturating_add(Duration::from_secs(60)));
     c.err(
         "touch expired",
         fx.store().touch(&late).await,

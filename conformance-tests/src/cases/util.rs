@@ -20,10 +20,7 @@ pub fn data<const N: usize>(pairs: [(&str, Value); N]) -> Data {
 
 /// The next version of `r` with `data`, written at `now`.
 pub fn next_version(r: &Record, data: Data, now: Timestamp) -> Record {
-    Record {
-        data,
-        accessed_at: now,
-        version: r.version + 1,
-        ..r.clone()
-    }
+    let mut next = r.clone().with_accessed_at(now).with_version(r.version + 1);
+    next.data = data;
+    next
 }
