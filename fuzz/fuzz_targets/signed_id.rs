@@ -18,11 +18,11 @@ use http::{header::COOKIE, HeaderValue, Request, Response};
 use libfuzzer_sys::arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 use session_cookie::CookieStore;
-use session_core::{MemoryStore, Session, SessionStore};
+use session_core::{MemoryStore, SessionStore};
 use session_fuzz::{
     fixed_clock, mutate, runtime, seed_record, COOKIE_NAME, SECRET_NEW, SECRET_OLD,
 };
-use session_tower::{SessionLayer, SigningKeys, Verified};
+use session_tower::{Session, SessionLayer, SigningKeys, Verified};
 use tower::{Layer, ServiceExt};
 
 struct Fixture {

@@ -15,6 +15,16 @@ pub enum SameSite {
     None,
 }
 
+impl SameSite {
+    pub(crate) fn to_cookie(self) -> cookie::SameSite {
+        match self {
+            SameSite::Strict => cookie::SameSite::Strict,
+            SameSite::Lax => cookie::SameSite::Lax,
+            SameSite::None => cookie::SameSite::None,
+        }
+    }
+}
+
 /// The session cookie's name and attributes. Deserializable, so it can come from a
 /// configuration file.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -35,9 +45,13 @@ pub struct CookieConfig {
     pub http_only: bool,
     /// `SameSite`. Default `Lax`.
     pub same_site: SameSite,
-    /// With `true` (the default) the cookie carries `Max-Age` up to the session's
-    /// deadline; with `false` it is a browser-session cookie, gone when the browser
-    /// closes (the server-side deadline still applies).
+    /// The layer's default cookie lifetime. With `true` (the default) the cookie
+    /// carries `Max-Age` up to the session's deadline; with `false` it is a
+    /// browser-session cookie (no `Max-Age`, no `Expires`), gone when the browser
+    /// closes (the server-side deadline still applies). A session that chose its own
+    /// lifetime (remember-me, `Session::set_expiry` with a
+    /// [`SessionExpiry`](session_core::SessionExpiry)) gets that instead. Not used
+    /// when the token travels in a header.
     pub persistent: bool,
 }
 
@@ -92,7 +106,8 @@ impl CookieConfig {
         self
     }
 
-    /// Chooses a `Max-Age` cookie (`true`) or a browser-session cookie (`false`).
+    /// Chooses a `Max-Age` cookie (`true`) or a browser-session cookie (`false`) for
+    /// sessions that did not choose for themselves.
     pub fn with_persistent(mut self, persistent: bool) -> Self {
         self.persistent = persistent;
         self

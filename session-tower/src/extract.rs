@@ -1,6 +1,5 @@
-//! The axum extractor and the error response for handlers.
+//! The axum side: [`Session`] as an extractor, and the error response for handlers.
 
-use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
@@ -9,42 +8,26 @@ use http::request::Parts;
 use http::StatusCode;
 
 use crate::handler_failure::HandlerFailure;
+use crate::Session;
 
-/// The request's session, as an axum extractor. Dereferences to
-/// [`session_core::Session`], so every session method is available.
-///
-/// Needs [`SessionLayer`](crate::SessionLayer) on the router; without it extraction
-/// fails with a 500 that says so.
-#[derive(Clone, Debug)]
-pub struct Session(pub session_core::Session);
-
-impl Deref for Session {
-    type Target = session_core::Session;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
+/// Extracts the [`Session`] that [`SessionLayer`](crate::SessionLayer) put in the
+/// request extensions. Without the layer on the router, extraction fails with a 500
+/// that says so.
 impl<S: Send + Sync> FromRequestParts<S> for Session {
     type Rejection = (StatusCode, &'static str);
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<session_core::Session>()
-            .cloned()
-            .map(Session)
-            .ok_or((
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "no session: add session_tower::SessionLayer to the router",
-            ))
+        parts.extensions.get::<Session>().cloned().ok_or((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no session: add session_tower::SessionLayer to the router",
+        ))
     }
 }
 
 /// A session error as a handler's error type: `?` on any session call.
 /// [`SessionLayer`](crate::SessionLayer) logs the cause (once, at `ERROR`) and answers
 /// the client with the same response as for a failure at the end of the request (its
-/// [`on_error`](crate::SessionLayer::on_error) hook; by default a 503 with
+/// [`on_error`](crate::SessionLayerBuilder::on_error) hook; by default a 503 with
 /// `Retry-After: 1` for an unreachable or timed-out store, a 500 for anything else). A session only
 /// exists under the layer, so the layer always sees it; without the layer the response
 /// is a bare 500.

@@ -1,26 +1,21 @@
 //! The tower `Layer` and `Service` that give every request a lazy session and turn the
-//! session's outcome into `Set-Cookie` before the response leaves.
+//! session's outcome into `Set-Cookie` (or the token header) before the response
+//! leaves.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use cookie::{Cookie, SameSite as CookieSameSite};
 use futures::future::BoxFuture;
-use http::header::{CACHE_CONTROL, COOKIE, RETRY_AFTER, SET_COOKIE, VARY};
+use http::header::{CACHE_CONTROL, RETRY_AFTER, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
-use session_core::{
-    CookieChange, Error, Outcome, Result, SessionDriver, SessionOptions, SessionStore, Timestamp,
-};
+use session_core::{Error, SessionDriver, SessionOptions, SessionStore};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::handler_failure::HandlerFailure;
-use crate::signing::{SigningKeys, Verified};
-use crate::{CookieConfig, SameSite};
-
-/// The most a browser keeps for one cookie, name and attributes included (RFC 6265
-/// section 6.1 minimum, and what every major browser enforces).
-pub const MAX_COOKIE_BYTES: usize = 4096;
+use crate::signing::SigningKeys;
+use crate::transport::TokenWire;
+use crate::{Session, SessionLayerBuilder, Transport};
 
 /// Turns a store error into the response the client gets. Sessions fail closed: the
 /// default, [`default_error_response`], answers an empty `503 Service Unavailable` with
@@ -30,40 +25,46 @@ pub const MAX_COOKIE_BYTES: usize = 4096;
 /// (a missing table, an unexpected reply, a disk error) included.
 pub type ErrorHook = Arc<dyn Fn(&Error) -> Response<String> + Send + Sync>;
 
-/// A tower layer that attaches a [`Session`](session_core::Session) to every request.
+/// A tower layer that attaches a [`Session`] to every request.
 ///
-/// Handlers find the session in the request extensions (`session_core::Session`) or,
-/// with axum, through the [`Session`](crate::Session) extractor. The layer keeps the
-/// request's [`SessionDriver`]: only it ends the request. The session is saved
-/// (or touched, or deleted) before the response headers are returned, so the cookie is
-/// always in the response that follows a change.
+/// Handlers find the session in the request extensions
+/// (`req.extensions().get::<session_tower::Session>()`) or, with axum, extract the
+/// same [`Session`] type. The layer keeps the request's [`SessionDriver`]: only it
+/// ends the request. The session is saved (or touched, or deleted) before the
+/// response headers are returned, so the token is always in the response that
+/// follows a change.
+///
+/// Made with [`SessionLayer::new`] (store and keys, everything else default),
+/// [`SessionLayer::builder`] (every setting, checked once by
+/// [`build`](SessionLayerBuilder::build)) or [`SessionLayer::development`] (a
+/// throwaway key).
 #[derive(Clone)]
 pub struct SessionLayer {
-    shared: Arc<Shared>,
+    shared: Arc<Settings>,
 }
 
-struct Shared {
-    store: Arc<dyn SessionStore>,
-    options: Arc<SessionOptions>,
-    cookie: CookieConfig,
-    /// `None` for stores that seal their own values.
-    keys: Option<SigningKeys>,
-    save_on_server_error: bool,
-    on_error: ErrorHook,
+/// Everything a layer and its services share, checked by the builder.
+pub(crate) struct Settings {
+    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) options: Arc<SessionOptions>,
+    pub(crate) wire: TokenWire,
+    pub(crate) save_on_server_error: bool,
+    pub(crate) on_error: ErrorHook,
 }
 
 impl std::fmt::Debug for SessionLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionLayer")
-            .field("cookie", &self.shared.cookie)
+            .field("cookie", &self.shared.wire.cookie)
+            .field("transport", &self.shared.wire.transport)
             .field("options", &self.shared.options)
-            .field("signed", &self.shared.keys.is_some())
+            .field("signed", &self.shared.wire.keys.is_some())
             .finish_non_exhaustive()
     }
 }
 
 /// The response [`SessionLayer`] sends when the store fails, unless
-/// [`SessionLayer::on_error`] sets another: an empty 503 with `Retry-After: 1` when the
+/// [`SessionLayerBuilder::on_error`] sets another: an empty 503 with `Retry-After: 1` when the
 /// store is unreachable or timed out (a backend error whose kind is temporary,
 /// [`Error::is_temporary`]: the client may retry, and a load balancer or monitor sees an
 /// outage, not a bug), an empty 500 for anything else, a backend error that a retry
@@ -108,106 +109,93 @@ pub fn default_error_response(error: &Error) -> Response<String> {
 }
 
 impl SessionLayer {
-    /// Sessions in `store`, with cookies signed by `keys` (ignored for stores that seal
-    /// their own cookie values), default options and cookie attributes.
+    /// Sessions in `store`, with tokens signed by `keys` (ignored for stores that seal
+    /// their own values), default options, cookie attributes and error response. For
+    /// anything else, [`SessionLayer::builder`].
     pub fn new<S: SessionStore>(store: S, keys: SigningKeys) -> Self {
         Self::from_arc(Arc::new(store), keys)
     }
 
     /// Like [`SessionLayer::new`] for a store that is already shared.
     pub fn from_arc(store: Arc<dyn SessionStore>, keys: SigningKeys) -> Self {
-        let keys = (!store.capabilities().self_sealed).then_some(keys);
-        Self::build(store, keys)
+        SessionLayerBuilder::new(store).with_default_settings(keys)
     }
 
-    /// Sessions in a store that seals its own cookie values (the cookie store), which
-    /// needs no signing keys. Any other store is refused with [`Error::Config`]: its
-    /// cookie would carry a bare, unsigned id.
+    /// A builder for sessions in `store`: keys, options, cookie, token transport,
+    /// error response; everything is checked once, by
+    /// [`build`](SessionLayerBuilder::build). A store that seals its own values (the
+    /// cookie store) needs no keys:
     ///
     /// ```
     /// # use std::sync::Arc;
-    /// # use session_tower::SessionLayer;
-    /// let err = SessionLayer::for_sealed_store(Arc::new(session_core::MemoryStore::new()));
-    /// assert!(err.is_err(), "a server store needs signing keys");
+    /// # use async_trait::async_trait;
+    /// # use session_core::{Capabilities, MemoryStore, Record, SessionId, SessionStore};
+    /// # struct SealedStore(MemoryStore);
+    /// # #[async_trait]
+    /// # impl SessionStore for SealedStore {
+    /// #     fn capabilities(&self) -> Capabilities { self.0.capabilities().with_self_sealed(true) }
+    /// #     async fn load(&self, v: &str) -> session_core::Result<Option<Record>> { self.0.load(v).await }
+    /// #     async fn create(&self, r: &Record) -> session_core::Result<String> { self.0.create(r).await }
+    /// #     async fn save(&self, r: &Record, v: u64) -> session_core::Result<String> { self.0.save(r, v).await }
+    /// #     async fn touch(&self, r: &Record) -> session_core::Result<String> { self.0.touch(r).await }
+    /// #     async fn delete(&self, id: &SessionId) -> session_core::Result<()> { self.0.delete(id).await }
+    /// # }
+    /// use session_tower::SessionLayer;
+    ///
+    /// // A self-sealed store (session-cookie's `CookieStore`): no secrets needed.
+    /// let layer = SessionLayer::builder(SealedStore(MemoryStore::new())).build()?;
+    /// // A store that keeps sessions server-side: keys are required.
+    /// assert!(SessionLayer::builder(MemoryStore::new()).build().is_err());
+    /// # Ok::<(), session_core::Error>(())
     /// ```
-    pub fn for_sealed_store(store: Arc<dyn SessionStore>) -> Result<Self> {
+    pub fn builder<S: SessionStore>(store: S) -> SessionLayerBuilder {
+        SessionLayerBuilder::new(Arc::new(store))
+    }
+
+    /// Like [`SessionLayer::builder`] for a store that is already shared.
+    pub fn builder_from_arc(store: Arc<dyn SessionStore>) -> SessionLayerBuilder {
+        SessionLayerBuilder::new(store)
+    }
+
+    /// For development only: sessions in `store`, signed with a random key made for
+    /// this layer, so no secret needs configuring. The key lives in memory only:
+    /// **sessions do not survive a restart**, and two processes do not accept each
+    /// other's sessions. Logs a `WARN` saying so when the layer is made. Use
+    /// [`SessionLayer::new`] or [`SessionLayer::builder`] with keys from
+    /// configuration in production.
+    ///
+    /// ```
+    /// # use session_core::MemoryStore;
+    /// # use session_tower::SessionLayer;
+    /// let layer = SessionLayer::development(MemoryStore::new());
+    /// ```
+    pub fn development<S: SessionStore>(store: S) -> Self {
+        let store: Arc<dyn SessionStore> = Arc::new(store);
         if !store.capabilities().self_sealed {
-            return Err(Error::Config(
-                "this store keeps sessions server-side, so its id cookie must be signed: \
-                 give the layer signing keys (SessionLayer::from_arc)"
-                    .into(),
-            ));
+            tracing::warn!(
+                "SessionLayer::development: session tokens are signed with a random key \
+                 made at start-up, so sessions will not survive a restart and are not \
+                 shared between processes; do not use this in production (give the \
+                 layer SigningKeys from configuration)"
+            );
         }
-        Ok(Self::build(store, None))
+        SessionLayerBuilder::new(store).with_default_settings(SigningKeys::random())
     }
 
-    fn build(store: Arc<dyn SessionStore>, keys: Option<SigningKeys>) -> Self {
+    pub(crate) fn from_settings(settings: Settings) -> Self {
         SessionLayer {
-            shared: Arc::new(Shared {
-                store,
-                options: Arc::new(SessionOptions::default()),
-                cookie: CookieConfig::default(),
-                keys,
-                save_on_server_error: false,
-                on_error: Arc::new(default_error_response),
-            }),
+            shared: Arc::new(settings),
         }
-    }
-
-    fn edit(mut self, f: impl FnOnce(&mut Shared)) -> Self {
-        match Arc::get_mut(&mut self.shared) {
-            Some(shared) => f(shared),
-            None => {
-                let old = &self.shared;
-                let mut copy = Shared {
-                    store: old.store.clone(),
-                    options: old.options.clone(),
-                    cookie: old.cookie.clone(),
-                    keys: old.keys.clone(),
-                    save_on_server_error: old.save_on_server_error,
-                    on_error: old.on_error.clone(),
-                };
-                f(&mut copy);
-                self.shared = Arc::new(copy);
-            }
-        }
-        self
-    }
-
-    /// Session options: expiry, touch policy, save mode, clock. Rejects combinations
-    /// that cannot work (see [`SessionOptions::validate`]).
-    pub fn with_options(self, options: SessionOptions) -> Result<Self> {
-        options.validate()?;
-        Ok(self.edit(|s| s.options = Arc::new(options)))
-    }
-
-    /// Cookie name and attributes; rejects ones that cannot be sent.
-    pub fn with_cookie(self, cookie: CookieConfig) -> Result<Self> {
-        cookie.validate()?;
-        Ok(self.edit(|s| s.cookie = cookie))
-    }
-
-    /// Whether a session changed by a request that ends in a 5xx response is still
-    /// saved. Off by default: a failed request should not half-apply.
-    pub fn save_on_server_error(self, yes: bool) -> Self {
-        self.edit(|s| s.save_on_server_error = yes)
-    }
-
-    /// The response sent when the store fails: at the end of a request, or inside a
-    /// handler that returned [`SessionError`](crate::SessionError). The default,
-    /// [`default_error_response`], is a 503 with `Retry-After: 1` for a temporary
-    /// backend error ([`Error::is_temporary`]: the store is unreachable or timed out)
-    /// and a 500 otherwise.
-    pub fn on_error<F>(self, hook: F) -> Self
-    where
-        F: Fn(&Error) -> Response<String> + Send + Sync + 'static,
-    {
-        self.edit(|s| s.on_error = Arc::new(hook))
     }
 
     /// The store behind this layer.
     pub fn store(&self) -> &Arc<dyn SessionStore> {
         &self.shared.store
+    }
+
+    /// Where this layer reads and sends the session token.
+    pub fn transport(&self) -> &Transport {
+        &self.shared.wire.transport
     }
 }
 
@@ -226,147 +214,12 @@ impl<S> Layer<S> for SessionLayer {
 #[derive(Clone)]
 pub struct SessionService<S> {
     inner: S,
-    shared: Arc<Shared>,
+    shared: Arc<Settings>,
 }
 
 impl<S> std::fmt::Debug for SessionService<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionService").finish_non_exhaustive()
-    }
-}
-
-/// The session cookie a request carried, after signature checks.
-#[derive(Default)]
-struct Incoming {
-    value: Option<String>,
-    /// Signed with an older key: re-sign on this response.
-    rotated: bool,
-    /// A cookie of our name came, but no key verifies it (tampered, or signed with a
-    /// retired key): expire it unless a new session replaces it.
-    invalid: bool,
-}
-
-impl Shared {
-    fn read_cookie(&self, headers: &HeaderMap) -> Incoming {
-        let name = self.cookie.name.as_str();
-        // Lossy: another app's cookie with non-ASCII bytes must not hide ours.
-        let texts: Vec<String> = headers
-            .get_all(COOKIE)
-            .iter()
-            .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned())
-            .collect();
-        let candidates = texts
-            .iter()
-            .flat_map(|t| Cookie::split_parse(t.as_str()))
-            .filter_map(|c| c.ok())
-            .filter(|c| c.name() == name);
-        let mut seen = false;
-        for c in candidates {
-            seen = true;
-            let raw = c.value();
-            let verified = match &self.keys {
-                Some(keys) => keys.verify(name, raw),
-                None => Some(Verified::Current(raw.to_owned())),
-            };
-            match verified {
-                Some(Verified::Current(v)) => {
-                    return Incoming {
-                        value: Some(v),
-                        rotated: false,
-                        invalid: false,
-                    }
-                }
-                Some(Verified::Rotated(v)) => {
-                    return Incoming {
-                        value: Some(v),
-                        rotated: true,
-                        invalid: false,
-                    }
-                }
-                None => {
-                    tracing::debug!("ignoring a session cookie whose signature does not verify")
-                }
-            }
-        }
-        Incoming {
-            invalid: seen,
-            ..Incoming::default()
-        }
-    }
-
-    fn set_cookie(&self, value: &str, expires_at: Option<Timestamp>) -> Result<HeaderValue> {
-        let value = match &self.keys {
-            Some(keys) => keys.sign(&self.cookie.name, value),
-            None => value.to_owned(),
-        };
-        let mut c = self.base_cookie(value);
-        if self.cookie.persistent {
-            if let Some(deadline) = expires_at {
-                let secs = deadline.since(self.options.clock.now()).as_secs();
-                c.set_max_age(cookie::time::Duration::seconds(
-                    i64::try_from(secs).unwrap_or(i64::MAX),
-                ));
-            }
-        }
-        self.header(c)
-    }
-
-    fn removal_cookie(&self) -> Result<HeaderValue> {
-        let mut c = self.base_cookie(String::new());
-        c.make_removal();
-        self.header(c)
-    }
-
-    fn base_cookie(&self, value: String) -> Cookie<'static> {
-        let cfg = &self.cookie;
-        let mut c = Cookie::new(cfg.name.clone(), value);
-        c.set_path(cfg.path.clone());
-        if let Some(domain) = &cfg.domain {
-            c.set_domain(domain.clone());
-        }
-        c.set_secure(cfg.secure);
-        c.set_http_only(cfg.http_only);
-        c.set_same_site(match cfg.same_site {
-            SameSite::Strict => CookieSameSite::Strict,
-            SameSite::Lax => CookieSameSite::Lax,
-            SameSite::None => CookieSameSite::None,
-        });
-        c
-    }
-
-    fn header(&self, c: Cookie<'static>) -> Result<HeaderValue> {
-        let text = c.to_string();
-        // A browser silently drops a larger cookie; refuse loudly instead.
-        if text.len() > MAX_COOKIE_BYTES {
-            return Err(Error::TooLarge {
-                limit: MAX_COOKIE_BYTES,
-                size: text.len(),
-            });
-        }
-        HeaderValue::from_str(&text)
-            .map_err(|e| Error::Config(format!("cookie does not fit in a header: {e}")))
-    }
-
-    /// The `Set-Cookie` header this outcome calls for, if any.
-    fn cookie_header(&self, outcome: &Outcome, incoming: &Incoming) -> Result<Option<HeaderValue>> {
-        match &outcome.cookie {
-            CookieChange::Set(v) => {
-                let same = incoming.value.as_deref() == Some(v.as_str());
-                // Re-send an unchanged value only to refresh Max-Age or a signature.
-                if same && !incoming.rotated && !self.cookie.persistent {
-                    return Ok(None);
-                }
-                self.set_cookie(v, outcome.expires_at).map(Some)
-            }
-            CookieChange::Remove => self.removal_cookie().map(Some),
-            CookieChange::Unchanged => {
-                match (&incoming.value, incoming.rotated, outcome.expires_at) {
-                    (Some(v), true, Some(deadline)) => self.set_cookie(v, Some(deadline)).map(Some),
-                    _ if incoming.invalid => self.removal_cookie().map(Some),
-                    _ => Ok(None),
-                }
-            }
-        }
     }
 }
 
@@ -392,13 +245,14 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
         Box::pin(async move {
-            let incoming = shared.read_cookie(req.headers());
+            let incoming = shared.wire.read(req.headers());
             let session = SessionDriver::new(
                 shared.store.clone(),
                 shared.options.clone(),
                 incoming.value.clone(),
             );
-            req.extensions_mut().insert(session.session());
+            req.extensions_mut()
+                .insert(Session::from(session.session()));
             let mut res = inner.call(req).await?;
             let handler_failed = res.extensions_mut().remove::<HandlerFailure>();
             if let Some(HandlerFailure(error)) = &handler_failed {
@@ -408,11 +262,12 @@ where
             let failed = handler_failed.is_some() || res.status().is_server_error();
             let save = !failed || shared.save_on_server_error;
             if save && incoming.rotated {
-                // Loads the session so a re-signed cookie keeps its Max-Age (only during
-                // a key rotation, once per client). If the store is down, re-signing can
+                // Loads the session so a re-signed cookie keeps its Max-Age and a
+                // re-signed token is only sent for a live session (only during a key
+                // rotation, once per client). If the store is down, re-signing can
                 // wait: the old signature stays valid.
                 if let Err(e) = session.expires_at().await {
-                    tracing::warn!(error = %e, "could not load the session to re-sign its cookie");
+                    tracing::warn!(error = %e, "could not load the session to re-sign its token");
                 }
             }
             let used = session.is_loaded().await;
@@ -420,23 +275,30 @@ where
                 session.finish().await
             } else {
                 // Write nothing more, but a delete or persist that already happened
-                // must still reach the cookie.
+                // must still reach the client.
                 Ok(session.finish_unsaved().await)
             };
-            let header = outcome.and_then(|o| shared.cookie_header(&o, &incoming));
+            let now = shared.options.clock.now();
+            let header = outcome.and_then(|o| shared.wire.response_header(&o, &incoming, now));
             match header {
-                Ok(value) => {
+                Ok(token) => {
                     let headers = res.headers_mut();
-                    if let Some(value) = &value {
-                        headers.append(SET_COOKIE, value.clone());
-                        // A shared cache must never hand one client's cookie to another.
+                    let sent = token.is_some();
+                    if let Some((name, value)) = token {
+                        if name == SET_COOKIE {
+                            headers.append(name, value);
+                        } else {
+                            // One token per response, whatever the handler put there.
+                            headers.insert(name, value);
+                        }
+                        // A shared cache must never hand one client's token to another.
                         if !headers.contains_key(CACHE_CONTROL) {
                             headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
                         }
                     }
-                    if value.is_some() || used {
-                        // The response depends on the cookie whenever the session was read.
-                        add_vary_cookie(headers);
+                    if sent || used {
+                        // The response depends on the token whenever the session was read.
+                        add_vary(headers, shared.wire.vary());
                     }
                     Ok(res)
                 }
@@ -446,19 +308,21 @@ where
     }
 }
 
-fn fail<B: From<String>>(shared: &Shared, error: &Error) -> Response<B> {
+fn fail<B: From<String>>(shared: &Settings, error: &Error) -> Response<B> {
     tracing::error!(%error, "session store failed; answering with the error response");
     (shared.on_error)(error).map(B::from)
 }
 
-fn add_vary_cookie(headers: &mut HeaderMap) {
+/// Adds `name` (`Cookie`, or the token header) to `Vary` unless it is there already.
+fn add_vary(headers: &mut HeaderMap, name: HeaderValue) {
+    let Ok(text) = name.to_str() else { return };
     let already = headers
         .get_all(VARY)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|v| v.trim().eq_ignore_ascii_case("cookie") || v.trim() == "*");
+        .any(|v| v.trim().eq_ignore_ascii_case(text) || v.trim() == "*");
     if !already {
-        headers.append(VARY, HeaderValue::from_static("Cookie"));
+        headers.append(VARY, name);
     }
 }

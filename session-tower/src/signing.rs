@@ -3,6 +3,8 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
+use rand::rngs::OsRng;
+use rand::RngCore;
 use session_core::{Error, Result};
 use sha2::Sha256;
 
@@ -57,6 +59,19 @@ impl SigningKeys {
             ));
         }
         Ok(SigningKeys { keys })
+    }
+
+    /// One key of random bytes from the operating system's generator, for
+    /// [`SessionLayer::development`](crate::SessionLayer::development): it exists in
+    /// this process only.
+    pub(crate) fn random() -> Self {
+        // A full HMAC-SHA256 block of key (64 bytes, above MIN_SECRET_LEN); this
+        // constructor takes the key by type, so there is no length error to handle.
+        let mut key = hmac::digest::Key::<HmacSha256>::default();
+        OsRng.fill_bytes(&mut key);
+        SigningKeys {
+            keys: vec![<HmacSha256 as hmac::digest::KeyInit>::new(&key)],
+        }
     }
 
     /// `value.signature`, signed with the newest key. The cookie name is part of the
@@ -162,6 +177,17 @@ mod tests {
         for junk in ["", ".", "..", "a.b", &"x".repeat(10_000), "v.%%%", "\0.\0"] {
             assert_eq!(keys.verify("sid", junk), None);
         }
+    }
+
+    #[test]
+    fn random_keys_sign_and_differ() {
+        let (a, b) = (SigningKeys::random(), SigningKeys::random());
+        let signed = a.sign("sid", "v");
+        assert_eq!(
+            a.verify("sid", &signed),
+            Some(Verified::Current("v".into()))
+        );
+        assert_eq!(b.verify("sid", &signed), None);
     }
 
     #[test]

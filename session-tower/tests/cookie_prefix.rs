@@ -159,28 +159,34 @@ fn a_configuration_file_gets_the_same_check() {
 #[test]
 fn the_layer_refuses_a_cookie_browsers_would_drop() {
     let keys = SigningKeys::new([[7u8; 32]]).unwrap();
-    let layer = SessionLayer::new(MemoryStore::new(), keys);
+    let layer = SessionLayer::builder(MemoryStore::new()).keys(keys.clone());
     match layer
-        .clone()
-        .with_cookie(named("__Host-session").with_secure(false))
+        .cookie(named("__Host-session").with_secure(false))
+        .build()
     {
         Err(Error::Config(msg)) => assert!(msg.contains("__Host- prefix"), "{msg}"),
         Err(e) => panic!("expected a Config error, got {e:?}"),
         Ok(_) => panic!("the layer accepted a __Host- cookie without Secure"),
     }
-    assert!(layer.with_cookie(named("__Host-session")).is_ok());
+    assert!(SessionLayer::builder(MemoryStore::new())
+        .keys(keys)
+        .cookie(named("__Host-session"))
+        .build()
+        .is_ok());
 }
 
 #[tokio::test]
 async fn an_accepted_host_cookie_is_sent_the_way_browsers_keep_it() {
     let keys = SigningKeys::new([[7u8; 32]]).unwrap();
-    let layer = SessionLayer::new(MemoryStore::new(), keys)
-        .with_cookie(named("__Host-session"))
+    let layer = SessionLayer::builder(MemoryStore::new())
+        .keys(keys)
+        .cookie(named("__Host-session"))
+        .build()
         .unwrap();
     let svc = layer.layer(service_fn(|req: Request<String>| async move {
         let session = req
             .extensions()
-            .get::<session_core::Session>()
+            .get::<session_tower::Session>()
             .cloned()
             .unwrap();
         session.insert("user", "ada").await.unwrap();

@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
+mod support;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -15,11 +17,10 @@ use session_core::{BackendError, BackendErrorKind, Operation};
 use session_core::{
     Capabilities, Error, MemoryStore, Record, SaveMode, SessionId, SessionOptions, SessionStore,
 };
-use session_tower::{CookieConfig, Session, SessionError, SessionLayer, SigningKeys};
+use session_tower::{CookieConfig, Session, SessionError, SessionLayer};
 use tower::ServiceExt;
 
-const KEY_A: &[u8; 32] = b"0123456789abcdef0123456789abcdef";
-const KEY_B: &[u8; 32] = b"fedcba9876543210fedcba9876543210";
+use support::{keys, KEY_A, KEY_B};
 
 async fn login(s: Session) -> Result<&'static str, SessionError> {
     s.insert("user", "ada").await?;
@@ -74,10 +75,6 @@ fn app(layer: SessionLayer) -> Router {
         .route("/big", get(big))
         .route("/static", get(untouched))
         .layer(layer)
-}
-
-fn keys(k: &[&[u8; 32]]) -> SigningKeys {
-    SigningKeys::new(k.iter().map(|k| k.to_vec())).unwrap()
 }
 
 struct Reply {
@@ -254,8 +251,11 @@ async fn server_errors_do_not_save_unless_configured() {
     assert!(r.set_cookie.is_empty());
     assert_eq!(store.count().await.unwrap(), 0);
 
-    let saving =
-        app(SessionLayer::from_arc(store.clone(), keys(&[KEY_A])).save_on_server_error(true));
+    let saving = app(SessionLayer::builder_from_arc(store.clone())
+        .keys(keys(&[KEY_A]))
+        .save_on_server_error(true)
+        .build()
+        .unwrap());
     let r = send(&saving, "/boom", None).await;
     assert!(r.cookie().is_some());
     assert_eq!(store.count().await.unwrap(), 1);
@@ -355,11 +355,15 @@ async fn store_failures_fail_closed_with_a_hook() {
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(r.set_cookie.is_empty());
 
-    let hooked = app(SessionLayer::new(DOWN_STORE, keys(&[KEY_A])).on_error(|e| {
-        let mut res = http::Response::new(format!("sessions unavailable: {e}"));
-        *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-        res
-    }));
+    let hooked = app(SessionLayer::builder(DOWN_STORE)
+        .keys(keys(&[KEY_A]))
+        .on_error(|e| {
+            let mut res = http::Response::new(format!("sessions unavailable: {e}"));
+            *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            res
+        })
+        .build()
+        .unwrap());
     let r = send(&hooked, "/login", None).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(r.body.starts_with("sessions unavailable"));
@@ -391,8 +395,10 @@ async fn explicit_mode_saves_only_on_request() {
         Ok("saved")
     }
     let store = Arc::new(MemoryStore::new());
-    let layer = SessionLayer::from_arc(store.clone(), keys(&[KEY_A]))
-        .with_options(SessionOptions::default().with_save_mode(SaveMode::Explicit))
+    let layer = SessionLayer::builder_from_arc(store.clone())
+        .keys(keys(&[KEY_A]))
+        .options(SessionOptions::default().with_save_mode(SaveMode::Explicit))
+        .build()
         .unwrap();
     let app = Router::new()
         .route("/unsaved", get(set_unsaved))
@@ -423,13 +429,15 @@ async fn concurrent_counters_on_one_session_all_count() {
 
 #[tokio::test]
 async fn browser_session_cookie_has_no_max_age() {
-    let layer = SessionLayer::new(MemoryStore::new(), keys(&[KEY_A]))
-        .with_cookie(
+    let layer = SessionLayer::builder(MemoryStore::new())
+        .keys(keys(&[KEY_A]))
+        .cookie(
             CookieConfig::default()
                 .with_persistent(false)
                 .with_name("sid")
                 .with_secure(false),
         )
+        .build()
         .unwrap();
     let r = send(&app(layer), "/login", None).await;
     assert!(r.set_cookie[0].starts_with("sid="));
@@ -439,7 +447,7 @@ async fn browser_session_cookie_has_no_max_age() {
 
 #[tokio::test]
 async fn invalid_cookie_config_is_a_config_error() {
-    let layer = || SessionLayer::new(MemoryStore::new(), keys(&[KEY_A]));
+    let layer = || SessionLayer::builder(MemoryStore::new()).keys(keys(&[KEY_A]));
     for bad in [
         CookieConfig::default().with_name("bad name"),
         CookieConfig::default().with_name(""),
@@ -448,7 +456,7 @@ async fn invalid_cookie_config_is_a_config_error() {
             .with_same_site(session_tower::SameSite::None)
             .with_secure(false),
     ] {
-        assert!(matches!(layer().with_cookie(bad), Err(Error::Config(_))));
+        assert!(matches!(layer().cookie(bad).build(), Err(Error::Config(_))));
     }
 }
 
@@ -571,8 +579,11 @@ fn throttle_longer_than_idle_is_refused() {
         .with_touch(session_core::TouchPolicy::Throttled(
             std::time::Duration::from_secs(120),
         ));
-    let layer = SessionLayer::new(MemoryStore::new(), keys(&[KEY_A]));
-    assert!(matches!(layer.with_options(options), Err(Error::Config(_))));
+    let layer = SessionLayer::builder(MemoryStore::new()).keys(keys(&[KEY_A]));
+    assert!(matches!(
+        layer.options(options).build(),
+        Err(Error::Config(_))
+    ));
 }
 
 /// Issue 16 item 3: a handler that catches a refused `persist` and answers 413 gets
@@ -648,27 +659,7 @@ async fn failed_persist_is_not_retried_at_the_end_of_the_request() {
 #[tokio::test]
 async fn a_handler_store_failure_is_logged_once() {
     use session_conformance::{FaultStore, Op};
-    use std::sync::Mutex;
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::DEBUG)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = support::Logs::capture();
 
     let store = Arc::new(FaultStore::new(MemoryStore::new()));
     let app = app(SessionLayer::from_arc(store.clone(), keys(&[KEY_A])));
@@ -677,8 +668,12 @@ async fn a_handler_store_failure_is_logged_once() {
     let r = send(&app, "/whoami", Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).collect();
-    assert_eq!(errors.len(), 1, "expected one ERROR line, got:\n{log}");
+    let errors = logs.lines_at("ERROR");
+    assert_eq!(
+        errors.len(),
+        1,
+        "expected one ERROR line, got:\n{}",
+        logs.text()
+    );
     assert!(errors[0].contains("injected"), "{}", errors[0]);
 }

@@ -1,5 +1,5 @@
 //! The layer in a plain tower/hyper service, no axum: the session comes from the
-//! request extensions.
+//! request extensions, as the same `session_tower::Session` an axum handler extracts.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
@@ -16,7 +16,7 @@ use tower::{service_fn, ServiceBuilder};
 async fn handler(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let session = req
         .extensions()
-        .get::<session_core::Session>()
+        .get::<session_tower::Session>()
         .cloned()
         .unwrap();
     let n = session
@@ -67,4 +67,24 @@ async fn works_in_a_plain_hyper_server() {
         let body = res.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(body, expected.to_string());
     }
+}
+
+/// The layer inserts one handle type, the one an axum handler extracts; not a second
+/// `session_core::Session` beside it.
+#[tokio::test]
+async fn the_extension_is_the_one_session_type() {
+    use tower::{Layer, ServiceExt};
+    let keys = SigningKeys::new([[7u8; 32]]).unwrap();
+    let svc = SessionLayer::new(MemoryStore::new(), keys).layer(service_fn(
+        |req: Request<String>| async move {
+            let ext = req.extensions();
+            let seen = (
+                ext.get::<session_tower::Session>().is_some(),
+                ext.get::<session_core::Session>().is_some(),
+            );
+            Ok::<_, Infallible>(Response::new(format!("{seen:?}")))
+        },
+    ));
+    let res = svc.oneshot(Request::new(String::new())).await.unwrap();
+    assert_eq!(res.into_body(), "(true, false)");
 }
