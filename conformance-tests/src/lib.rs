@@ -38,6 +38,7 @@ pub mod cases;
 mod failure;
 mod faults;
 mod harness;
+pub mod legacy;
 mod records;
 mod wrappers;
 
