@@ -346,14 +346,14 @@ impl SessionConfig {
             false => None,
         };
         let store = self.open_store(url).await?.into_inner();
-        let layer = match keys {
-            Some(keys) => SessionLayer::from_arc(store, keys),
-            None => SessionLayer::for_sealed_store(store)?,
-        };
-        Ok(layer
-            .with_options(options)?
-            .with_cookie(self.cookie.clone())?
-            .save_on_server_error(self.save_on_server_error))
+        let mut builder = SessionLayer::builder_from_arc(store)
+            .options(options)
+            .cookie(self.cookie.clone())
+            .save_on_server_error(self.save_on_server_error);
+        if let Some(keys) = keys {
+            builder = builder.keys(keys);
+        }
+        builder.build()
     }
 }
 

@@ -27,6 +27,11 @@
 //! URL is shown (errors, `Debug`, [`StoreUrl`]'s `Display`) its password and
 //! credential-bearing parameters are `***`.
 //!
+//! Network backends (SQL servers, Redis, memcached) connect on their first operation
+//! unless the URL says `connect=eager` ([`ConnectMode`]), so an app starts while its
+//! session server is down, answers `503` until it is back, then works without a
+//! restart. Embedded backends (memory, files, shelf, SQLite, cookie) always open at once.
+//!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! use session_any::AnyStore;
@@ -40,6 +45,7 @@
 
 mod backends;
 mod config;
+mod lazy;
 mod store;
 mod url;
 
@@ -48,7 +54,7 @@ mod url;
 pub use backends::COOKIE_SECRET_ENV;
 pub use config::{SessionConfig, SECRET_ENV};
 pub use store::AnyStore;
-pub use url::{schemes, BackendKind, Scheme, StoreUrl};
+pub use url::{schemes, BackendKind, ConnectMode, Scheme, StoreUrl};
 
 /// Keeps the README's example compiling and passing.
 #[cfg(doctest)]

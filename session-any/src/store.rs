@@ -6,6 +6,7 @@ use std::ops::Deref;
 
 use session_core::{Clock, Result, SessionStore};
 
+use crate::lazy::LazyStore;
 use crate::url::{OpenContext, StoreUrl};
 
 /// A store chosen at run time, and the scheme that chose it. Cheap to clone; derefs to
@@ -24,9 +25,20 @@ use crate::url::{OpenContext, StoreUrl};
 /// # Ok::<(), session_core::Error>(())
 /// # }).unwrap();
 /// ```
+///
+/// A network backend (Redis, PostgreSQL, MySQL/MariaDB, memcached) connects on its
+/// first operation unless its URL says `connect=eager` (see [`ConnectMode`]), so that
+/// an app starts while its session server is down: until the server answers, every
+/// operation fails at once with a temporary backend error (`503` + `Retry-After` from
+/// the HTTP layer), and once it does, the store works, without a restart.
+/// [`capabilities`](SessionStore::capabilities) are known before connecting.
+///
+/// [`ConnectMode`]: crate::ConnectMode
 #[derive(Clone)]
 pub struct AnyStore {
     inner: Arc<dyn SessionStore>,
+    /// The same store as `inner`, when it connects lazily.
+    lazy: Option<Arc<LazyStore>>,
     scheme: String,
 }
 
@@ -34,6 +46,8 @@ impl std::fmt::Debug for AnyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AnyStore")
             .field("scheme", &self.scheme)
+            .field("lazy", &self.lazy.is_some())
+            .field("connected", &self.is_connected())
             .finish()
     }
 }
@@ -44,7 +58,13 @@ impl AnyStore {
     /// The URL is checked first ([`StoreUrl::parse`], [`StoreUrl::check`]): an unknown
     /// scheme, a scheme whose feature is off, an unknown or repeated query parameter
     /// and a value outside the shared grammar are [`Error::Config`](session_core::Error::Config)
-    /// errors that name the problem and never show a password.
+    /// errors that name the problem and never show a password, before any I/O.
+    ///
+    /// Then an embedded backend (memory, files, shelf, SQLite, cookie) opens now, and
+    /// its failures (a directory that cannot be created) are errors here. A network
+    /// backend returns at once and connects on its first operation, unless the URL says
+    /// `connect=eager`: then it connects (and migrates) now, and an unreachable server
+    /// is an error here ([`ConnectMode`](crate::ConnectMode)).
     pub async fn open(url: &str) -> Result<Self> {
         Self::open_with_clock(url, Clock::system()).await
     }
@@ -67,8 +87,41 @@ impl AnyStore {
 
     pub(crate) async fn open_parsed(url: StoreUrl, ctx: OpenContext) -> Result<Self> {
         let scheme = url.scheme().name().to_owned();
-        let inner = url.open(ctx).await?;
-        Ok(AnyStore { inner, scheme })
+        let opened = url.open(ctx).await?;
+        Ok(AnyStore {
+            inner: opened.store,
+            lazy: opened.lazy,
+            scheme,
+        })
+    }
+
+    /// Connects now a store that connects lazily and has not yet, waiting for an
+    /// attempt in flight and ignoring the pause between failed attempts: the error is
+    /// the connect's (a temporary backend error while the server is down). `Ok` at once
+    /// for a store that is connected or was opened eagerly. For readiness checks, and
+    /// for tools that must have done the connect's work (an SQL URL's migration) before
+    /// they go on.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let store = session_any::AnyStore::open("memory://").await?;
+    /// store.connect().await?;
+    /// assert!(store.is_connected());
+    /// # Ok::<(), session_core::Error>(()) }).unwrap();
+    /// ```
+    pub async fn connect(&self) -> Result<()> {
+        match &self.lazy {
+            Some(lazy) => lazy.connect_now().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the store has reached its backend: `true` for an eagerly opened store,
+    /// and for a lazy one once an operation (or [`AnyStore::connect`]) has connected.
+    /// A connected store stays connected: outages after that are the backend's own
+    /// store's to ride out (each reconnects by itself).
+    pub fn is_connected(&self) -> bool {
+        self.lazy.as_ref().is_none_or(|l| l.is_connected())
     }
 
     /// The URL scheme that chose the backend.

@@ -6,8 +6,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use session_core::params::{url_query, Params};
+use session_core::params::{url_query, without_params, Params};
 use session_core::{redact_url, Clock, Error, Result, SessionStore, StoreSettings};
+
+use crate::lazy::{Connector, LazyPlan, LazyStore};
 
 /// What opening a store returns, boxed so every backend fits one table.
 pub(crate) type OpenFuture = Pin<Box<dyn Future<Output = Result<Arc<dyn SessionStore>>> + Send>>;
@@ -21,6 +23,73 @@ pub(crate) struct Backend {
     pub(crate) check: fn(&StoreUrl) -> Result<()>,
     /// Opens the store; `check` has passed.
     pub(crate) open: fn(StoreUrl, OpenContext) -> OpenFuture,
+    /// For a backend reached over the network: what its store can do and how long a
+    /// connect attempt may take, from the URL alone, so that it can open lazily
+    /// (`connect=lazy`, the default). `None`: an embedded backend, always opened at once.
+    pub(crate) lazy: Option<fn(&StoreUrl) -> Result<LazyPlan>>,
+}
+
+/// The query parameter of the network schemes that says when their store connects:
+/// `lazy` (the default) or `eager`.
+pub(crate) const CONNECT: &str = "connect";
+
+/// `params` followed by [`CONNECT`]: the parameter list of a network scheme, whose
+/// backend crate lists its own. `N` must be one more than `params.len()` (checked when
+/// compiling).
+#[cfg_attr(
+    not(any(
+        feature = "postgres",
+        feature = "mysql",
+        feature = "redis",
+        feature = "memcache"
+    )),
+    allow(dead_code)
+)]
+pub(crate) const fn with_connect<const N: usize>(params: &[&'static str]) -> [&'static str; N] {
+    assert!(N == params.len() + 1, "N is params.len() + 1");
+    let mut out = [CONNECT; N];
+    let mut i = 0;
+    while i < params.len() {
+        out[i] = params[i];
+        i += 1;
+    }
+    out
+}
+
+/// When a store reaches its server: what the `connect` parameter of the network
+/// schemes (`redis`, `redis+cluster`, `postgres`, `postgresql`, `mysql`, `mariadb`,
+/// `memcache`) says.
+///
+/// ```
+/// use session_any::{ConnectMode, StoreUrl};
+///
+/// # #[cfg(feature = "sqlite")] {
+/// // Embedded backends open at once: their errors are configuration errors.
+/// let url = StoreUrl::parse("sqlite::memory:")?;
+/// assert_eq!(url.connect_mode()?, ConnectMode::Eager);
+/// # }
+/// let url = StoreUrl::parse("memory://")?;
+/// assert_eq!(url.connect_mode()?, ConnectMode::Eager);
+/// # Ok::<(), session_core::Error>(())
+/// ```
+///
+/// With the `redis` feature, `redis://cache/` is [`ConnectMode::Lazy`] and
+/// `redis://cache/?connect=eager` is [`ConnectMode::Eager`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectMode {
+    /// Opening returns at once, after checking the URL; the first operation connects.
+    /// While the server cannot be reached, operations fail at once with a temporary
+    /// backend error (the HTTP layer answers `503` + `Retry-After`), one connect
+    /// attempt at a time, each bounded by the store's connect timeout, with a backoff
+    /// of 250 ms doubling to 5 s between failed attempts; once the server answers, the
+    /// next operation after the backoff connects, and the store works without a
+    /// restart. The default for network schemes (`connect=lazy`).
+    Lazy,
+    /// Opening connects (and, for SQL, migrates) before it returns, and fails if the
+    /// server cannot be reached: for apps that want a down backend to fail start-up
+    /// (`connect=eager`), and what embedded backends always do.
+    Eager,
 }
 
 /// The kind of store a scheme opens.
@@ -91,6 +160,22 @@ impl Scheme {
     /// compiled in.
     pub fn params(&self) -> &'static [&'static str] {
         self.backend.map_or(&[], |b| b.params)
+    }
+
+    /// Whether the backend is a server reached over the network (Redis, PostgreSQL,
+    /// MySQL/MariaDB, memcached): its store opens lazily unless the URL says
+    /// `connect=eager` ([`ConnectMode`]). Embedded backends (memory, files, shelf,
+    /// SQLite, cookie) answer `false`: they always open at once, since their errors
+    /// (a missing directory, a file that cannot be created) are configuration errors
+    /// that should stop start-up. `false` as well for a scheme that is not compiled in,
+    /// and for `rediss`, which is refused.
+    ///
+    /// ```
+    /// let file = session_any::schemes().iter().find(|s| s.name() == "file").unwrap();
+    /// assert!(!file.is_remote());
+    /// ```
+    pub fn is_remote(&self) -> bool {
+        self.backend.is_some_and(|b| b.lazy.is_some())
     }
 }
 
@@ -302,7 +387,38 @@ impl StoreUrl {
     ///
     /// [`AnyStore::open`]: crate::AnyStore::open
     pub fn check(&self) -> Result<()> {
-        self.backend().map_or(Ok(()), |b| (b.check)(self))
+        self.connect_mode()?;
+        match self.backend() {
+            Some(b) => (b.check)(&self.for_backend()?),
+            None => Ok(()),
+        }
+    }
+
+    /// When the store this URL names connects: what its `connect` parameter says
+    /// (`lazy`, the default, or `eager`) for a network scheme ([`Scheme::is_remote`]);
+    /// always [`ConnectMode::Eager`] for an embedded one, which takes no `connect`.
+    /// Another value is [`Error::Config`].
+    pub fn connect_mode(&self) -> Result<ConnectMode> {
+        if !self.scheme.is_remote() {
+            return Ok(ConnectMode::Eager);
+        }
+        match self.params.text(CONNECT) {
+            None => Ok(ConnectMode::Lazy),
+            Some(v) if v.eq_ignore_ascii_case("lazy") => Ok(ConnectMode::Lazy),
+            Some(v) if v.eq_ignore_ascii_case("eager") => Ok(ConnectMode::Eager),
+            Some(v) => Err(Error::Config(format!(
+                "`{CONNECT}` is `lazy` or `eager`, not {v:?}"
+            ))),
+        }
+    }
+
+    /// This URL without `connect`, which is session-any's and which the backend's own
+    /// parser does not know.
+    fn for_backend(&self) -> Result<StoreUrl> {
+        if !self.params.contains(CONNECT) {
+            return Ok(self.clone());
+        }
+        Self::parse(&without_params(&self.text, &[CONNECT]))
     }
 
     /// For an SQL URL, the table it names (`?session_table=`, else the default
@@ -321,16 +437,35 @@ impl StoreUrl {
         self.scheme.backend
     }
 
-    /// Checks, then opens the store.
-    pub(crate) async fn open(self, ctx: OpenContext) -> Result<Arc<dyn SessionStore>> {
+    /// Checks, then opens the store: at once for a network backend in
+    /// [`ConnectMode::Lazy`] (returned a second time as the [`LazyStore`], which the
+    /// caller may ask to connect), else connecting or opening its files now.
+    pub(crate) async fn open(self, ctx: OpenContext) -> Result<Opened> {
         let backend = self.backend().ok_or_else(|| {
             Error::Config(format!(
                 "session store scheme `{}://` is not compiled in",
                 self.scheme.name
             ))
         })?;
-        (backend.check)(&self)?;
-        (backend.open)(self, ctx).await
+        let mode = self.connect_mode()?;
+        let url = self.for_backend()?;
+        (backend.check)(&url)?;
+        match (mode, backend.lazy) {
+            (ConnectMode::Lazy, Some(plan)) => {
+                let plan = plan(&url)?;
+                let open = backend.open;
+                let connector: Connector = Box::new(move || open(url.clone(), ctx.clone()));
+                let lazy = Arc::new(LazyStore::new(plan, connector));
+                Ok(Opened {
+                    store: lazy.clone(),
+                    lazy: Some(lazy),
+                })
+            }
+            _ => Ok(Opened {
+                store: (backend.open)(url, ctx).await?,
+                lazy: None,
+            }),
+        }
     }
 
     /// The text between `scheme:` and the query (`//host/path`, `:memory:`).
@@ -364,6 +499,12 @@ fn is_scheme(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// An opened store, and the same store as a [`LazyStore`] if it connects lazily.
+pub(crate) struct Opened {
+    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) lazy: Option<Arc<LazyStore>>,
 }
 
 /// What a store needs besides its URL.

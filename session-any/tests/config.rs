@@ -2,17 +2,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
+mod common;
+
+use common::config_error;
+
 use std::time::Duration;
 
 use session_any::{AnyStore, SessionConfig};
 use session_core::{Error, SaveMode, TouchPolicy};
-
-fn config_error(result: Result<impl std::fmt::Debug, Error>) -> String {
-    match result {
-        Err(Error::Config(msg)) => msg,
-        other => panic!("expected a Config error, got {other:?}"),
-    }
-}
 
 #[tokio::test]
 async fn memory_url_opens_a_working_store() {

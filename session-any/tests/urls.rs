@@ -3,17 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
+mod common;
+
 use std::time::Duration;
 
+use common::config_error;
 use session_any::{schemes, AnyStore, BackendKind, SessionConfig, StoreUrl};
-use session_core::Error;
-
-fn config_error(result: Result<impl std::fmt::Debug, Error>) -> String {
-    match result {
-        Err(Error::Config(msg)) => msg,
-        other => panic!("expected a Config error, got {other:?}"),
-    }
-}
 
 /// Each scheme with a URL that would open but for `?bogus=1`, names no server that is
 /// running (the check comes before any I/O), and the known parameters the message
@@ -179,7 +174,8 @@ fn the_table_lists_each_schemes_parameters() {
                 "timeout",
                 "item_size_limit",
                 "max_record_size",
-                "max_connections"
+                "max_connections",
+                "connect"
             ]
         );
     }
@@ -275,12 +271,15 @@ async fn redis_cluster_reads_its_parameters() {
     assert!(msg.contains("max_record_size"), "{msg}");
     let msg = config_error(AnyStore::open("redis+cluster://a:1,,b:2").await);
     assert!(msg.contains("empty host"), "{msg}");
-    // A well-formed URL gets as far as connecting, and fails there.
+    // A well-formed URL opens (the store connects on first use) and its first
+    // operation fails there; with `connect=eager`, opening fails.
     let valid = format!("{base}?prefix=x:&timeout=200ms&max_record_size=64KiB");
     StoreUrl::parse(&valid).unwrap().check().unwrap();
+    let lazy = AnyStore::open(&valid).await.unwrap();
+    assert!(lazy.count().await.unwrap_err().is_temporary());
     assert!(matches!(
-        AnyStore::open(&valid).await,
-        Err(Error::Backend(_))
+        AnyStore::open(&format!("{valid}&connect=eager")).await,
+        Err(session_core::Error::Backend(_))
     ));
 }
 

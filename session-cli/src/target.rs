@@ -146,7 +146,11 @@ impl Target {
     async fn open_url(&self, url: &StoreUrl) -> AdminResult<AnyStore> {
         let mut config = SessionConfig::for_url(url.as_str());
         config.cookie.name = self.cookie_name.clone();
-        Ok(config.store().await?)
+        let store = config.store().await?;
+        // Network stores open lazily; a tool connects (and, for `migrate`, migrates)
+        // before it reports anything.
+        store.connect().await?;
+        Ok(store)
     }
 }
 

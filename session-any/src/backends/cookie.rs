@@ -13,6 +13,7 @@ use crate::url::{Backend, OpenContext, StoreUrl};
 /// `compress_above` bytes or more are compressed (`none`: never).
 pub(crate) static COOKIE: Backend = Backend {
     params: CookieOptions::URL_PARAMS,
+    lazy: None,
     check: |url| CookieOptions::from_url(url.as_str()).map(drop),
     open: |url, ctx| {
         Box::pin(async move { cookie(&url, ctx).map(|s| Arc::new(s) as Arc<dyn SessionStore>) })

@@ -11,6 +11,7 @@ use crate::url::Backend;
 /// `file:///dir[?durable=BOOL&max_record_size=SIZE|none]`: one file per session.
 pub(crate) static FILE: Backend = Backend {
     params: FileOptions::URL_PARAMS,
+    lazy: None,
     check: |url| FileOptions::from_url(url.as_str()).map(drop),
     open: |url, ctx| {
         Box::pin(async move {
@@ -27,6 +28,7 @@ pub(crate) static FILE: Backend = Backend {
 /// one redb file.
 pub(crate) static SHELF: Backend = Backend {
     params: FileOptions::URL_PARAMS,
+    lazy: None,
     check: |url| FileOptions::from_shelf_url(url.as_str()).map(drop),
     open: |url, ctx| {
         Box::pin(async move {

@@ -43,6 +43,7 @@ pub(crate) use memcache::MEMCACHE;
 /// `memory://[?max_record_size=SIZE|none]`: development and tests only.
 pub(crate) static MEMORY: Backend = Backend {
     params: &["max_record_size"],
+    lazy: None,
     check: check_memory,
     open: |url, ctx| {
         Box::pin(async move {
@@ -67,6 +68,7 @@ pub(crate) const REDIS_PARAMS: &[&str] = &["prefix", "timeout", "max_record_size
 /// `redis://` parameters so that the message says what is wrong: TLS, not a parameter.
 pub(crate) static REDISS: Backend = Backend {
     params: REDIS_PARAMS,
+    lazy: None,
     check: |_| {
         Err(Error::Config(
             "`rediss://` (Redis over TLS) is not supported by this build; use `redis://` over a trusted network or a TLS tunnel".into(),

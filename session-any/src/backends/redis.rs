@@ -3,25 +3,50 @@
 
 use std::sync::Arc;
 
-use session_core::{Result, SessionStore};
+use session_core::{Capabilities, Result, SessionStore};
 use session_redis::{RedisStore, RedisUrl};
 
-use crate::url::{Backend, OpenContext, StoreUrl};
+use crate::lazy::LazyPlan;
+use crate::url::{with_connect, Backend, OpenContext, StoreUrl};
 
-/// `redis://[user:pass@]host[:port][/db][?prefix=session:&timeout=2s&max_record_size=…&protocol=resp3]`.
+static PARAMS: [&str; RedisUrl::URL_PARAMS.len() + 1] = with_connect(RedisUrl::URL_PARAMS);
+static CLUSTER_PARAMS: [&str; RedisUrl::CLUSTER_URL_PARAMS.len() + 1] =
+    with_connect(RedisUrl::CLUSTER_URL_PARAMS);
+
+/// `redis://[user:pass@]host[:port][/db][?prefix=session:&timeout=2s&max_record_size=…&protocol=resp3&connect=lazy]`.
 pub(crate) static REDIS: Backend = Backend {
-    params: RedisUrl::URL_PARAMS,
+    params: &PARAMS,
     check: |url| RedisUrl::parse(url.as_str()).map(drop),
     open: |url, ctx| Box::pin(open(url, ctx)),
+    lazy: Some(plan),
 };
 
-/// `redis+cluster://h1:p1,h2:p2[,…][?prefix=…&timeout=…&max_record_size=…]`: the seed
-/// nodes of a Redis Cluster.
+/// `redis+cluster://h1:p1,h2:p2[,…][?prefix=…&timeout=…&max_record_size=…&connect=lazy]`:
+/// the seed nodes of a Redis Cluster.
 pub(crate) static REDIS_CLUSTER: Backend = Backend {
-    params: RedisUrl::CLUSTER_URL_PARAMS,
+    params: &CLUSTER_PARAMS,
     check: |url| RedisUrl::parse(url.as_str()).map(drop),
     open: |url, ctx| Box::pin(open(url, ctx)),
+    lazy: Some(plan),
 };
+
+/// What `RedisStore::capabilities` answers, the same for one server and a cluster:
+/// only the record limit comes from the URL. A test compares it with a connected store's.
+fn plan(url: &StoreUrl) -> Result<LazyPlan> {
+    let url = RedisUrl::parse(url.as_str())?;
+    let options = url.options();
+    Ok(LazyPlan {
+        store: "redis",
+        capabilities: Capabilities::new()
+            .with_compare_and_set(true)
+            .with_enumerate(true)
+            .with_native_ttl(true)
+            .with_revoke(true)
+            .with_max_record_size(options.settings().max_record_size()),
+        // `RedisStore::connect_url` bounds its connect and each script load by it.
+        connect_timeout: options.timeout(),
+    })
+}
 
 async fn open(url: StoreUrl, ctx: OpenContext) -> Result<Arc<dyn SessionStore>> {
     let url = RedisUrl::parse(url.as_str())?;

@@ -3,34 +3,70 @@
 
 use std::sync::Arc;
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use std::time::Duration;
+
 use session_core::{Result, SessionStore};
 use session_sql::{SqlOptions, SqlStore, TableName};
 
 use crate::url::{Backend, OpenContext, StoreUrl};
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use {crate::lazy::LazyPlan, crate::url::with_connect, session_core::Capabilities};
+
+/// How long session-sql waits for a connection when the URL sets no `timeout`
+/// (`session_sql::ConnectOptions`' default acquire timeout).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `sqlite://path`, `sqlite::memory:`.
 #[cfg(feature = "sqlite")]
 pub(crate) static SQLITE: Backend = Backend {
     params: SqlOptions::SQLITE_URL_PARAMS,
+    lazy: None,
     check,
     open: |url, ctx| Box::pin(open(url, ctx)),
 };
+
+#[cfg(feature = "postgres")]
+static POSTGRES_PARAMS: [&str; SqlOptions::POSTGRES_URL_PARAMS.len() + 1] =
+    with_connect(SqlOptions::POSTGRES_URL_PARAMS);
 
 /// `postgres://`, `postgresql://`.
 #[cfg(feature = "postgres")]
 pub(crate) static POSTGRES: Backend = Backend {
-    params: SqlOptions::POSTGRES_URL_PARAMS,
+    params: &POSTGRES_PARAMS,
     check,
     open: |url, ctx| Box::pin(open(url, ctx)),
+    lazy: Some(plan),
 };
+
+#[cfg(feature = "mysql")]
+static MYSQL_PARAMS: [&str; SqlOptions::MYSQL_URL_PARAMS.len() + 1] =
+    with_connect(SqlOptions::MYSQL_URL_PARAMS);
 
 /// `mysql://`, `mariadb://`.
 #[cfg(feature = "mysql")]
 pub(crate) static MYSQL: Backend = Backend {
-    params: SqlOptions::MYSQL_URL_PARAMS,
+    params: &MYSQL_PARAMS,
     check,
     open: |url, ctx| Box::pin(open(url, ctx)),
+    lazy: Some(plan),
 };
+
+/// What `SqlStore::capabilities` answers on every database: only the record limit
+/// comes from the URL. A test compares it with a connected store's.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn plan(url: &StoreUrl) -> Result<LazyPlan> {
+    let options = SqlOptions::from_url(url.as_str())?;
+    Ok(LazyPlan {
+        store: "sql",
+        capabilities: Capabilities::new()
+            .with_compare_and_set(true)
+            .with_enumerate(true)
+            .with_max_record_size(options.settings().max_record_size()),
+        connect_timeout: options.timeout().unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+    })
+}
 
 fn check(url: &StoreUrl) -> Result<()> {
     SqlOptions::from_url(url.as_str()).map(drop)
