@@ -263,6 +263,7 @@ fn resurrecting_save_is_caught() {
             case!(save_after_delete_not_found),
             case!(save_after_expiry_not_found),
             case!(session_logout_beats_slow_save),
+            case!(django_save_does_not_resurrect),
         ],
     );
 }
@@ -308,6 +309,11 @@ fn errors_on_garbage_are_caught() {
             case!(load_malformed_ids),
             case!(load_path_like_ids),
             case!(load_overlong_id),
+            case!(django_invalid_key),
+            case!(django_session_key_empty_string_invalid),
+            case!(django_session_key_too_short_invalid),
+            case!(django_session_key_valid_string_not_adopted),
+            case!(django_session_load_does_not_create_record),
         ],
     );
 }

@@ -6,6 +6,7 @@
 mod concurrency;
 mod create;
 mod delete;
+mod django;
 mod expiry;
 mod limits;
 mod load;
