@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::state::Phase;
 use super::Session;
 use crate::{Result, SessionExpiry};
 
@@ -42,6 +43,10 @@ impl Session {
     pub async fn set_expiry(&self, expiry: impl Into<Option<SessionExpiry>>) {
         let expiry = expiry.into();
         let mut st = self.shared.state.lock().await;
+        if st.phase == Phase::Deleted {
+            // Deleted in this request: nothing more is written, so nothing is pending.
+            return;
+        }
         if st.is_ready() && st.base.as_ref().and_then(|b| b.expiry) == expiry {
             // Back to what is stored: no change left to write.
             st.expiry_change = None;

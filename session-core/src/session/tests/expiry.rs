@@ -186,3 +186,17 @@ async fn a_short_own_idle_timeout_shortens_the_touch_throttle() {
     );
     assert_eq!(record.expiry, Some(own), "a touch keeps the stored expiry");
 }
+
+#[tokio::test]
+async fn set_expiry_after_delete_is_no_pending_change() {
+    let (store, opts, _) = setup(SessionOptions::default());
+    let s = SessionDriver::new(store.clone(), opts.clone(), None);
+    s.insert("user", "ada").await.unwrap();
+    let cookie = cookie_of(s).await;
+    let s = SessionDriver::new(store.clone(), opts, Some(cookie));
+    s.delete().await.unwrap();
+    s.set_expiry(remember()).await;
+    assert!(!s.is_modified().await);
+    assert_eq!(s.finish().await.unwrap().cookie, CookieChange::Remove);
+    assert_eq!(store.count().await.unwrap(), 0);
+}
