@@ -80,7 +80,10 @@ mod tests {
     #[test]
     fn a_record_without_its_own_expiry_is_still_written_in_format_1() {
         let record = format_1_record(SessionId::generate());
-        assert_eq!(Codec::MessagePack.encode(&record).unwrap(), FORMAT_1_MSGPACK);
+        assert_eq!(
+            Codec::MessagePack.encode(&record).unwrap(),
+            FORMAT_1_MSGPACK
+        );
         assert_eq!(Codec::Json.encode(&record).unwrap(), FORMAT_1_JSON);
     }
 
@@ -88,7 +91,11 @@ mod tests {
     fn a_record_with_its_own_expiry_is_written_in_format_2_and_round_trips() {
         let id = SessionId::generate();
         let own = SessionExpiry::browser_session(
-            Expiry::new(Some(Duration::from_secs(900)), Some(Duration::from_secs(7200))).unwrap(),
+            Expiry::new(
+                Some(Duration::from_secs(900)),
+                Some(Duration::from_secs(7200)),
+            )
+            .unwrap(),
         );
         let record = format_1_record(id).with_expiry(Some(own));
         for (codec, byte, old) in [
