@@ -74,7 +74,17 @@ async fn chromium_logs_in_and_out() {
         visit(profile.path(), &format!("{base}/login")).await,
         "You are logged in"
     );
-    // A fresh browser process, same profile: the cookie persisted.
+    // A fresh browser process, same profile: a plain login is a browser-session
+    // cookie, which the browser dropped when it closed.
+    assert_eq!(
+        visit(profile.path(), &format!("{base}/")).await,
+        "You are not logged in."
+    );
+    // "Remember me" is a persistent cookie: it outlives the browser process.
+    assert_eq!(
+        visit(profile.path(), &format!("{base}/login?remember=1")).await,
+        "You are logged in"
+    );
     assert_eq!(
         visit(profile.path(), &format!("{base}/")).await,
         "You are logged in"
