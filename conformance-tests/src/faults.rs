@@ -29,7 +29,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use session_core::{
     BackendError, BackendErrorKind, Capabilities, DeleteIf, Error, Record, Result, ScanCursor,
-    ScanPage, SessionId, SessionStore, StorageKey,
+    ScanPage, SessionId, SessionStore, StorageKey, UserKey, UserSessionsPage,
 };
 
 /// A store operation, as the fault plan names it: the
@@ -268,7 +268,7 @@ impl FaultPlan {
     }
 }
 
-const ALL_OPS: [Op; 9] = [
+const ALL_OPS: [Op; 12] = [
     Op::Load,
     Op::Create,
     Op::Save,
@@ -278,6 +278,9 @@ const ALL_OPS: [Op; 9] = [
     Op::Count,
     Op::Scan,
     Op::DeleteKeys,
+    Op::SessionsOf,
+    Op::RevokeUser,
+    Op::RevokeSession,
 ];
 
 /// Wraps a store and injects the faults its [`FaultPlan`] names: fail the Nth call (or
@@ -384,6 +387,23 @@ impl<S: SessionStore> SessionStore for FaultStore<S> {
     }
     async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
         self.run(Op::DeleteKeys, self.inner.delete_keys(keys, only))
+            .await
+    }
+    async fn sessions_of(
+        &self,
+        user: &UserKey,
+        cursor: Option<ScanCursor>,
+        limit: usize,
+    ) -> Result<UserSessionsPage> {
+        self.run(Op::SessionsOf, self.inner.sessions_of(user, cursor, limit))
+            .await
+    }
+    async fn revoke_user(&self, user: &UserKey, except: Option<&StorageKey>) -> Result<u64> {
+        self.run(Op::RevokeUser, self.inner.revoke_user(user, except))
+            .await
+    }
+    async fn revoke_session(&self, user: &UserKey, key: &StorageKey) -> Result<bool> {
+        self.run(Op::RevokeSession, self.inner.revoke_session(user, key))
             .await
     }
 }

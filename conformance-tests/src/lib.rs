@@ -159,6 +159,18 @@ macro_rules! __case_table {
             django::django_session_delete_on_end,
             django::django_flush_empty_without_session_cookie_doesnt_set_cookie,
             django::django_empty_session_saved,
+            users::user_bind_and_list,
+            users::user_revoke_all,
+            users::user_revoke_all_but_current,
+            users::user_revoke_one_by_key,
+            users::user_cycle_keeps_binding,
+            users::user_delete_removes,
+            users::user_expired_not_listed,
+            users::user_isolated,
+            users::user_thousand_sessions_paged,
+            users::user_concurrent_bind_and_revoke,
+            users::user_verify_auth_hash,
+            users::user_handle_devices_and_logout_everywhere,
             model::model_based_sequences,
         }
     };

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use session_core::{
     Capabilities, DeleteIf, Record, Result, ScanCursor, ScanPage, SessionId, SessionStore,
-    StorageKey,
+    StorageKey, UserKey, UserSessionsPage,
 };
 
 /// How many times each store operation was called.
@@ -129,5 +129,22 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
     async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
         bump(&self.enumerate);
         self.inner.delete_keys(keys, only).await
+    }
+    async fn sessions_of(
+        &self,
+        user: &UserKey,
+        cursor: Option<ScanCursor>,
+        limit: usize,
+    ) -> Result<UserSessionsPage> {
+        bump(&self.enumerate);
+        self.inner.sessions_of(user, cursor, limit).await
+    }
+    async fn revoke_user(&self, user: &UserKey, except: Option<&StorageKey>) -> Result<u64> {
+        bump(&self.delete);
+        self.inner.revoke_user(user, except).await
+    }
+    async fn revoke_session(&self, user: &UserKey, key: &StorageKey) -> Result<bool> {
+        bump(&self.delete);
+        self.inner.revoke_session(user, key).await
     }
 }

@@ -20,7 +20,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use session_core::{
     with_timeout, BackendError, BackendErrorKind, Capabilities, DeleteIf, Error, Operation, Record,
-    Result, ScanCursor, ScanPage, SessionId, SessionStore, StorageKey,
+    Result, ScanCursor, ScanPage, SessionId, SessionStore, StorageKey, UserKey, UserSessionsPage,
 };
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -276,6 +276,23 @@ impl SessionStore for LazyStore {
 
     async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
         self.store().await?.delete_keys(keys, only).await
+    }
+
+    async fn sessions_of(
+        &self,
+        user: &UserKey,
+        cursor: Option<ScanCursor>,
+        limit: usize,
+    ) -> Result<UserSessionsPage> {
+        self.store().await?.sessions_of(user, cursor, limit).await
+    }
+
+    async fn revoke_user(&self, user: &UserKey, except: Option<&StorageKey>) -> Result<u64> {
+        self.store().await?.revoke_user(user, except).await
+    }
+
+    async fn revoke_session(&self, user: &UserKey, key: &StorageKey) -> Result<bool> {
+        self.store().await?.revoke_session(user, key).await
     }
 }
 

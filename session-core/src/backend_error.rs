@@ -35,6 +35,12 @@ pub enum Operation {
     Scan,
     /// `delete_keys`.
     DeleteKeys,
+    /// `sessions_of`.
+    SessionsOf,
+    /// `revoke_user`.
+    RevokeUser,
+    /// `revoke_session`.
+    RevokeSession,
     /// Reaching the server or opening the store's files, when the store is built.
     Connect,
     /// Creating or upgrading the store's schema.
@@ -54,6 +60,9 @@ impl Operation {
             Operation::Count => "count",
             Operation::Scan => "scan",
             Operation::DeleteKeys => "delete_keys",
+            Operation::SessionsOf => "sessions_of",
+            Operation::RevokeUser => "revoke_user",
+            Operation::RevokeSession => "revoke_session",
             Operation::Connect => "connect",
             Operation::Migrate => "migrate",
         }
@@ -70,6 +79,8 @@ impl Operation {
                 | Operation::Delete
                 | Operation::DeleteExpired
                 | Operation::DeleteKeys
+                | Operation::RevokeUser
+                | Operation::RevokeSession
                 | Operation::Migrate
         )
     }

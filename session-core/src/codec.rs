@@ -26,7 +26,8 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 use crate::{
-    CookieLifetime, Data, Error, Expiry, Record, Result, SessionExpiry, SessionId, Timestamp, Value,
+    CookieLifetime, Data, Error, Expiry, Record, Result, SessionExpiry, SessionId, Timestamp,
+    UserBinding, Value,
 };
 
 /// The deepest nesting of arrays and maps a session value may have.
@@ -84,6 +85,11 @@ pub const FORMAT_JSON_V1: u8 = 0x02;
 pub const FORMAT_MSGPACK_V2: u8 = 0x03;
 /// Format byte for JSON, envelope version 2.
 pub const FORMAT_JSON_V2: u8 = 0x04;
+/// Format byte for MessagePack, envelope version 3: version 2 plus the user the session
+/// is bound to ([`Record::user`]).
+pub const FORMAT_MSGPACK_V3: u8 = 0x05;
+/// Format byte for JSON, envelope version 3.
+pub const FORMAT_JSON_V3: u8 = 0x06;
 
 /// How a record body is serialized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -106,8 +112,28 @@ struct BodyRef<'a> {
     data: &'a Data,
     // Absent in version 1, which is what keeps a version-1 body byte for byte what
     // older releases wrote and read.
+    // `None`: not written (version 1). `Some(None)`: written as nil, which version 3
+    // needs without an expiry, since MessagePack writes a body as an array and the user
+    // comes after this slot.
     #[serde(skip_serializing_if = "Option::is_none")]
-    expiry: Option<ExpiryBody>,
+    expiry: Option<Option<ExpiryBody>>,
+    // Absent before version 3.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<UserBodyRef<'a>>,
+}
+
+#[derive(Serialize)]
+struct UserBodyRef<'a> {
+    id: &'a str,
+    auth_hash: Option<&'a str>,
+    label: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct UserBody {
+    id: String,
+    auth_hash: Option<String>,
+    label: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -119,6 +145,8 @@ struct Body {
     data: Data,
     #[serde(default)]
     expiry: Option<ExpiryBody>,
+    #[serde(default)]
+    user: Option<UserBody>,
 }
 
 /// A [`SessionExpiry`] as the version-2 envelope holds it: milliseconds, so both codecs
@@ -162,35 +190,44 @@ impl Codec {
     /// [`Codec::decode`] would refuse.
     pub fn encode(self, record: &Record) -> Result<Vec<u8>> {
         check_depth(&record.data)?;
+        // The oldest format that holds the record: during a rolling upgrade, instances
+        // still on an older release keep reading every session that uses nothing newer
+        // (no own expiry: version 1; no bound user: at most version 2).
+        let version = match (&record.expiry, &record.user) {
+            (_, Some(_)) => 3,
+            (Some(_), None) => 2,
+            (None, None) => 1,
+        };
         let body = BodyRef {
             version: record.version,
             created_at: record.created_at,
             accessed_at: record.accessed_at,
             expires_at: record.expires_at,
             data: &record.data,
-            expiry: record.expiry.as_ref().map(ExpiryBody::of),
+            expiry: (version >= 2).then(|| record.expiry.as_ref().map(ExpiryBody::of)),
+            user: record.user.as_ref().map(|u| UserBodyRef {
+                id: u.user_id(),
+                auth_hash: u.auth_hash(),
+                label: u.label(),
+            }),
         };
-        // The oldest format that holds the record: during a rolling upgrade, instances
-        // still on a release that reads only version 1 keep reading every session that
-        // has no expiry of its own.
-        let v2 = body.expiry.is_some();
+        let format = match (self, version) {
+            (Codec::MessagePack, 1) => FORMAT_MSGPACK_V1,
+            (Codec::MessagePack, 2) => FORMAT_MSGPACK_V2,
+            (Codec::MessagePack, _) => FORMAT_MSGPACK_V3,
+            (Codec::Json, 1) => FORMAT_JSON_V1,
+            (Codec::Json, 2) => FORMAT_JSON_V2,
+            (Codec::Json, _) => FORMAT_JSON_V3,
+        };
+        let mut out = vec![format];
         match self {
-            Codec::MessagePack => {
-                let mut out = vec![if v2 {
-                    FORMAT_MSGPACK_V2
-                } else {
-                    FORMAT_MSGPACK_V1
-                }];
-                rmp_serde::encode::write(&mut out, &body)
-                    .map_err(|e| Error::Encode(e.to_string()))?;
-                Ok(out)
-            }
+            Codec::MessagePack => rmp_serde::encode::write(&mut out, &body)
+                .map_err(|e| Error::Encode(e.to_string()))?,
             Codec::Json => {
-                let mut out = vec![if v2 { FORMAT_JSON_V2 } else { FORMAT_JSON_V1 }];
-                serde_json::to_writer(&mut out, &body).map_err(|e| Error::Encode(e.to_string()))?;
-                Ok(out)
+                serde_json::to_writer(&mut out, &body).map_err(|e| Error::Encode(e.to_string()))?
             }
         }
+        Ok(out)
     }
 
     /// Decodes an envelope written by any known format. Garbage is
@@ -201,7 +238,7 @@ impl Codec {
             .split_first()
             .ok_or_else(|| Error::Corrupt("empty record".into()))?;
         let body: Body = match *format {
-            FORMAT_MSGPACK_V1 | FORMAT_MSGPACK_V2 => {
+            FORMAT_MSGPACK_V1 | FORMAT_MSGPACK_V2 | FORMAT_MSGPACK_V3 => {
                 let mut de = rmp_serde::Deserializer::from_read_ref(body);
                 // rmp-serde counts every array, map and ext it enters and fails once
                 // the count reaches the setting, so `n + 1` admits exactly `n` levels.
@@ -211,7 +248,7 @@ impl Codec {
                     e => Error::Corrupt(format!("messagepack body: {e}")),
                 })?
             }
-            FORMAT_JSON_V1 | FORMAT_JSON_V2 => {
+            FORMAT_JSON_V1 | FORMAT_JSON_V2 | FORMAT_JSON_V3 => {
                 // serde_json's own recursion limit (128 levels) cannot be lowered, so
                 // without this scan a JSON record could nest up to 125 levels below the
                 // data map: deeper than MAX_DEPTH, and more stack than a record at the
@@ -224,14 +261,27 @@ impl Codec {
             }
             other => return Err(Error::Corrupt(format!("unknown format byte {other:#04x}"))),
         };
-        let v2 = matches!(*format, FORMAT_MSGPACK_V2 | FORMAT_JSON_V2);
+        let version = match *format {
+            FORMAT_MSGPACK_V1 | FORMAT_JSON_V1 => 1,
+            FORMAT_MSGPACK_V2 | FORMAT_JSON_V2 => 2,
+            _ => 3,
+        };
         let expiry = match body.expiry {
-            Some(_) if !v2 => {
+            Some(_) if version < 2 => {
                 return Err(Error::Corrupt(format!(
                     "format byte {format:#04x} holds no session expiry"
                 )))
             }
             Some(e) => Some(e.into_expiry()?),
+            None => None,
+        };
+        let user = match body.user {
+            Some(_) if version < 3 => {
+                return Err(Error::Corrupt(format!(
+                    "format byte {format:#04x} holds no user binding"
+                )))
+            }
+            Some(u) => Some(UserBinding::from_stored(u.id, u.auth_hash, u.label)?),
             None => None,
         };
         Ok(Record {
@@ -242,6 +292,7 @@ impl Codec {
             expires_at: body.expires_at,
             version: body.version,
             expiry,
+            user,
         })
     }
 }
@@ -330,7 +381,72 @@ mod tests {
             expires_at: Timestamp::from_millis(3),
             version: 7,
             expiry: None,
+            user: None,
         }
+    }
+
+    fn bound(expiry: Option<SessionExpiry>) -> Record {
+        let user = UserBinding::new("ada@example.com")
+            .unwrap()
+            .with_auth_hash("h1")
+            .unwrap()
+            .with_label("Firefox")
+            .unwrap();
+        sample().with_expiry(expiry).with_user(Some(user))
+    }
+
+    #[test]
+    fn a_bound_user_round_trips_in_format_3_with_and_without_an_expiry() {
+        let remember = SessionExpiry::remember_for(Duration::from_secs(60)).unwrap();
+        for codec in [Codec::MessagePack, Codec::Json] {
+            for expiry in [None, Some(remember)] {
+                let r = bound(expiry);
+                let bytes = codec.encode(&r).unwrap();
+                let want = match codec {
+                    Codec::MessagePack => FORMAT_MSGPACK_V3,
+                    _ => FORMAT_JSON_V3,
+                };
+                assert_eq!(bytes[0], want);
+                assert_eq!(
+                    Codec::decode(r.id, &bytes).unwrap(),
+                    r,
+                    "{codec:?} {expiry:?}"
+                );
+            }
+            // Unbound records keep the older formats.
+            let v2 = codec.encode(&sample().with_expiry(Some(remember))).unwrap();
+            assert!(matches!(v2[0], FORMAT_MSGPACK_V2 | FORMAT_JSON_V2));
+        }
+    }
+
+    #[test]
+    fn an_older_format_byte_with_a_user_is_corrupt() {
+        for (old, codec) in [
+            (FORMAT_MSGPACK_V2, Codec::MessagePack),
+            (FORMAT_JSON_V1, Codec::Json),
+        ] {
+            let mut bytes = codec.encode(&bound(None)).unwrap();
+            bytes[0] = old;
+            match Codec::decode(SessionId::generate(), &bytes) {
+                Err(Error::Corrupt(m)) => {
+                    assert!(m.contains("user") || m.contains("expiry"), "{m}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_stored_user_id_over_the_limit_is_corrupt() {
+        let long = format!(
+            "{}{{\"version\":1,\"created_at\":1,\"accessed_at\":1,\"expires_at\":2,\"data\":{{}},\"user\":{{\"id\":\"{}\",\"auth_hash\":null,\"label\":null}}}}",
+            char::from(FORMAT_JSON_V3),
+            "u".repeat(crate::MAX_USER_ID_LEN + 1)
+        );
+        assert!(matches!(
+            Codec::decode(SessionId::generate(), long.as_bytes()),
+            Err(Error::Corrupt(_))
+        ));
     }
 
     #[test]

@@ -38,11 +38,12 @@ mod session_expiry;
 mod settings;
 mod store;
 mod time;
+mod user;
 
 pub use backend_error::{with_timeout, BackendError, BackendErrorKind, Operation};
 pub use codec::{
-    Codec, DEFAULT_MAX_RECORD_SIZE, FORMAT_JSON_V1, FORMAT_JSON_V2, FORMAT_MSGPACK_V1,
-    FORMAT_MSGPACK_V2, MAX_DEPTH,
+    Codec, DEFAULT_MAX_RECORD_SIZE, FORMAT_JSON_V1, FORMAT_JSON_V2, FORMAT_JSON_V3,
+    FORMAT_MSGPACK_V1, FORMAT_MSGPACK_V2, FORMAT_MSGPACK_V3, MAX_DEPTH,
 };
 pub use error::{BoxError, Error, Result};
 pub use id::{InvalidId, SessionId, StorageKey, ID_BYTES, ID_TEXT_LEN};
@@ -56,6 +57,9 @@ pub use session_expiry::{CookieLifetime, SessionExpiry};
 pub use settings::StoreSettings;
 pub use store::{Capabilities, SessionStore};
 pub use time::{Clock, ManualClock, Timestamp};
+pub use user::{
+    UserBinding, UserKey, UserSession, UserSessionsPage, MAX_USER_FIELD_LEN, MAX_USER_ID_LEN,
+};
 
 /// Re-exported so stores and apps name the same value type.
 pub use serde_json::Value;

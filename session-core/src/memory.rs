@@ -1,13 +1,14 @@
 //! Beaker's memory backend: sessions in a map inside the process.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
 use crate::{
     Capabilities, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
-    SessionId, SessionStore, StorageKey, StoreSettings, Timestamp,
+    SessionId, SessionStore, StorageKey, StoreSettings, Timestamp, UserKey, UserSession,
+    UserSessionsPage,
 };
 
 /// How many expired records `delete_expired` removes per lock acquisition, so a large
@@ -18,7 +19,49 @@ const SWEEP_BATCH: usize = 1024;
 struct Entry {
     version: u64,
     expires_at: Timestamp,
+    user: Option<UserKey>,
     bytes: Vec<u8>,
+}
+
+/// The records and the user index, under one lock, so the index is exact.
+#[derive(Default)]
+struct Inner {
+    map: HashMap<StorageKey, Entry>,
+    users: HashMap<UserKey, BTreeSet<StorageKey>>,
+}
+
+impl Inner {
+    fn get(&self, key: &StorageKey) -> Option<&Entry> {
+        self.map.get(key)
+    }
+
+    fn insert(&mut self, key: StorageKey, entry: Entry) {
+        let user = entry.user;
+        if let Some(old) = self.map.insert(key, entry) {
+            if old.user != user {
+                self.unindex(old.user, &key);
+            }
+        }
+        if let Some(user) = user {
+            self.users.entry(user).or_default().insert(key);
+        }
+    }
+
+    fn remove(&mut self, key: &StorageKey) -> Option<Entry> {
+        let old = self.map.remove(key)?;
+        self.unindex(old.user, key);
+        Some(old)
+    }
+
+    fn unindex(&mut self, user: Option<UserKey>, key: &StorageKey) {
+        let Some(user) = user else { return };
+        if let Some(keys) = self.users.get_mut(&user) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.users.remove(&user);
+            }
+        }
+    }
 }
 
 /// Sessions kept in process memory. **For development and tests only**: sessions
@@ -31,7 +74,7 @@ struct Entry {
 /// [`Error::TooLarge`] unless its [`StoreSettings`] say otherwise
 /// ([`with_settings`](MemoryStore::with_settings)).
 pub struct MemoryStore {
-    map: Mutex<HashMap<StorageKey, Entry>>,
+    inner: Mutex<Inner>,
     settings: StoreSettings,
 }
 
@@ -39,7 +82,7 @@ impl MemoryStore {
     /// An empty store on the system clock.
     pub fn new() -> Self {
         MemoryStore {
-            map: Mutex::new(HashMap::new()),
+            inner: Mutex::new(Inner::default()),
             settings: StoreSettings::new(),
         }
     }
@@ -70,15 +113,17 @@ impl MemoryStore {
     /// Used by the conformance suite to check that no raw id is stored.
     pub fn raw_entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
         self.lock()
+            .map
             .iter()
             .map(|(k, e)| (k.to_hex().into_bytes(), e.bytes.clone()))
             .collect()
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<StorageKey, Entry>> {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding this lock cannot leave a half-written entry (every
-        // mutation is a single insert or remove), so a poisoned map is still sound.
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
+        // mutation is an insert or remove that updates the index with no fallible step
+        // in between), so a poisoned map is still sound.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn encode(&self, record: &Record) -> Result<Entry> {
@@ -86,6 +131,7 @@ impl MemoryStore {
         Ok(Entry {
             version: record.version,
             expires_at: record.expires_at,
+            user: record.user_key(),
             bytes,
         })
     }
@@ -100,7 +146,7 @@ impl Default for MemoryStore {
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("sessions", &self.lock().len())
+            .field("sessions", &self.lock().map.len())
             .field("settings", &self.settings)
             .finish()
     }
@@ -112,6 +158,7 @@ impl SessionStore for MemoryStore {
         Capabilities::new()
             .with_compare_and_set(true)
             .with_enumerate(true)
+            .with_user_index(true)
             .with_max_record_size(self.settings.max_record_size())
     }
 
@@ -162,7 +209,7 @@ impl SessionStore for MemoryStore {
         let now = self.settings.now();
         let key = record.id.storage_key();
         let mut map = self.lock();
-        let Some(entry) = map.get_mut(&key).filter(|e| e.expires_at > now) else {
+        let Some(entry) = map.map.get_mut(&key).filter(|e| e.expires_at > now) else {
             return Err(Error::NotFound);
         };
         // Rewrite only the deadline and atime of what is stored, never its data, so a
@@ -187,6 +234,7 @@ impl SessionStore for MemoryStore {
             let now = self.settings.now();
             let mut map = self.lock();
             let batch: Vec<StorageKey> = map
+                .map
                 .iter()
                 .filter(|(_, e)| e.expires_at <= now)
                 .map(|(k, _)| *k)
@@ -205,7 +253,12 @@ impl SessionStore for MemoryStore {
 
     async fn count(&self) -> Result<u64> {
         let now = self.settings.now();
-        Ok(self.lock().values().filter(|e| e.expires_at > now).count() as u64)
+        Ok(self
+            .lock()
+            .map
+            .values()
+            .filter(|e| e.expires_at > now)
+            .count() as u64)
     }
 
     /// Pages in storage-key order; the cursor is the last key's hex. Each page sorts
@@ -221,6 +274,7 @@ impl SessionStore for MemoryStore {
         let limit = limit.max(1);
         let mut page: Vec<ScanEntry> = self
             .lock()
+            .map
             .iter()
             .filter(|(k, _)| after.is_none_or(|a| **k > a))
             .map(|(k, e)| ScanEntry::new(*k, Some(e.expires_at), e.bytes.len() as u64))
@@ -250,6 +304,79 @@ impl SessionStore for MemoryStore {
             }
         }
         Ok(removed)
+    }
+
+    async fn sessions_of(
+        &self,
+        user: &UserKey,
+        cursor: Option<ScanCursor>,
+        limit: usize,
+    ) -> Result<UserSessionsPage> {
+        let after = cursor
+            .as_ref()
+            .map(UserSessionsPage::cursor_key)
+            .transpose()?;
+        let limit = limit.max(1);
+        let now = self.settings.now();
+        // One more than the page, to know whether another follows.
+        let live: Vec<(StorageKey, Vec<u8>)> = {
+            let inner = self.lock();
+            let Some(keys) = inner.users.get(user) else {
+                return Ok(UserSessionsPage::default());
+            };
+            let from = match after {
+                Some(a) => std::ops::Bound::Excluded(a),
+                None => std::ops::Bound::Unbounded,
+            };
+            keys.range((from, std::ops::Bound::Unbounded))
+                .filter_map(|k| {
+                    let e = inner.map.get(k).filter(|e| e.expires_at > now)?;
+                    Some((*k, e.bytes.clone()))
+                })
+                .take(limit + 1)
+                .collect()
+        };
+        let more = live.len() > limit;
+        let mut sessions = Vec::with_capacity(limit);
+        for (key, bytes) in live.into_iter().take(limit) {
+            sessions.push(UserSession::decode(key, &bytes)?.0);
+        }
+        let next = match sessions.last() {
+            Some(last) if more => Some(ScanCursor::new(last.key.to_hex())),
+            _ => None,
+        };
+        Ok(UserSessionsPage::new(sessions, next))
+    }
+
+    async fn revoke_user(&self, user: &UserKey, except: Option<&StorageKey>) -> Result<u64> {
+        let now = self.settings.now();
+        let mut inner = self.lock();
+        let keys: Vec<StorageKey> = match inner.users.get(user) {
+            Some(keys) => keys
+                .iter()
+                .filter(|k| Some(*k) != except)
+                .copied()
+                .collect(),
+            None => return Ok(0),
+        };
+        let mut removed = 0;
+        for key in keys {
+            if inner.remove(&key).is_some_and(|e| e.expires_at > now) {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    async fn revoke_session(&self, user: &UserKey, key: &StorageKey) -> Result<bool> {
+        let now = self.settings.now();
+        let mut inner = self.lock();
+        match inner.get(key) {
+            Some(e) if e.user.as_ref() == Some(user) => {
+                Ok(inner.remove(key).is_some_and(|e| e.expires_at > now))
+            }
+            _ => Ok(false),
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{SessionExpiry, SessionId, Timestamp};
+use crate::{SessionExpiry, SessionId, Timestamp, UserBinding};
 
 /// A session's data: string keys to serde values.
 ///
@@ -44,6 +44,11 @@ pub struct Record {
     /// remember-me), or `None` for the layer's. Stores keep it with the record, in the
     /// envelope, so it holds on every later request.
     pub expiry: Option<SessionExpiry>,
+    /// The user this session is bound to ([`Session::bind_user`](crate::Session::bind_user)),
+    /// kept in the envelope. Stores with
+    /// [`Capabilities::user_index`](crate::Capabilities::user_index) also file the
+    /// session under the user's [`UserKey`](crate::UserKey) (contract rule 12).
+    pub user: Option<UserBinding>,
 }
 
 impl Record {
@@ -58,6 +63,7 @@ impl Record {
             expires_at,
             version: 1,
             expiry: None,
+            user: None,
         }
     }
 
@@ -89,6 +95,17 @@ impl Record {
     pub fn with_expiry(mut self, expiry: Option<SessionExpiry>) -> Self {
         self.expiry = expiry;
         self
+    }
+
+    /// The same record bound to a user (`None`: to nobody).
+    pub fn with_user(mut self, user: Option<UserBinding>) -> Self {
+        self.user = user;
+        self
+    }
+
+    /// The key of the user this record is bound to, if any.
+    pub fn user_key(&self) -> Option<crate::UserKey> {
+        self.user.as_ref().map(UserBinding::user_key)
     }
 
     /// Whether the record is past its deadline at `now`. A record expires *at*

@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::{DeleteIf, Record, Result, ScanCursor, ScanPage, SessionId, StorageKey};
+use crate::{
+    DeleteIf, Record, Result, ScanCursor, ScanPage, SessionId, StorageKey, UserKey,
+    UserSessionsPage,
+};
 
 /// What a store can and cannot do (contract rule 10). The conformance suite reads it:
 /// a missing capability is checked to answer [`Error::Unsupported`](crate::Error),
@@ -32,6 +35,12 @@ pub struct Capabilities {
     /// (the cookie store). The HTTP layer then does not sign it again, which would only
     /// spend bytes of the browser's 4 KiB cookie budget.
     pub self_sealed: bool,
+    /// The store keeps an index of sessions by bound user (contract rule 12):
+    /// [`sessions_of`](SessionStore::sessions_of),
+    /// [`revoke_user`](SessionStore::revoke_user) and
+    /// [`revoke_session`](SessionStore::revoke_session) work. Without it they answer
+    /// `Unsupported`; the binding itself is still stored with every record.
+    pub user_index: bool,
 }
 
 impl Capabilities {
@@ -45,6 +54,7 @@ impl Capabilities {
             may_evict: false,
             max_record_size: None,
             self_sealed: false,
+            user_index: false,
         }
     }
 
@@ -84,6 +94,12 @@ impl Capabilities {
         self
     }
 
+    /// Sets [`Capabilities::user_index`].
+    pub const fn with_user_index(mut self, yes: bool) -> Self {
+        self.user_index = yes;
+        self
+    }
+
     /// Sets [`Capabilities::max_record_size`].
     pub const fn with_max_record_size(mut self, limit: Option<usize>) -> Self {
         self.max_record_size = limit;
@@ -119,6 +135,11 @@ impl Default for Capabilities {
 /// 7. Ids are validated before any I/O; server stores key by
 ///    [`SessionId::storage_key`] and never store the raw id.
 /// 8. Records are written with a [`Codec`](crate::Codec) envelope.
+/// 12. With [`Capabilities::user_index`], every record bound to a user
+///     ([`Record::user`]) is filed under its [`UserKey`] by `create` and `save`, moved by
+///     a `save` that rebinds it, and unfiled by `delete` and by expiry: listings show
+///     exactly the live records bound to the user. `revoke_user` removes every session
+///     bound to the user when the call starts.
 ///
 /// Run `session-conformance`'s suite against an implementation to check all of this.
 #[async_trait]
@@ -188,6 +209,59 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn delete_keys(&self, _keys: &[StorageKey], _only: DeleteIf) -> Result<u64> {
         Err(crate::Error::Unsupported("delete_keys"))
     }
+
+    /// One page of the live sessions bound to `user`, in storage-key order, at most
+    /// `limit` of them (at least one is asked for). Start with `cursor` `None`, then pass
+    /// each page's [`UserSessionsPage::next`] until it is `None`. Expired sessions are
+    /// never listed.
+    ///
+    /// Stores without [`Capabilities::user_index`] answer `Unsupported`.
+    ///
+    /// ```
+    /// use session_core::{
+    ///     Data, MemoryStore, Record, SessionId, SessionStore, Timestamp, UserBinding,
+    /// };
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = MemoryStore::new();
+    /// let now = Timestamp::from_system(std::time::SystemTime::now());
+    /// let ada = UserBinding::new("ada")?;
+    /// for _ in 0..3 {
+    ///     let record = Record::new(SessionId::generate(), Data::new(), now, Timestamp::MAX)
+    ///         .with_user(Some(ada.clone()));
+    ///     store.create(&record).await?;
+    /// }
+    /// let page = store.sessions_of(&ada.user_key(), None, 100).await?;
+    /// assert_eq!(page.sessions.len(), 3);
+    /// assert_eq!(store.revoke_user(&ada.user_key(), None).await?, 3);
+    /// # Ok::<(), session_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    async fn sessions_of(
+        &self,
+        _user: &UserKey,
+        _cursor: Option<ScanCursor>,
+        _limit: usize,
+    ) -> Result<UserSessionsPage> {
+        Err(crate::Error::Unsupported("sessions_of"))
+    }
+
+    /// Deletes every session bound to `user` when the call starts, except the one
+    /// stored under `except` (the current session, for "log out my other devices"), and
+    /// returns how many went. A session bound while the call runs may survive it.
+    ///
+    /// Stores without [`Capabilities::user_index`] answer `Unsupported`.
+    async fn revoke_user(&self, _user: &UserKey, _except: Option<&StorageKey>) -> Result<u64> {
+        Err(crate::Error::Unsupported("revoke_user"))
+    }
+
+    /// Deletes the session stored under `key` if, and only if, it is bound to `user`
+    /// (so a listing's key cannot end another user's session); returns whether it went.
+    ///
+    /// Stores without [`Capabilities::user_index`] answer `Unsupported`.
+    async fn revoke_session(&self, _user: &UserKey, _key: &StorageKey) -> Result<bool> {
+        Err(crate::Error::Unsupported("revoke_session"))
+    }
 }
 
 macro_rules! forward_store {
@@ -226,6 +300,20 @@ macro_rules! forward_store {
             }
             async fn delete_keys(&self, keys: &[StorageKey], only: DeleteIf) -> Result<u64> {
                 (**self).delete_keys(keys, only).await
+            }
+            async fn sessions_of(
+                &self,
+                user: &UserKey,
+                cursor: Option<ScanCursor>,
+                limit: usize,
+            ) -> Result<UserSessionsPage> {
+                (**self).sessions_of(user, cursor, limit).await
+            }
+            async fn revoke_user(&self, user: &UserKey, except: Option<&StorageKey>) -> Result<u64> {
+                (**self).revoke_user(user, except).await
+            }
+            async fn revoke_session(&self, user: &UserKey, key: &StorageKey) -> Result<bool> {
+                (**self).revoke_session(user, key).await
             }
         }
     )*};

@@ -17,6 +17,7 @@ mod save;
 mod scan;
 mod session;
 mod touch;
+mod users;
 mod util;
 
 use futures::future::LocalBoxFuture;

@@ -10,6 +10,7 @@ mod driver;
 mod expiry;
 mod flash;
 mod state;
+mod user;
 
 use std::sync::Arc;
 

@@ -8,7 +8,7 @@ use rand::Rng;
 
 use crate::{
     Data, Error, Expiry, Record, Result, SaveMode, SessionExpiry, SessionId, SessionOptions,
-    SessionStore, Timestamp, TouchPolicy,
+    SessionStore, Timestamp, TouchPolicy, UserBinding,
 };
 
 use super::change::Change;
@@ -43,6 +43,8 @@ pub(crate) struct Base {
     pub(crate) version: u64,
     /// The session's own expiry as stored.
     pub(crate) expiry: Option<SessionExpiry>,
+    /// The user the session is bound to as stored.
+    pub(crate) user: Option<UserBinding>,
     /// The cookie value naming this record, used to reload it after a conflict.
     pub(crate) cookie: String,
 }
@@ -56,6 +58,7 @@ impl Base {
             expires_at: record.expires_at,
             version: record.version,
             expiry: record.expiry,
+            user: record.user.clone(),
             cookie,
         }
     }
@@ -73,6 +76,8 @@ pub(crate) struct State {
     /// A [`set_expiry`](super::Session::set_expiry) not yet written: `Some(None)` goes
     /// back to the layer's expiry.
     pub(crate) expiry_change: Option<Option<SessionExpiry>>,
+    /// A [`bind_user`](super::Session::bind_user) or `unbind_user` not yet written.
+    pub(crate) user_change: Option<Option<UserBinding>>,
     /// Flash messages for this request only (`flash_now`), never stored.
     pub(crate) flash_now: Vec<super::Flash>,
     /// Written or touched already in this request: no second touch.
@@ -112,6 +117,7 @@ impl State {
             cycle: false,
             save_requested: false,
             expiry_change: None,
+            user_change: None,
             flash_now: Vec::new(),
             synced: false,
             refresh: false,
@@ -140,6 +146,15 @@ impl State {
         match self.expiry_change {
             Some(change) => change,
             None => self.base.as_ref().and_then(|b| b.expiry),
+        }
+    }
+
+    /// The user the session is bound to: the binding made in this request, else the
+    /// stored one.
+    pub(crate) fn own_user(&self) -> Option<&UserBinding> {
+        match &self.user_change {
+            Some(change) => change.as_ref(),
+            None => self.base.as_ref().and_then(|b| b.user.as_ref()),
         }
     }
 
@@ -205,13 +220,21 @@ impl State {
     }
 
     pub(crate) fn is_dirty(&self) -> bool {
-        !self.changes.is_empty() || self.cleared || self.cycle || self.expiry_change.is_some()
+        !self.changes.is_empty()
+            || self.cleared
+            || self.cycle
+            || self.expiry_change.is_some()
+            || self.user_change.is_some()
     }
 
     /// Whether the end of the request has something to do even if no handler read the
-    /// session: `save`, `cycle_id` and `set_expiry` only note the wish, without I/O.
+    /// session: `save`, `cycle_id`, `set_expiry` and `bind_user` only note the wish,
+    /// without I/O.
     fn wants_load(&self) -> bool {
-        self.save_requested || self.cycle || self.expiry_change.is_some()
+        self.save_requested
+            || self.cycle
+            || self.expiry_change.is_some()
+            || self.user_change.is_some()
     }
 
     pub(crate) fn write_wanted(&self, options: &SessionOptions) -> bool {
@@ -252,6 +275,7 @@ impl State {
         self.cleared = false;
         self.cycle = false;
         self.expiry_change = None;
+        self.user_change = None;
         self.undo = Undo::default();
     }
 
@@ -292,6 +316,14 @@ impl State {
         let stored = self.base.as_ref().and_then(|b| b.expiry);
         if self.expiry_change == Some(stored) {
             self.expiry_change = None;
+        }
+        let stored_user = self.base.as_ref().and_then(|b| b.user.as_ref());
+        if self
+            .user_change
+            .as_ref()
+            .is_some_and(|c| c.as_ref() == stored_user)
+        {
+            self.user_change = None;
         }
     }
 
@@ -379,6 +411,7 @@ impl State {
             expires_at,
             version: 1,
             expiry: self.own_expiry(),
+            user: self.own_user().cloned(),
         };
         let mut attempt = 1;
         let result = loop {
@@ -423,6 +456,7 @@ impl State {
                 expires_at: self.expiry(options).deadline(created_at, now),
                 version: version + 1,
                 expiry: self.own_expiry(),
+                user: self.own_user().cloned(),
             };
             let result = store.save(&record, version).await;
             self.data = std::mem::take(&mut record.data);
@@ -508,6 +542,7 @@ impl State {
             expires_at: expiry.deadline(base.created_at, now),
             version: base.version,
             expiry: base.expiry,
+            user: base.user.clone(),
         };
         let result = store.touch(&record).await;
         if self.sealed_data.is_none() {
