@@ -13,7 +13,7 @@ use futures::future::LocalBoxFuture;
 use session_conformance::{cases, CaseResult, Fixture, Harness};
 use session_core::{
     Capabilities, Clock, DeleteIf, Error, MemoryStore, Record, Result, ScanCursor, ScanPage,
-    SessionId, SessionStore, StorageKey, StoreSettings,
+    SessionId, SessionStore, StorageKey, StoreSettings, UserKey, UserSessionsPage,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -38,6 +38,12 @@ enum Bug {
     ScanDropsEntries,
     /// `delete_keys` ignores `DeleteIf::Expired` and deletes live records too.
     SweepsLive,
+    /// `revoke_session` ends a session whoever it belongs to.
+    RevokesOthersSessions,
+    /// `revoke_user` ignores `except` and ends the current session too.
+    RevokeIgnoresExcept,
+    /// `sessions_of` drops the last entry of every page.
+    ListingDropsEntries,
 }
 
 /// Which optional capabilities the store under test declares, on top of a memory store.
@@ -48,22 +54,34 @@ struct Shape {
     /// `count`, `delete_expired`, `scan`, `delete_keys` work; without it, they answer
     /// `Unsupported`.
     enumerate: bool,
+    /// `sessions_of`, `revoke_user`, `revoke_session` work; without it, they answer
+    /// `Unsupported`.
+    user_index: bool,
 }
 
 /// Everything a memory store can do.
 const FULL: Shape = Shape {
     revoke: true,
     enumerate: true,
+    user_index: true,
 };
 /// A server store that cannot delete a session.
 const NO_REVOKE: Shape = Shape {
     revoke: false,
     enumerate: true,
+    user_index: false,
 };
 /// A server store that can neither delete nor enumerate: create, load, save, touch.
 const MINIMAL: Shape = Shape {
     revoke: false,
     enumerate: false,
+    user_index: false,
+};
+/// A server store that deletes and enumerates but keeps no index of sessions by user.
+const NO_USER_INDEX: Shape = Shape {
+    revoke: true,
+    enumerate: true,
+    user_index: false,
 };
 
 struct Broken {
@@ -95,6 +113,7 @@ impl SessionStore for Broken {
             .capabilities()
             .with_revoke(self.shape.revoke)
             .with_enumerate(self.shape.enumerate)
+            .with_user_index(self.shape.user_index)
     }
     async fn load(&self, v: &str) -> Result<Option<Record>> {
         match self.bug {
@@ -179,6 +198,41 @@ impl SessionStore for Broken {
         };
         self.inner.delete_keys(keys, only).await
     }
+    async fn sessions_of(
+        &self,
+        user: &UserKey,
+        cursor: Option<ScanCursor>,
+        limit: usize,
+    ) -> Result<UserSessionsPage> {
+        if !self.shape.user_index {
+            return Err(Error::Unsupported("sessions_of"));
+        }
+        let mut page = self.inner.sessions_of(user, cursor, limit).await?;
+        if self.has(Bug::ListingDropsEntries) {
+            page.sessions.pop();
+        }
+        Ok(page)
+    }
+    async fn revoke_user(&self, user: &UserKey, except: Option<&StorageKey>) -> Result<u64> {
+        if !self.shape.user_index {
+            return Err(Error::Unsupported("revoke_user"));
+        }
+        let except = if self.has(Bug::RevokeIgnoresExcept) {
+            None
+        } else {
+            except
+        };
+        self.inner.revoke_user(user, except).await
+    }
+    async fn revoke_session(&self, user: &UserKey, key: &StorageKey) -> Result<bool> {
+        if !self.shape.user_index {
+            return Err(Error::Unsupported("revoke_session"));
+        }
+        if self.has(Bug::RevokesOthersSessions) {
+            return Ok(self.inner.delete_keys(&[*key], DeleteIf::Any).await? > 0);
+        }
+        self.inner.revoke_session(user, key).await
+    }
 }
 
 /// A fixture for a store of `shape` with `bug` (none: a correct store), raw dump
@@ -215,6 +269,10 @@ fn harness_shaped(bug: Bug, shape: Shape) -> Harness {
 session_conformance::suite!(
     correct_store_without_revoke,
     fixture = |clock| async move { fixture(clock, None, NO_REVOKE) }
+);
+session_conformance::suite!(
+    correct_store_without_user_index,
+    fixture = |clock| async move { fixture(clock, None, NO_USER_INDEX) }
 );
 session_conformance::suite!(
     correct_store_without_revoke_or_enumeration,
@@ -353,6 +411,34 @@ fn dropped_scan_entries_are_caught() {
 #[test]
 fn sweeping_live_records_is_caught() {
     expect_caught(Bug::SweepsLive, &[case!(delete_keys_by_condition)]);
+}
+
+#[test]
+fn revoking_another_users_session_is_caught() {
+    expect_caught(Bug::RevokesOthersSessions, &[case!(user_revoke_one_by_key)]);
+}
+
+#[test]
+fn revoking_the_current_session_is_caught() {
+    expect_caught(
+        Bug::RevokeIgnoresExcept,
+        &[
+            case!(user_revoke_all_but_current),
+            case!(user_handle_devices_and_logout_everywhere),
+        ],
+    );
+}
+
+#[test]
+fn dropped_listing_entries_are_caught() {
+    expect_caught(
+        Bug::ListingDropsEntries,
+        &[
+            case!(user_bind_and_list),
+            case!(user_thousand_sessions_paged),
+            case!(user_isolated),
+        ],
+    );
 }
 
 /// The bugs the model-based case must catch in a full store and in one without revoke
