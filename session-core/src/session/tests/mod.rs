@@ -369,3 +369,4 @@ async fn update_to_the_stored_value_writes_nothing() {
 mod dict;
 mod expiry;
 mod flash;
+mod user;
