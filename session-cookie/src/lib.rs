@@ -18,6 +18,16 @@
 //! - rotating every secret (dropping the old ones) is the only way to end all cookie
 //!   sessions early, and it ends them all.
 //!
+//! For the same reason there is **no index of sessions by user**
+//! ([`Capabilities::user_index`](session_core::Capabilities::user_index) is false;
+//! `sessions_of`, `revoke_user` and `revoke_session` answer `Unsupported`): the server
+//! never sees a session it did not just receive, so it can neither list a user's devices
+//! nor end one. A binding made with
+//! [`Session::bind_user`](session_core::Session::bind_user) is sealed in the cookie
+//! like the data, so [`Session::verify_user`](session_core::Session::verify_user) works:
+//! keep a per-user auth hash the app changes (at a password change or a "log out
+//! everywhere") and every cookie bound under the old hash is refused on its next request.
+//!
 //! # Use
 //!
 //! ```

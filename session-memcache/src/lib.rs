@@ -23,6 +23,14 @@
 //! expiry both as the item's exptime and checked on every read against the store's
 //! [`Clock`](session_core::Clock), and size limits checked before sending.
 //!
+//! **No index of sessions by user** ([`Capabilities::user_index`](session_core::Capabilities::user_index)
+//! is false: `sessions_of`, `revoke_user` and `revoke_session` answer `Unsupported`).
+//! memcached may evict an index entry while keeping its session, and cannot enumerate to
+//! rebuild it, so a "log out everywhere" could silently miss a session. The binding itself
+//! is stored with the record: end a user's sessions with
+//! [`Session::verify_user`](session_core::Session::verify_user) and a per-user auth hash
+//! the app changes instead.
+//!
 //! **memcached may evict sessions** under memory pressure, and loses all of them when a
 //! server restarts: see [`MemcacheStore`] before choosing it.
 //!
