@@ -599,3 +599,126 @@ async fn recorded_histories_are_linearizable() {
     }
     assert!(failures.is_empty(), "{failures:?}");
 }
+
+// ---------------------------------------------------------------------------------
+// "Log out everywhere" racing new logins of the same user (contract rule 12)
+// ---------------------------------------------------------------------------------
+
+/// Logs a new session of `user` in through the handle (bind, cycle, as a login does);
+/// returns its cookie value.
+async fn login_as(
+    store: &Arc<dyn SessionStore>,
+    opts: &Arc<SessionOptions>,
+    user: &session_core::UserBinding,
+) -> String {
+    let s = SessionDriver::new(store.clone(), opts.clone(), None);
+    s.insert("n", 0u64).await.unwrap();
+    s.bind_user(user.clone()).await;
+    match s.finish().await.unwrap().cookie {
+        CookieChange::Set(v) => v,
+        other => panic!("a login sets a cookie, got {other:?}"),
+    }
+}
+
+/// Every key listed for `user`, all pages.
+async fn listed(
+    store: &Arc<dyn SessionStore>,
+    user: &session_core::UserKey,
+) -> HashSet<session_core::StorageKey> {
+    let (mut out, mut cursor) = (HashSet::new(), None);
+    loop {
+        let page = store.sessions_of(user, cursor, 100).await.unwrap();
+        out.extend(page.sessions.iter().map(|s| s.key));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return out,
+        }
+    }
+}
+
+/// 1,000 rounds per backend with the user index: each round logs a user in on 3
+/// devices, then runs `revoke_user` while 3 more logins of the same user run. Every
+/// session logged in before the revoke started must be gone; a concurrent login may
+/// survive or not; and afterwards a session must load exactly when it is listed (the
+/// index neither lost a live session nor kept a dead one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revoke_user_racing_logins_misses_no_earlier_session() {
+    const ROUNDS: usize = 1_000;
+    let mut runs = Vec::new();
+    let list = backends("users", false).await;
+    for b in &list {
+        let b = b.probe();
+        if !b.store.capabilities().user_index {
+            continue;
+        }
+        runs.push(async move {
+            let opts = options(100);
+            let store = b.store.clone();
+            let (mut missed, mut inconsistent, mut survived, mut caught) = (0, 0, 0, 0);
+            let start = Instant::now();
+            for round in 0..ROUNDS {
+                let user = session_core::UserBinding::new(format!("racer-{round}")).unwrap();
+                let key = user.user_key();
+                let mut before = Vec::new();
+                for _ in 0..3 {
+                    before.push(login_as(&store, &opts, &user).await);
+                }
+                let logins =
+                    futures::future::join_all((0..3).map(|_| login_as(&store, &opts, &user)));
+                // The revoke starts after 0 to 3 yields, so it lands before, between
+                // and after the logins' writes in turn.
+                let revoke = async {
+                    for _ in 0..round % 4 {
+                        tokio::task::yield_now().await;
+                    }
+                    store.revoke_user(&key, None).await
+                };
+                let (revoked, during) = tokio::join!(revoke, logins);
+                revoked.unwrap();
+                for cookie in &before {
+                    if store.load(cookie).await.unwrap().is_some() {
+                        missed += 1;
+                    }
+                }
+                let index = listed(&store, &key).await;
+                let mut live = HashSet::new();
+                for cookie in &during {
+                    if let Some(r) = store.load(cookie).await.unwrap() {
+                        live.insert(r.id.storage_key());
+                        survived += 1;
+                    } else {
+                        caught += 1;
+                    }
+                }
+                if live != index {
+                    inconsistent += 1;
+                }
+                store.revoke_user(&key, None).await.unwrap();
+            }
+            (
+                b.name,
+                missed,
+                inconsistent,
+                survived,
+                caught,
+                start.elapsed(),
+            )
+        });
+    }
+    let mut failures = Vec::new();
+    for (name, missed, inconsistent, survived, caught, elapsed) in
+        futures::future::join_all(runs).await
+    {
+        println!(
+            "revoke vs logins {name:>8}: {ROUNDS} rounds, earlier sessions missed {missed}, \
+             concurrent logins revoked {caught} / survived {survived}, index mismatches \
+             {inconsistent}, {elapsed:.2?}"
+        );
+        if missed > 0 || inconsistent > 0 {
+            failures.push(format!(
+                "{name}: {missed} missed, {inconsistent} mismatched"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:?}");
+}
