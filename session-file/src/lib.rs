@@ -15,6 +15,7 @@ mod options;
 mod scan;
 mod shelf_store;
 mod sweep;
+mod users;
 
 pub use file_store::{FileStore, DEFAULT_TEMP_GRACE};
 pub use options::FileOptions;

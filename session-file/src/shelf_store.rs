@@ -9,18 +9,19 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use redb::{
-    Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, TableDefinition, Value,
-    WriteTransaction,
+    Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, Table, TableDefinition,
+    Value, WriteTransaction,
 };
 use session_core::Operation;
 use session_core::{
     Capabilities, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
-    SessionId, SessionStore, StorageKey, StoreSettings, Timestamp,
+    SessionId, SessionStore, StorageKey, StoreSettings, Timestamp, UserKey, UserSessionsPage,
 };
 
 use crate::error::{blocking, file_error};
 use crate::layout::{DIR_MODE, FILE_MODE};
 use crate::options::FileOptions;
+use crate::users::{after, listed, page};
 
 /// The store name its backend errors carry.
 const STORE: &str = "shelf";
@@ -32,13 +33,27 @@ const SESSIONS: TableDefinition<[u8; 32], (u64, i64, &[u8])> = TableDefinition::
 /// visits only expired records, in deadline order, a batch at a time.
 const BY_EXPIRY: TableDefinition<(i64, [u8; 32]), ()> =
     TableDefinition::new("sessions_by_expiry_v1");
+/// Storage key → key of the user its record is bound to, for bound records only: what a
+/// write consults to move the record's user index entry without decoding the old
+/// envelope.
+const USER_OF: TableDefinition<[u8; 32], [u8; 32]> = TableDefinition::new("sessions_user_of_v1");
+/// (user key, storage key) → nothing: the user index (contract rule 12), each user's
+/// sessions in storage-key order. Written in the same transaction as the record, so it
+/// is exact by construction.
+const BY_USER: TableDefinition<([u8; 32], [u8; 32]), ()> =
+    TableDefinition::new("sessions_by_user_v1");
 
 /// Records removed per write transaction by `delete_expired`: small enough that a sweep
 /// never holds the single writer slot for long.
 const SWEEP_BATCH: usize = 1_000;
 
+/// Sessions removed per write transaction by `revoke_user`, for the same reason.
+const REVOKE_BATCH: usize = 500;
+
 /// The largest key, to make "every key at or before this deadline" a range bound.
 const LAST_KEY: [u8; 32] = [0xff; 32];
+/// The smallest key, to make "every session of this user" a range bound.
+const FIRST_KEY: [u8; 32] = [0; 32];
 
 /// All sessions in one file, like web.py's `ShelfStore` on Python's `shelve`, but on
 /// [redb](https://docs.rs/redb), a maintained, crash-safe (copy-on-write, checksummed)
@@ -71,6 +86,14 @@ pub struct ShelfStore {
 struct Shelf {
     db: Database,
     path: PathBuf,
+}
+
+/// Every table, opened in one write transaction.
+struct Tables<'txn> {
+    sessions: Table<'txn, [u8; 32], (u64, i64, &'static [u8])>,
+    by_expiry: Table<'txn, (i64, [u8; 32]), ()>,
+    user_of: Table<'txn, [u8; 32], [u8; 32]>,
+    by_user: Table<'txn, ([u8; 32], [u8; 32]), ()>,
 }
 
 /// What a stored value says without decoding the envelope.
@@ -181,14 +204,10 @@ impl Shelf {
             .create(&path)
             .map_err(|e| open_error(&path, e))?;
         let shelf = Shelf { db, path };
-        // Create both tables up front so readers never meet a missing table.
-        shelf.write(true, |txn| {
-            txn.open_table(SESSIONS)
-                .map_err(|e| shelf.err("open table", e))?;
-            txn.open_table(BY_EXPIRY)
-                .map_err(|e| shelf.err("open table", e))?;
-            Ok(())
-        })?;
+        // Create every table up front so readers never meet a missing one. A shelf
+        // written before the user index existed gets empty index tables here, which is
+        // exact: its records are in envelope formats without a user binding.
+        shelf.write(true, |txn| shelf.tables(txn).map(drop))?;
         Ok(shelf)
     }
 
@@ -263,43 +282,87 @@ impl Shelf {
         Codec::decode(id, bytes).map(Some)
     }
 
+    /// Opens every table in `txn`.
+    fn tables<'txn>(&self, txn: &'txn WriteTransaction) -> Result<Tables<'txn>> {
+        let open = |e: redb::TableError| self.err("open table", e);
+        Ok(Tables {
+            sessions: txn.open_table(SESSIONS).map_err(open)?,
+            by_expiry: txn.open_table(BY_EXPIRY).map_err(open)?,
+            user_of: txn.open_table(USER_OF).map_err(open)?,
+            by_user: txn.open_table(BY_USER).map_err(open)?,
+        })
+    }
+
     /// Stores `bytes` under `key` and moves its expiry index entry from `old` (if any).
     fn put(
         &self,
-        txn: &WriteTransaction,
+        t: &mut Tables<'_>,
         key: &[u8; 32],
         old: Option<Meta>,
         new: Meta,
         bytes: &[u8],
     ) -> Result<()> {
-        let mut sessions = txn
-            .open_table(SESSIONS)
-            .map_err(|e| self.err("open table", e))?;
-        let mut by_expiry = txn
-            .open_table(BY_EXPIRY)
-            .map_err(|e| self.err("open table", e))?;
+        let write = |e: redb::StorageError| self.err("write", e);
         if let Some(old) = old {
-            by_expiry
-                .remove((old.expires_at, *key))
-                .map_err(|e| self.err("write", e))?;
+            t.by_expiry.remove((old.expires_at, *key)).map_err(write)?;
         }
-        sessions
+        t.sessions
             .insert(key, (new.version, new.expires_at, bytes))
-            .map_err(|e| self.err("write", e))?;
-        by_expiry
+            .map_err(write)?;
+        t.by_expiry
             .insert((new.expires_at, *key), ())
-            .map_err(|e| self.err("write", e))?;
+            .map_err(write)?;
         Ok(())
+    }
+
+    /// Files `key` under `user` in the user index (`None`: under nobody), taking it out
+    /// from under the user it was filed under if that differs. An unbound record that
+    /// stays unbound costs one lookup.
+    fn refile(&self, t: &mut Tables<'_>, key: &[u8; 32], user: Option<[u8; 32]>) -> Result<()> {
+        let write = |e: redb::StorageError| self.err("write", e);
+        let old = self.user_of(&t.user_of, key)?;
+        if old == user {
+            return Ok(());
+        }
+        if let Some(old) = old {
+            t.by_user.remove((old, *key)).map_err(write)?;
+        }
+        match user {
+            Some(user) => {
+                t.user_of.insert(key, user).map_err(write)?;
+                t.by_user.insert((user, *key), ()).map_err(write)?;
+            }
+            None => {
+                t.user_of.remove(key).map_err(write)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the record under `key` and every index entry of it; what its value said,
+    /// if it was there.
+    fn remove(&self, t: &mut Tables<'_>, key: &[u8; 32]) -> Result<Option<Meta>> {
+        let write = |e: redb::StorageError| self.err("write", e);
+        let removed = t.sessions.remove(key).map_err(write)?.map(|guard| {
+            let (version, expires_at, _) = guard.value();
+            Meta {
+                version,
+                expires_at,
+            }
+        });
+        if let Some(meta) = removed {
+            t.by_expiry.remove((meta.expires_at, *key)).map_err(write)?;
+        }
+        self.refile(t, key, None)?;
+        Ok(removed)
     }
 
     fn create(&self, durable: bool, record: &Record, bytes: &[u8], now: Timestamp) -> Result<()> {
         let key = *record.id.storage_key().as_bytes();
+        let user = record.user_key().map(|u| *u.as_bytes());
         self.write(durable, |txn| {
-            let sessions = txn
-                .open_table(SESSIONS)
-                .map_err(|e| self.err("open table", e))?;
-            let old = self.meta(&sessions, &key)?;
-            drop(sessions);
+            let mut t = self.tables(txn)?;
+            let old = self.meta(&t.sessions, &key)?;
             // An expired leftover does not block its id: it is replaced.
             if old.is_some_and(|m| m.expires_at > now.as_millis()) {
                 return Err(Error::Collision);
@@ -308,7 +371,8 @@ impl Shelf {
                 version: record.version,
                 expires_at: record.expires_at.as_millis(),
             };
-            self.put(txn, &key, old, new, bytes)
+            self.put(&mut t, &key, old, new, bytes)?;
+            self.refile(&mut t, &key, user)
         })
     }
 
@@ -321,12 +385,10 @@ impl Shelf {
         now: Timestamp,
     ) -> Result<()> {
         let key = *record.id.storage_key().as_bytes();
+        let user = record.user_key().map(|u| *u.as_bytes());
         self.write(durable, |txn| {
-            let sessions = txn
-                .open_table(SESSIONS)
-                .map_err(|e| self.err("open table", e))?;
-            let old = self.meta(&sessions, &key)?;
-            drop(sessions);
+            let mut t = self.tables(txn)?;
+            let old = self.meta(&t.sessions, &key)?;
             let Some(old) = old.filter(|m| m.expires_at > now.as_millis()) else {
                 return Err(Error::NotFound);
             };
@@ -337,7 +399,8 @@ impl Shelf {
                 version: record.version,
                 expires_at: record.expires_at.as_millis(),
             };
-            self.put(txn, &key, Some(old), new, bytes)
+            self.put(&mut t, &key, Some(old), new, bytes)?;
+            self.refile(&mut t, &key, user)
         })
     }
 
@@ -350,11 +413,9 @@ impl Shelf {
     ) -> Result<()> {
         let key = *record.id.storage_key().as_bytes();
         self.write(durable, |txn| {
-            let sessions = txn
-                .open_table(SESSIONS)
-                .map_err(|e| self.err("open table", e))?;
+            let mut t = self.tables(txn)?;
             let (old, mut stored) = {
-                let Some(guard) = sessions.get(&key).map_err(|e| self.err("read", e))? else {
+                let Some(guard) = t.sessions.get(&key).map_err(|e| self.err("read", e))? else {
                     return Err(Error::NotFound);
                 };
                 let (version, expires_at, bytes) = guard.value();
@@ -367,9 +428,9 @@ impl Shelf {
                 };
                 (old, Codec::decode(record.id, bytes)?)
             };
-            drop(sessions);
-            // Only the deadline and atime of what is stored change, never its data or
-            // version, so a touch racing a save cannot roll the save back.
+            // Only the deadline and atime of what is stored change, never its data,
+            // version or user, so a touch racing a save cannot roll the save back, and
+            // the user index stays as it is.
             stored.accessed_at = record.accessed_at;
             stored.expires_at = record.expires_at;
             // A record stored under a higher limit is not rewritten past today's.
@@ -378,39 +439,24 @@ impl Shelf {
                 version: old.version,
                 expires_at: stored.expires_at.as_millis(),
             };
-            self.put(txn, &key, Some(old), new, &bytes)
+            self.put(&mut t, &key, Some(old), new, &bytes)
         })
     }
 
     fn delete(&self, durable: bool, id: &SessionId) -> Result<()> {
         let key = *id.storage_key().as_bytes();
         self.write(durable, |txn| {
-            let mut sessions = txn
-                .open_table(SESSIONS)
-                .map_err(|e| self.err("open table", e))?;
-            let removed = sessions
-                .remove(&key)
-                .map_err(|e| self.err("write", e))?
-                .map(|guard| guard.value().1);
-            drop(sessions);
-            if let Some(expires_at) = removed {
-                txn.open_table(BY_EXPIRY)
-                    .map_err(|e| self.err("open table", e))?
-                    .remove((expires_at, key))
-                    .map_err(|e| self.err("write", e))?;
-            }
-            Ok(())
+            self.remove(&mut self.tables(txn)?, &key).map(drop)
         })
     }
 
     /// Removes up to [`SWEEP_BATCH`] expired records in one transaction; returns how many.
     fn sweep_batch(&self, durable: bool, now: Timestamp) -> Result<usize> {
         self.write(durable, |txn| {
-            let mut by_expiry = txn
-                .open_table(BY_EXPIRY)
-                .map_err(|e| self.err("open table", e))?;
+            let mut t = self.tables(txn)?;
             let mut batch = Vec::with_capacity(SWEEP_BATCH);
-            for entry in by_expiry
+            for entry in t
+                .by_expiry
                 .range(..=(now.as_millis(), LAST_KEY))
                 .map_err(|e| self.err("read", e))?
                 .take(SWEEP_BATCH)
@@ -418,14 +464,12 @@ impl Shelf {
                 let (index_key, _) = entry.map_err(|e| self.err("read", e))?;
                 batch.push(index_key.value());
             }
-            let mut sessions = txn
-                .open_table(SESSIONS)
-                .map_err(|e| self.err("open table", e))?;
             for (expires_at, key) in &batch {
-                by_expiry
+                t.by_expiry
                     .remove((*expires_at, *key))
                     .map_err(|e| self.err("write", e))?;
-                sessions.remove(key).map_err(|e| self.err("write", e))?;
+                t.sessions.remove(key).map_err(|e| self.err("write", e))?;
+                self.refile(&mut t, key, None)?;
             }
             Ok(batch.len())
         })
@@ -494,33 +538,153 @@ impl Shelf {
         now: Timestamp,
     ) -> Result<u64> {
         self.write(durable, |txn| {
-            let mut sessions = txn
-                .open_table(SESSIONS)
-                .map_err(|e| self.err("open table", e))?;
-            let mut by_expiry = txn
-                .open_table(BY_EXPIRY)
-                .map_err(|e| self.err("open table", e))?;
+            let mut t = self.tables(txn)?;
             let mut removed = 0u64;
             for key in keys {
                 let key = *key.as_bytes();
-                let Some(meta) = self.meta(&sessions, &key)? else {
+                let Some(meta) = self.meta(&t.sessions, &key)? else {
                     continue;
                 };
                 let doomed = match only {
                     DeleteIf::Any => true,
                     _ => meta.expires_at <= now.as_millis(),
                 };
-                if !doomed {
-                    continue;
+                if doomed && self.remove(&mut t, &key)?.is_some() {
+                    removed += 1;
                 }
-                sessions.remove(&key).map_err(|e| self.err("write", e))?;
-                by_expiry
-                    .remove((meta.expires_at, key))
-                    .map_err(|e| self.err("write", e))?;
-                removed += 1;
             }
             Ok(removed)
         })
+    }
+
+    /// Up to `limit` live sessions of `user` after `after`, in key order, read from one
+    /// snapshot, and whether more follow.
+    fn sessions_of(
+        &self,
+        user: &UserKey,
+        after: Option<StorageKey>,
+        limit: usize,
+        now: Timestamp,
+    ) -> Result<UserSessionsPage> {
+        let txn = self
+            .db
+            .begin_read()
+            .map_err(|e| self.err("begin read", e))?;
+        let open = |e: redb::TableError| self.err("open table", e);
+        let sessions = txn.open_table(SESSIONS).map_err(open)?;
+        let by_user = txn.open_table(BY_USER).map_err(open)?;
+        let u = *user.as_bytes();
+        let from = match after {
+            Some(a) => Bound::Excluded((u, *a.as_bytes())),
+            None => Bound::Included((u, FIRST_KEY)),
+        };
+        let limit = limit.max(1);
+        let (mut out, mut more) = (Vec::new(), false);
+        for entry in by_user
+            .range((from, Bound::Included((u, LAST_KEY))))
+            .map_err(|e| self.err("read", e))?
+        {
+            let (index_key, _) = entry.map_err(|e| self.err("read", e))?;
+            let key = index_key.value().1;
+            let Some(guard) = sessions.get(&key).map_err(|e| self.err("read", e))? else {
+                continue;
+            };
+            let (_, expires_at, bytes) = guard.value();
+            if expires_at <= now.as_millis() {
+                continue;
+            }
+            if out.len() >= limit {
+                more = true;
+                break;
+            }
+            out.extend(listed(&self.path, StorageKey::from_bytes(key), bytes, user));
+        }
+        Ok(page(out, more))
+    }
+
+    /// Removes up to [`REVOKE_BATCH`] of `user`'s sessions after `after` (all but
+    /// `except`) in one transaction. Returns how many live ones went, and the last key
+    /// looked at if the batch was full (so more may follow).
+    fn revoke_batch(
+        &self,
+        durable: bool,
+        user: [u8; 32],
+        after: Option<[u8; 32]>,
+        except: Option<[u8; 32]>,
+        now: Timestamp,
+    ) -> Result<(u64, Option<[u8; 32]>)> {
+        self.write(durable, |txn| {
+            let mut t = self.tables(txn)?;
+            let from = match after {
+                Some(a) => Bound::Excluded((user, a)),
+                None => Bound::Included((user, FIRST_KEY)),
+            };
+            let mut keys = Vec::with_capacity(REVOKE_BATCH);
+            for entry in t
+                .by_user
+                .range((from, Bound::Included((user, LAST_KEY))))
+                .map_err(|e| self.err("read", e))?
+                .take(REVOKE_BATCH)
+            {
+                let (index_key, _) = entry.map_err(|e| self.err("read", e))?;
+                keys.push(index_key.value().1);
+            }
+            let mut removed = 0u64;
+            for key in keys.iter().filter(|k| Some(**k) != except) {
+                if self
+                    .remove(&mut t, key)?
+                    .is_some_and(|m| m.expires_at > now.as_millis())
+                {
+                    removed += 1;
+                }
+            }
+            let last = keys.last().copied().filter(|_| keys.len() == REVOKE_BATCH);
+            Ok((removed, last))
+        })
+    }
+
+    /// Removes the session under `key` if it is bound to `user`; whether a live one went.
+    fn revoke_session(
+        &self,
+        durable: bool,
+        user: [u8; 32],
+        key: [u8; 32],
+        now: Timestamp,
+    ) -> Result<bool> {
+        // A read first, so a key that is not the user's costs no (durable) commit.
+        let txn = self
+            .db
+            .begin_read()
+            .map_err(|e| self.err("begin read", e))?;
+        let user_of = txn
+            .open_table(USER_OF)
+            .map_err(|e| self.err("open table", e))?;
+        if self.user_of(&user_of, &key)? != Some(user) {
+            return Ok(false);
+        }
+        drop((user_of, txn));
+        self.write(durable, |txn| {
+            let mut t = self.tables(txn)?;
+            // Checked again: it may have changed since the read.
+            if self.user_of(&t.user_of, &key)? != Some(user) {
+                return Ok(false);
+            }
+            Ok(self
+                .remove(&mut t, &key)?
+                .is_some_and(|m| m.expires_at > now.as_millis()))
+        })
+    }
+
+    /// The user `key` is filed under, if any.
+    fn user_of(
+        &self,
+        table: &impl ReadableTable<[u8; 32], [u8; 32]>,
+        key: &[u8; 32],
+    ) -> Result<Option<[u8; 32]>> {
+        Ok(table
+            .get(key)
+            .map_err(|e| self.err("read", e))?
+            .map(|guard| guard.value()))
     }
 
     fn raw_entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
@@ -547,6 +711,21 @@ impl Shelf {
             let mut raw = expires_at.to_le_bytes().to_vec();
             raw.extend_from_slice(&key);
             out.push((raw, Vec::new()));
+        }
+        let user_of = txn
+            .open_table(USER_OF)
+            .map_err(|e| self.err("open table", e))?;
+        for entry in user_of.iter().map_err(|e| self.err("read", e))? {
+            let (k, v) = entry.map_err(|e| self.err("read", e))?;
+            out.push((k.value().to_vec(), v.value().to_vec()));
+        }
+        let by_user = txn
+            .open_table(BY_USER)
+            .map_err(|e| self.err("open table", e))?;
+        for entry in by_user.iter().map_err(|e| self.err("read", e))? {
+            let (k, _) = entry.map_err(|e| self.err("read", e))?;
+            let (user, key) = k.value();
+            out.push(([user, key].concat(), Vec::new()));
         }
         Ok(out)
     }
@@ -583,6 +762,7 @@ impl SessionStore for ShelfStore {
         Capabilities::new()
             .with_compare_and_set(true)
             .with_enumerate(true)
+            .with_user_index(true)
             .with_max_record_size(self.settings.max_record_size())
     }
 
@@ -677,6 +857,53 @@ impl SessionStore for ShelfStore {
         let keys = keys.to_vec();
         blocking(STORE, Operation::DeleteKeys, move || {
             shelf.delete_keys(durable, &keys, only, now)
+        })
+        .await
+    }
+
+    /// One read transaction per page: the user's index range after the cursor, each
+    /// record read to skip expired ones and to build its entry.
+    async fn sessions_of(
+        &self,
+        user: &UserKey,
+        cursor: Option<ScanCursor>,
+        limit: usize,
+    ) -> Result<UserSessionsPage> {
+        let after = after(cursor.as_ref())?;
+        let (shelf, now, user) = (self.shelf.clone(), self.settings.now(), *user);
+        blocking(STORE, Operation::SessionsOf, move || {
+            shelf.sessions_of(&user, after, limit, now)
+        })
+        .await
+    }
+
+    /// In write transactions of up to 500 sessions each, in key order: a user with
+    /// more sessions does not hold the single writer slot for long. Every session bound
+    /// to the user when the call starts is in one of the batches; one bound during the
+    /// call may or may not be.
+    async fn revoke_user(&self, user: &UserKey, except: Option<&StorageKey>) -> Result<u64> {
+        let (user, except) = (*user.as_bytes(), except.map(|k| *k.as_bytes()));
+        let mut removed = 0u64;
+        let mut cursor = None;
+        loop {
+            let (shelf, now, durable) = (self.shelf.clone(), self.settings.now(), self.durable);
+            let (n, last) = blocking(STORE, Operation::RevokeUser, move || {
+                shelf.revoke_batch(durable, user, cursor, except, now)
+            })
+            .await?;
+            removed += n;
+            match last {
+                Some(last) => cursor = Some(last),
+                None => return Ok(removed),
+            }
+        }
+    }
+
+    async fn revoke_session(&self, user: &UserKey, key: &StorageKey) -> Result<bool> {
+        let (shelf, now, durable) = (self.shelf.clone(), self.settings.now(), self.durable);
+        let (user, key) = (*user.as_bytes(), *key.as_bytes());
+        blocking(STORE, Operation::RevokeSession, move || {
+            shelf.revoke_session(durable, user, key, now)
         })
         .await
     }
