@@ -12,15 +12,17 @@ use async_trait::async_trait;
 use session_core::Operation;
 use session_core::{
     Capabilities, Clock, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanPage, SessionId,
-    SessionStore, StorageKey, StoreSettings, Timestamp,
+    SessionStore, StorageKey, StoreSettings, Timestamp, UserKey, UserSessionsPage,
 };
 
 use crate::atomic::{insert_new, read_if_exists, remove_if_exists, replace, sync_dir, write_temp};
 use crate::error::{blocking, file_error};
 use crate::layout::{make_dir, Layout, DIR_MODE};
-use crate::lock::StripeLocks;
+use crate::lock::{StripeGuard, StripeLocks};
+use crate::markers;
 use crate::options::FileOptions;
 use crate::sweep::{walk_top, Pass, Tally};
+use crate::users::after;
 
 /// The store name its backend errors carry.
 const STORE: &str = "file";
@@ -303,23 +305,71 @@ impl Job {
         Ok((!record.is_expired(clock.now())).then_some(record))
     }
 
-    fn create(&self, id: SessionId, bytes: &[u8], clock: &Clock) -> Result<()> {
+    /// Takes the stripe lock of `key`.
+    fn lock(&self, key: &StorageKey) -> Result<StripeGuard<'_>> {
+        self.shared
+            .locks
+            .lock(key)
+            .map_err(|e| file_error("lock", &self.layout().record_path(key), e))
+    }
+
+    /// Reads the stored record under `key` whatever its deadline: `None` if there is
+    /// none, `Some(Err(..))` if it does not decode. The id is not in the file (by
+    /// design), so any id serves.
+    fn read_any(&self, path: &Path) -> Result<Option<Result<Record>>> {
+        let bytes = read_if_exists(path).map_err(|e| file_error("read", path, e))?;
+        Ok(bytes.map(|bytes| Codec::decode(SessionId::from_bytes([0; 32]), &bytes)))
+    }
+
+    /// Removes the record under `key`, then the marker filing it under the user `record`
+    /// (what was read of it under the lock) is bound to. Call with the key's lock held;
+    /// `Ok(true)` if the record went.
+    fn unlink(&self, key: &StorageKey, path: &Path, record: Option<&Record>) -> Result<bool> {
+        let removed = remove_if_exists(path).map_err(|e| file_error("remove", path, e))?;
+        if let Some(user) = record.and_then(Record::user_key) {
+            markers::remove(self.layout(), &user, key)?;
+        }
+        Ok(removed)
+    }
+
+    /// Files `key` under `user` (see [`markers::write`]). Call with the key's lock held.
+    fn write_marker(&self, user: &UserKey, key: &StorageKey) -> Result<()> {
+        markers::write(self.layout(), user, key, self.durable)
+    }
+
+    /// A bound record's marker is written before the record, under the key's lock held
+    /// until the record is in place (see `markers.rs`); an unbound create takes no lock
+    /// on its fast path.
+    fn create(
+        &self,
+        id: SessionId,
+        bytes: &[u8],
+        user: Option<UserKey>,
+        clock: &Clock,
+    ) -> Result<()> {
         let key = id.storage_key();
         let path = self.layout().record_path(&key);
         let tmp = self.temp_creating_leaf(&key, bytes)?;
-        // Fast path, no lock: the no-clobber rename is atomic on its own.
+        let held = match &user {
+            Some(user) => {
+                let guard = self.lock(&key)?;
+                self.write_marker(user, &key)?;
+                Some(guard)
+            }
+            None => None,
+        };
+        // Fast path: the no-clobber rename is atomic on its own.
         let Err(tmp) = insert_new(tmp, &path).map_err(|e| file_error("rename", &path, e))? else {
+            drop(held);
             return self.sync_leaf(&key);
         };
         // The name is taken. An expired leftover may be replaced; it is judged under the
         // lock so a concurrent save, touch or sweep cannot change it meanwhile.
-        let guard = self
-            .shared
-            .locks
-            .lock(&key)
-            .map_err(|e| file_error("lock", &path, e))?;
-        let existing = read_if_exists(&path).map_err(|e| file_error("read", &path, e))?;
-        match existing.map(|bytes| Codec::decode(id, &bytes)) {
+        let guard = match held {
+            Some(guard) => guard,
+            None => self.lock(&key)?,
+        };
+        match self.read_any(&path)? {
             // Removed since the fast path tried. Another creator's fast path takes no
             // lock, so insert without clobbering here too.
             None => {
@@ -332,18 +382,29 @@ impl Job {
             }
             Some(Ok(old)) if old.is_expired(clock.now()) => {
                 replace(tmp, &path).map_err(|e| file_error("rename", &path, e))?;
+                match old.user_key() {
+                    Some(old_user) if Some(old_user) != user => {
+                        markers::remove(self.layout(), &old_user, &key)?;
+                    }
+                    _ => {}
+                }
             }
-            // Live, or unreadable (perhaps a newer format): overwrite nothing.
+            // Live, or unreadable (perhaps a newer format): overwrite nothing. The
+            // marker just written is left: the sweep removes it if it is stale.
             Some(_) => return Err(Error::Collision),
         }
         drop(guard);
         self.sync_leaf(&key)
     }
 
+    /// A save that binds or rebinds writes the new marker before the record and removes
+    /// the old one after it, all under the key's lock; one that keeps the binding (or
+    /// stays unbound) touches no marker.
     fn save(
         &self,
         id: SessionId,
         bytes: &[u8],
+        user: Option<UserKey>,
         expected_version: u64,
         clock: &Clock,
     ) -> Result<()> {
@@ -354,18 +415,25 @@ impl Job {
         let Some(tmp) = self.temp_in_leaf(&key, bytes)? else {
             return Err(Error::NotFound);
         };
-        let guard = self
-            .shared
-            .locks
-            .lock(&key)
-            .map_err(|e| file_error("lock", &path, e))?;
+        let guard = self.lock(&key)?;
         let Some(stored) = self.read_live(id, &path, clock)? else {
             return Err(Error::NotFound);
         };
         if stored.version != expected_version {
             return Err(Error::Conflict);
         }
+        let old = stored.user_key();
+        if old != user {
+            if let Some(user) = &user {
+                self.write_marker(user, &key)?;
+            }
+        }
         replace(tmp, &path).map_err(|e| file_error("rename", &path, e))?;
+        if old != user {
+            if let Some(old) = &old {
+                markers::remove(self.layout(), old, &key)?;
+            }
+        }
         drop(guard);
         self.sync_leaf(&key)
     }
@@ -375,11 +443,7 @@ impl Job {
         let path = self.layout().record_path(&key);
         // The new bytes depend on what is stored, so the whole read-modify-write runs
         // under the lock; with 256 stripes that rarely delays anyone else.
-        let guard = self
-            .shared
-            .locks
-            .lock(&key)
-            .map_err(|e| file_error("lock", &path, e))?;
+        let guard = self.lock(&key)?;
         let Some(mut stored) = self.read_live(record.id, &path, settings.clock())? else {
             return Err(Error::NotFound);
         };
@@ -397,45 +461,69 @@ impl Job {
     }
 
     fn delete(&self, id: &SessionId) -> Result<()> {
-        let key = id.storage_key();
-        let path = self.layout().record_path(&key);
-        let guard = self
-            .shared
-            .locks
-            .lock(&key)
-            .map_err(|e| file_error("lock", &path, e))?;
-        let removed = remove_if_exists(&path).map_err(|e| file_error("remove", &path, e))?;
-        drop(guard);
-        if removed {
-            self.sync_leaf(&key)?;
-        }
-        Ok(())
+        self.delete_key(&id.storage_key(), DeleteIf::Any, Timestamp::from_millis(0))
+            .map(drop)
     }
 
     /// Removes the record under `key` (with [`DeleteIf::Expired`], only if it has
-    /// expired at `now`, judged under the key's lock); `Ok(true)` if it went.
+    /// expired at `now`, judged under the key's lock), then its marker; `Ok(true)` if
+    /// it went.
     fn delete_key(&self, key: &StorageKey, only: DeleteIf, now: Timestamp) -> Result<bool> {
         let path = self.layout().record_path(key);
-        let guard = self
-            .shared
-            .locks
-            .lock(key)
-            .map_err(|e| file_error("lock", &path, e))?;
-        let doomed = match only {
-            DeleteIf::Any => true,
+        let guard = self.lock(key)?;
+        // Read first, to learn whose marker goes with it.
+        let stored = self.read_any(&path)?;
+        let doomed = match (only, &stored) {
+            (_, None) => false,
+            (DeleteIf::Any, _) => true,
             // Expired, and anything added later: only what has expired goes. A file
             // that does not decode is left for the operator, as the sweep leaves it.
-            _ => match read_if_exists(&path).map_err(|e| file_error("read", &path, e))? {
-                None => false,
-                Some(bytes) => Codec::decode(SessionId::from_bytes([0; 32]), &bytes)
-                    .is_ok_and(|r| r.is_expired(now)),
-            },
+            (_, Some(record)) => record.as_ref().is_ok_and(|r| r.is_expired(now)),
         };
         let removed =
-            doomed && remove_if_exists(&path).map_err(|e| file_error("remove", &path, e))?;
+            doomed && self.unlink(key, &path, stored.as_ref().and_then(|r| r.as_ref().ok()))?;
         drop(guard);
         if removed {
             self.sync_leaf(key)?;
+        }
+        Ok(removed)
+    }
+
+    /// Removes the record under `key` if it is bound to `user` (a marker of `user` whose
+    /// record is gone or bound to someone else is removed too); whether a live one went.
+    fn revoke_key(&self, user: &UserKey, key: &StorageKey, now: Timestamp) -> Result<bool> {
+        let path = self.layout().record_path(key);
+        let guard = self.lock(key)?;
+        let live = match self.read_any(&path)? {
+            Some(Ok(record)) if record.user_key().as_ref() == Some(user) => {
+                self.unlink(key, &path, Some(&record))? && !record.is_expired(now)
+            }
+            // Does not decode: left for the operator, marker and all.
+            Some(Err(_)) => return Ok(false),
+            // Gone, or not this user's: the marker (if any) is stale.
+            _ => {
+                markers::remove(self.layout(), user, key)?;
+                return Ok(false);
+            }
+        };
+        drop(guard);
+        self.sync_leaf(key)?;
+        Ok(live)
+    }
+
+    /// Revokes every session `user` has a marker for when the listing is taken, except
+    /// `except`; returns how many live ones went.
+    fn revoke_user(
+        &self,
+        user: &UserKey,
+        except: Option<&StorageKey>,
+        now: Timestamp,
+    ) -> Result<u64> {
+        let mut removed = 0u64;
+        for key in markers::keys(self.layout(), user)? {
+            if Some(&key) != except {
+                removed += u64::from(self.revoke_key(user, &key, now)?);
+            }
         }
         Ok(removed)
     }
@@ -447,6 +535,7 @@ impl SessionStore for FileStore {
         Capabilities::new()
             .with_compare_and_set(true)
             .with_enumerate(true)
+            .with_user_index(true)
             .with_max_record_size(self.settings.max_record_size())
     }
 
@@ -466,8 +555,9 @@ impl SessionStore for FileStore {
     async fn create(&self, record: &Record) -> Result<String> {
         let bytes = self.settings.encode(record)?;
         let (job, clock, id) = (self.job(), self.settings.clock().clone(), record.id);
+        let user = record.user_key();
         blocking(STORE, Operation::Create, move || {
-            job.create(id, &bytes, &clock)
+            job.create(id, &bytes, user, &clock)
         })
         .await?;
         Ok(record.id.to_string())
@@ -476,8 +566,9 @@ impl SessionStore for FileStore {
     async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
         let bytes = self.settings.encode(record)?;
         let (job, clock, id) = (self.job(), self.settings.clock().clone(), record.id);
+        let user = record.user_key();
         blocking(STORE, Operation::Save, move || {
-            job.save(id, &bytes, expected_version, &clock)
+            job.save(id, &bytes, user, expected_version, &clock)
         })
         .await?;
         Ok(record.id.to_string())
@@ -509,6 +600,13 @@ impl SessionStore for FileStore {
                     .unwrap_or(SystemTime::UNIX_EPOCH),
             })
             .await?;
+        if tally.markers_removed > 0 {
+            tracing::info!(
+                dir = %self.dir().display(),
+                files = tally.markers_removed,
+                "removed user index markers whose session was gone (left by interrupted writes)",
+            );
+        }
         if tally.temp_removed > 0 {
             tracing::info!(
                 dir = %self.dir().display(),
@@ -554,6 +652,42 @@ impl SessionStore for FileStore {
                 removed += u64::from(job.delete_key(key, only, now)?);
             }
             Ok(removed)
+        })
+        .await
+    }
+
+    /// Reads the user's marker directory (sorted in memory: a user has a handful of
+    /// sessions, or thousands at most), then each record from the cursor on, listing
+    /// those that exist, are live and are still bound to the user.
+    async fn sessions_of(
+        &self,
+        user: &UserKey,
+        cursor: Option<ScanCursor>,
+        limit: usize,
+    ) -> Result<UserSessionsPage> {
+        let after = after(cursor.as_ref())?;
+        let (shared, now, user) = (self.shared.clone(), self.settings.now(), *user);
+        blocking(STORE, Operation::SessionsOf, move || {
+            markers::sessions_of(&shared.layout, &user, after, limit, now)
+        })
+        .await
+    }
+
+    /// Lists the user's markers once, then for each (but `except`), under the record's
+    /// lock: deletes the record if it is still bound to the user, then the marker. A
+    /// durable store fsyncs each record's directory, as `delete` does.
+    async fn revoke_user(&self, user: &UserKey, except: Option<&StorageKey>) -> Result<u64> {
+        let (job, now, user, except) = (self.job(), self.settings.now(), *user, except.copied());
+        blocking(STORE, Operation::RevokeUser, move || {
+            job.revoke_user(&user, except.as_ref(), now)
+        })
+        .await
+    }
+
+    async fn revoke_session(&self, user: &UserKey, key: &StorageKey) -> Result<bool> {
+        let (job, now, user, key) = (self.job(), self.settings.now(), *user, *key);
+        blocking(STORE, Operation::RevokeSession, move || {
+            job.revoke_key(&user, &key, now)
         })
         .await
     }

@@ -7,6 +7,10 @@
 //!     cd/                       0700, second byte
 //!       abcd…(64 hex digits)    0600, one session: the session-core envelope, nothing else
 //!       .tmp-XXXXXXXXXXXXXXXX   a write in progress (or left by a crash)
+//!   users/                      0700, the user index (contract rule 12)
+//!     ef/                       0700, first byte of the user key in hex
+//!       ef01…(64 hex digits)/   0700, one user: the SHA-256 user key, never the user id
+//!         abcd…(64 hex digits)  0600, empty: a marker naming one of the user's sessions
 //! ```
 //!
 //! File names are the hex storage key (a SHA-256 of the id), never the id itself, and
@@ -21,10 +25,12 @@ use std::io;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-use session_core::StorageKey;
+use session_core::{StorageKey, UserKey};
 
 use crate::atomic::sync_dir;
 
+/// Name of the directory holding the user index.
+pub(crate) const USERS_DIR: &str = "users";
 /// Name of the directory holding the lock stripes.
 pub(crate) const LOCK_DIR: &str = ".locks";
 /// Prefix of temporary files. The leading dot keeps them apart from record names,
@@ -70,6 +76,35 @@ impl Layout {
         self.shard_dir(key).join(key.to_hex())
     }
 
+    /// The directory of one user's markers: `<root>/users/ef/<64 hex>`.
+    pub(crate) fn user_dir(&self, user: &UserKey) -> PathBuf {
+        self.users_top(user.as_bytes()[0]).join(user.to_hex())
+    }
+
+    /// The user index's fan-out directory for user key byte `first`.
+    pub(crate) fn users_top(&self, first: u8) -> PathBuf {
+        self.root.join(USERS_DIR).join(hex_byte(first))
+    }
+
+    /// The marker filing `key` under `user`: `<root>/users/ef/<user hex>/<key hex>`.
+    pub(crate) fn marker_path(&self, user: &UserKey, key: &StorageKey) -> PathBuf {
+        self.user_dir(user).join(key.to_hex())
+    }
+
+    /// Creates `users/`, its fan-out directory and the directory of `user` if missing;
+    /// with `durable`, fsyncs the parent of each new one.
+    pub(crate) fn create_user_dir(&self, user: &UserKey, durable: bool) -> io::Result<()> {
+        let users = self.root.join(USERS_DIR);
+        let top = self.users_top(user.as_bytes()[0]);
+        let dir = self.user_dir(user);
+        for (parent, child) in [(&self.root, &users), (&users, &top), (&top, &dir)] {
+            if make_dir(child)? && durable {
+                sync_dir(parent)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Creates the two fan-out levels for `key` if missing. With `durable`, the parent
     /// of each new directory is fsynced so the new entry survives a power cut.
     pub(crate) fn create_shard_dir(&self, key: &StorageKey, durable: bool) -> io::Result<()> {
@@ -101,12 +136,21 @@ pub(crate) fn hex_byte(b: u8) -> String {
 }
 
 /// The key a record file name stands for, if `name` is one (64 lower-case hex digits).
+/// Also the name of a marker in a user's directory.
 pub(crate) fn record_key(name: &OsStr) -> Option<StorageKey> {
+    StorageKey::from_hex(hex64(name)?)
+}
+
+/// The user a user directory's name stands for, if it is one (64 lower-case hex digits).
+pub(crate) fn user_key(name: &OsStr) -> Option<UserKey> {
+    UserKey::from_hex(hex64(name)?)
+}
+
+/// `name`, if it is 64 lower-case hex digits.
+fn hex64(name: &OsStr) -> Option<&str> {
     let name = name.to_str()?;
-    if name.len() != 64 || !name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return None;
-    }
-    StorageKey::from_hex(name)
+    (name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .then_some(name)
 }
 
 /// Whether `name` is one of this store's temporary files.
@@ -155,5 +199,22 @@ mod tests {
         assert_eq!(fanout_byte(OsStr::new("0F")), None);
         assert_eq!(fanout_byte(OsStr::new(".locks")), None);
         assert_eq!(fanout_byte(OsStr::new("+1")), None);
+        let user = UserKey::of("ada");
+        assert_eq!(user_key(OsStr::new(&user.to_hex())), Some(user));
+        assert_eq!(user_key(OsStr::new("ada")), None);
+    }
+
+    #[test]
+    fn markers_live_under_the_user_key() {
+        let layout = Layout::new(PathBuf::from("/s"));
+        let user = UserKey::of("ada@example.com");
+        let key = SessionId::generate().storage_key();
+        let (u, k) = (user.to_hex(), key.to_hex());
+        let expected = format!("/s/users/{}/{u}/{k}", &u[..2]);
+        assert_eq!(layout.marker_path(&user, &key), PathBuf::from(expected));
+        assert!(!layout
+            .marker_path(&user, &key)
+            .to_string_lossy()
+            .contains("ada"));
     }
 }

@@ -11,6 +11,7 @@ mod file_store;
 mod layout;
 mod listing;
 mod lock;
+mod markers;
 mod options;
 mod scan;
 mod shelf_store;

@@ -1,5 +1,6 @@
-//! Walking a `FileStore` directory: counting live records, deleting expired ones, and
-//! removing temporary files abandoned by crashed writers.
+//! Walking a `FileStore` directory: counting live records, deleting expired ones,
+//! removing temporary files abandoned by crashed writers, and removing stale user index
+//! markers.
 //!
 //! The walk streams: it holds two open directory handles and one record at a time, so
 //! its memory does not grow with the number of sessions. The caller walks one
@@ -18,13 +19,16 @@ use crate::error::file_error;
 use crate::layout::{fanout_byte, hex_byte, is_temp_name, record_key, Layout};
 use crate::listing::list;
 use crate::lock::StripeLocks;
+use crate::markers;
 
 /// What a walk does besides looking.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Pass {
     /// Count live records only.
     Count,
-    /// Delete expired records, and temporary files last modified before `temp_cutoff`.
+    /// Delete expired records (then their user index markers), temporary files last
+    /// modified before `temp_cutoff`, and markers whose record is gone or bound to
+    /// someone else.
     ///
     /// No fsync, whatever the store's durability: an unlink that a power cut undoes
     /// brings back a record that is still expired (so it never loads) or a temporary
@@ -39,6 +43,7 @@ pub(crate) struct Tally {
     pub(crate) live: u64,
     pub(crate) removed: u64,
     pub(crate) temp_removed: u64,
+    pub(crate) markers_removed: u64,
     pub(crate) undecodable: u64,
 }
 
@@ -47,6 +52,7 @@ impl Tally {
         self.live += other.live;
         self.removed += other.removed;
         self.temp_removed += other.temp_removed;
+        self.markers_removed += other.markers_removed;
         self.undecodable += other.undecodable;
     }
 }
@@ -68,13 +74,17 @@ pub(crate) fn walk_top(
         };
         if entry.is_dir() {
             let prefix = format!("{}{}", hex_byte(first), hex_byte(second));
-            walk_leaf(&entry.path, &prefix, locks, now, pass, &mut tally)?;
+            walk_leaf(layout, &entry.path, &prefix, locks, now, pass, &mut tally)?;
         }
+    }
+    if let Pass::Sweep { .. } = pass {
+        tally.markers_removed += markers::gc_top(layout, locks, first)?;
     }
     Ok(tally)
 }
 
 fn walk_leaf(
+    layout: &Layout,
     dir: &Path,
     prefix: &str,
     locks: &StripeLocks,
@@ -109,8 +119,8 @@ fn walk_leaf(
         };
         // The record's id is not in the file (by design), and only the deadline is
         // needed here, so any id will do for decoding.
-        let expired = match Codec::decode(SessionId::from_bytes([0; 32]), &bytes) {
-            Ok(record) => record.is_expired(now),
+        let (expired, user) = match Codec::decode(SessionId::from_bytes([0; 32]), &bytes) {
+            Ok(record) => (record.is_expired(now), record.user_key()),
             Err(_) => {
                 // Left in place: it may be a newer format, and `load` reports it as
                 // `Corrupt` for the operator to look at.
@@ -130,6 +140,10 @@ fn walk_leaf(
                     && remove_if_exists(&path).map_err(|e| file_error("remove", &path, e))?
                 {
                     tally.removed += 1;
+                    // The record first, then its marker (see `markers.rs`).
+                    if let Some(user) = user {
+                        markers::remove(layout, &user, &key)?;
+                    }
                 }
             }
             Pass::Sweep { .. } => {}

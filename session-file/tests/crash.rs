@@ -4,6 +4,11 @@
 //! mix of two writes. At the end, the sweep removes the temporary files the kills left.
 //! The same, 30 times, for `ShelfStore` (redb recovers the file on the next open).
 //!
+//! Writes bind, rebind and unbind the sessions (the user follows the counter), so each
+//! kill also lands between a user index marker and its record: after every kill, every
+//! live bound session is listed under its user (contract rule 12), and for `FileStore`
+//! the sweep at the end leaves no marker without its session.
+//!
 //! The child is this test binary itself, re-run with `--exact child_writer --ignored`:
 //! `child_writer` is an ignored test that does nothing unless `CRASH_DIR` is set.
 
@@ -21,7 +26,7 @@ use std::time::Duration;
 
 use rand::Rng;
 use serde_json::json;
-use session_core::{Codec, Data, Error, Record, SessionId, SessionStore, Timestamp};
+use session_core::{Codec, Data, Error, Record, SessionId, SessionStore, Timestamp, UserBinding};
 use session_file::{FileStore, ShelfStore};
 
 const DIR_ENV: &str = "CRASH_DIR";
@@ -48,7 +53,41 @@ fn record_for(id: SessionId, n: u64, version: u64) -> Record {
     data.insert("n".into(), json!(n));
     data.insert("blob".into(), json!(blob_for(n)));
     let deadline = now.saturating_add(Duration::from_secs(3600));
-    Record::new(id, data, now, deadline).with_version(version)
+    Record::new(id, data, now, deadline)
+        .with_version(version)
+        .with_user(user_for(n))
+}
+
+/// Who the `n`th write binds the session to: nobody, ada or bob, in turn.
+fn user_for(n: u64) -> Option<UserBinding> {
+    let name = match n % 3 {
+        0 => return None,
+        1 => "ada",
+        _ => "bob",
+    };
+    Some(UserBinding::new(name).unwrap())
+}
+
+/// Every live bound session among `ids` is listed under its user.
+fn check_index(
+    rt: &tokio::runtime::Runtime,
+    store: &dyn SessionStore,
+    ids: &[SessionId],
+    round: usize,
+) {
+    for id in ids {
+        let Some(record) = rt.block_on(store.load(&id.to_string())).unwrap() else {
+            continue;
+        };
+        let Some(user) = record.user_key() else {
+            continue;
+        };
+        let page = rt.block_on(store.sessions_of(&user, None, 100)).unwrap();
+        assert!(
+            page.sessions.iter().any(|s| s.key == id.storage_key()),
+            "round {round}: a live bound session is missing from its user's listing"
+        );
+    }
 }
 
 /// Panics unless `record` is exactly what some single write produced.
@@ -117,7 +156,10 @@ fn check_disk(root: &Path) -> (usize, usize) {
     let (mut records, mut temps) = (0, 0);
     for path in common::files_under(root) {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with(".tmp-") {
+        if path.strip_prefix(root).unwrap().starts_with("users") {
+            // User index markers: empty, checked by `check_index` and `check_markers`.
+            assert!(std::fs::read(&path).unwrap().is_empty());
+        } else if name.starts_with(".tmp-") {
             temps += 1;
         } else if name.len() == 64 {
             let bytes = std::fs::read(&path).unwrap();
@@ -210,6 +252,7 @@ fn crash_test_100_kills() {
             }
         }
         check_disk(&root);
+        check_index(&rt, &store, &ids, round);
     }
     assert!(
         highest_version > 1,
@@ -229,6 +272,36 @@ fn crash_test_100_kills() {
     assert_eq!(temps_after, 0);
     assert_eq!(records_after, records_before);
     assert_eq!(rt.block_on(sweeper.count()).unwrap(), records_before as u64);
+    check_index(&rt, &sweeper, &ids, KILLS);
+    check_markers(&root);
+}
+
+/// Every marker left under `<root>/users/ef/<user>/<key>` names a record that exists
+/// and is bound to that user: the sweep removed the stale ones.
+fn check_markers(root: &Path) {
+    for path in common::files_under(&root.join("users")) {
+        let key = path.file_name().unwrap().to_str().unwrap();
+        let user = path
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
+        let record = root.join(&key[..2]).join(&key[2..4]).join(key);
+        let bytes = std::fs::read(&record)
+            .unwrap_or_else(|e| panic!("marker {} has no record: {e}", path.display()));
+        let bound = Codec::decode(SessionId::generate(), &bytes)
+            .unwrap()
+            .user_key()
+            .map(|u| u.to_hex());
+        assert_eq!(
+            bound.as_deref(),
+            Some(user),
+            "stale marker {}",
+            path.display()
+        );
+    }
 }
 
 #[test]
@@ -258,6 +331,7 @@ fn shelf_crash_test_30_kills() {
         }
         let live = rt.block_on(store.count()).unwrap();
         assert!(live <= SESSIONS as u64);
+        check_index(&rt, &store, &ids, round);
     }
     assert!(
         highest_version > 1,
