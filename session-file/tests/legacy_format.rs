@@ -1,5 +1,6 @@
 //! Contract rule 8 on disk: records in envelope format 1, as the release before
-//! envelope version 2 wrote them, still load. The bytes are placed the way each store
+//! envelope version 2 wrote them, still load, and a shelf written before the user index
+//! existed gets one (empty, which is exact: format 1 has no user binding) on open. The bytes are placed the way each store
 //! lays a record out, by hand rather than through `save`, so the test does not depend
 //! on today's writer.
 
@@ -11,7 +12,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 
 use redb::{Database, TableDefinition};
 use session_conformance::legacy::{format_1_record, FORMAT_1_JSON, FORMAT_1_MSGPACK};
-use session_core::{ManualClock, SessionId, SessionStore, StoreSettings, Timestamp};
+use session_core::{ManualClock, SessionId, SessionStore, StoreSettings, Timestamp, UserBinding};
 use session_file::{FileStore, ShelfStore};
 
 /// A minute after the fixture's last access: before its deadline, so it is live.
@@ -77,8 +78,32 @@ async fn shelf_store_loads(envelope: &[u8]) {
         .await
         .unwrap()
         .with_settings(StoreSettings::new().with_clock(clock()));
-    assert_eq!(store.load(&id.to_string()).await.unwrap(), Some(record));
+    assert_eq!(
+        store.load(&id.to_string()).await.unwrap(),
+        Some(record.clone())
+    );
     assert_eq!(store.count().await.unwrap(), 1);
+
+    // The old file had no user index tables; they were created on open, and work.
+    let ada = UserBinding::new("ada").unwrap();
+    let page = store.sessions_of(&ada.user_key(), None, 10).await.unwrap();
+    assert!(page.sessions.is_empty());
+    let mut bound = record.clone().with_user(Some(ada.clone()));
+    bound.version = record.version + 1;
+    store.save(&bound, record.version).await.unwrap();
+    let page = store.sessions_of(&ada.user_key(), None, 10).await.unwrap();
+    assert_eq!(
+        page.sessions.iter().map(|s| s.key).collect::<Vec<_>>(),
+        vec![id.storage_key()]
+    );
+    drop(store);
+    // And they persist: reopened, the binding is still indexed and revocable.
+    let store = ShelfStore::open(&path)
+        .await
+        .unwrap()
+        .with_settings(StoreSettings::new().with_clock(clock()));
+    assert_eq!(store.revoke_user(&ada.user_key(), None).await.unwrap(), 1);
+    assert_eq!(store.load(&id.to_string()).await.unwrap(), None);
 }
 
 #[tokio::test]
