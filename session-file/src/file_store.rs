@@ -52,6 +52,11 @@ pub const DEFAULT_TEMP_GRACE: Duration = Duration::from_secs(10 * 60);
 ///   [`SessionStore::delete_expired`] walks the tree with bounded memory, removes
 ///   expired records, and removes temporary files abandoned by crashed writers once
 ///   they are older than [`FileStore::with_temp_grace`] (10 minutes by default).
+/// - **Sessions by user** (contract rule 12): a bound session also has an empty marker
+///   at `<dir>/users/ef/<user key hex>/<storage key hex>`, written before its record and
+///   removed after it, so a live bound session is never without one; a crash between
+///   the two leaves a stale marker, which listings skip (each marker's record is read
+///   and checked) and [`SessionStore::delete_expired`] removes.
 /// - **Permissions**: directories are created `0700`, files `0600`.
 /// - **Size**: a record whose encoding exceeds the store's limit
 ///   ([`DEFAULT_MAX_RECORD_SIZE`](session_core::DEFAULT_MAX_RECORD_SIZE), 256 KiB, unless

@@ -63,6 +63,9 @@ const FIRST_KEY: [u8; 32] = [0; 32];
 ///   against the store's [`Clock`](session_core::Clock), `count`, and `delete_expired` in batches of 1,000
 ///   through an expiry index. Records are keyed by [`SessionId::storage_key`], never
 ///   the raw id.
+/// - **Sessions by user** (contract rule 12): a user index (two more tables) written in
+///   the record's own transaction, so it is exact by construction; `revoke_user` works
+///   in transactions of 500 sessions.
 /// - Safe for any number of tasks in one process: reads run concurrently, writes are
 ///   serialised by redb's single write transaction.
 /// - **One process at a time.** redb locks the file; while one process has it open, a

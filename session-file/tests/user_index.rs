@@ -53,26 +53,22 @@ fn mode(path: &Path) -> u32 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bound_session_has_one_private_empty_marker_named_by_hashes() {
-    let common::TempFileStore {
-        dir: _dir,
-        root,
-        clock,
-        store,
-    } = common::temp_file_store("s").await;
-    let r = bound(&clock, HOUR, Some("ada@example.com"));
+    let t = common::temp_file_store("s").await;
+    let (root, clock, store) = (&t.root, &t.clock, &t.store);
+    let r = bound(clock, HOUR, Some("ada@example.com"));
     store.create(&r).await.unwrap();
-    let unbound = bound(&clock, HOUR, None);
+    let unbound = bound(clock, HOUR, None);
     store.create(&unbound).await.unwrap();
 
-    let m = marker(&root, "ada@example.com", &r.id.storage_key());
-    assert_eq!(markers(&root), vec![m.clone()]);
+    let m = marker(root, "ada@example.com", &r.id.storage_key());
+    assert_eq!(markers(root), vec![m.clone()]);
     assert_eq!(fs::read(&m).unwrap(), b"");
     assert_eq!(mode(&m), 0o600);
     for dir in m.ancestors().skip(1).take(3) {
         assert_eq!(mode(dir), 0o700, "{}", dir.display());
     }
     // Neither the user id nor the session id appears in any path.
-    for path in common::paths_under(&root) {
+    for path in common::paths_under(root) {
         let text = path.to_string_lossy();
         assert!(!text.contains("ada"), "{text}");
         assert!(!text.contains(&r.id.to_string()), "{text}");
@@ -84,27 +80,23 @@ async fn a_bound_session_has_one_private_empty_marker_named_by_hashes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn markers_follow_rebind_unbind_delete_and_expiry() {
-    let common::TempFileStore {
-        dir: _dir,
-        root,
-        clock,
-        store,
-    } = common::temp_file_store("s").await;
-    let r = bound(&clock, HOUR, Some("ada"));
+    let t = common::temp_file_store("s").await;
+    let (root, clock, store) = (&t.root, &t.clock, &t.store);
+    let r = bound(clock, HOUR, Some("ada"));
     let key = r.id.storage_key();
     store.create(&r).await.unwrap();
 
     let mut next = r.clone().with_user(Some(UserBinding::new("bob").unwrap()));
     next.version = 2;
     store.save(&next, 1).await.unwrap();
-    assert_eq!(markers(&root), vec![marker(&root, "bob", &key)]);
-    assert_eq!(listed(&store, "ada").await, Vec::<StorageKey>::new());
-    assert_eq!(listed(&store, "bob").await, vec![key]);
+    assert_eq!(markers(root), vec![marker(root, "bob", &key)]);
+    assert_eq!(listed(store, "ada").await, Vec::<StorageKey>::new());
+    assert_eq!(listed(store, "bob").await, vec![key]);
 
     let mut unbound = next.clone().with_user(None);
     unbound.version = 3;
     store.save(&unbound, 2).await.unwrap();
-    assert!(markers(&root).is_empty());
+    assert!(markers(root).is_empty());
 
     let mut again = unbound
         .clone()
@@ -112,17 +104,17 @@ async fn markers_follow_rebind_unbind_delete_and_expiry() {
     again.version = 4;
     store.save(&again, 3).await.unwrap();
     store.touch(&again).await.unwrap();
-    assert_eq!(markers(&root), vec![marker(&root, "ada", &key)]);
+    assert_eq!(markers(root), vec![marker(root, "ada", &key)]);
     store.delete(&again.id).await.unwrap();
-    assert!(markers(&root).is_empty());
+    assert!(markers(root).is_empty());
 
     // Expiry: the sweep removes the record, then its marker.
-    let short = bound(&clock, Duration::from_secs(10), Some("ada"));
+    let short = bound(clock, Duration::from_secs(10), Some("ada"));
     store.create(&short).await.unwrap();
     clock.advance(Duration::from_secs(11));
-    assert_eq!(listed(&store, "ada").await, Vec::<StorageKey>::new());
+    assert_eq!(listed(store, "ada").await, Vec::<StorageKey>::new());
     assert_eq!(store.delete_expired().await.unwrap(), 1);
-    assert!(markers(&root).is_empty());
+    assert!(markers(root).is_empty());
 }
 
 /// A crash between a marker and its record (the marker is written first) leaves a
@@ -132,35 +124,31 @@ async fn markers_follow_rebind_unbind_delete_and_expiry() {
 /// them, with the user directories they leave empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_markers_are_skipped_and_swept() {
-    let common::TempFileStore {
-        dir: _dir,
-        root,
-        clock,
-        store,
-    } = common::temp_file_store("s").await;
-    let live = bound(&clock, HOUR, Some("ada"));
+    let t = common::temp_file_store("s").await;
+    let (root, clock, store) = (&t.root, &t.clock, &t.store);
+    let live = bound(clock, HOUR, Some("ada"));
     store.create(&live).await.unwrap();
-    let bobs = bound(&clock, HOUR, Some("bob"));
+    let bobs = bound(clock, HOUR, Some("bob"));
     store.create(&bobs).await.unwrap();
-    let plain = bound(&clock, HOUR, None);
+    let plain = bound(clock, HOUR, None);
     store.create(&plain).await.unwrap();
 
     // Debris, placed by hand: no record; bob's record; an unbound record; and a user
     // with nothing but a marker without a record.
     let orphan = SessionId::generate().storage_key();
     let debris = [
-        marker(&root, "ada", &orphan),
-        marker(&root, "ada", &bobs.id.storage_key()),
-        marker(&root, "ada", &plain.id.storage_key()),
-        marker(&root, "carol", &orphan),
+        marker(root, "ada", &orphan),
+        marker(root, "ada", &bobs.id.storage_key()),
+        marker(root, "ada", &plain.id.storage_key()),
+        marker(root, "carol", &orphan),
     ];
     for m in &debris {
         fs::create_dir_all(m.parent().unwrap()).unwrap();
         fs::write(m, b"").unwrap();
     }
 
-    assert_eq!(listed(&store, "ada").await, vec![live.id.storage_key()]);
-    assert_eq!(listed(&store, "carol").await, Vec::<StorageKey>::new());
+    assert_eq!(listed(store, "ada").await, vec![live.id.storage_key()]);
+    assert_eq!(listed(store, "carol").await, Vec::<StorageKey>::new());
     // Revoking someone else's session through a stale marker ends nothing.
     let ada = UserKey::of("ada");
     assert!(!store
@@ -170,48 +158,44 @@ async fn stale_markers_are_skipped_and_swept() {
     assert!(store.load(&bobs.id.to_string()).await.unwrap().is_some());
 
     assert_eq!(store.delete_expired().await.unwrap(), 0);
-    let mut left = markers(&root);
+    let mut left = markers(root);
     left.sort();
     let mut want = vec![
-        marker(&root, "ada", &live.id.storage_key()),
-        marker(&root, "bob", &bobs.id.storage_key()),
+        marker(root, "ada", &live.id.storage_key()),
+        marker(root, "bob", &bobs.id.storage_key()),
     ];
     want.sort();
     assert_eq!(left, want);
-    let carol = marker(&root, "carol", &orphan);
+    let carol = marker(root, "carol", &orphan);
     assert!(
         !carol.parent().unwrap().exists(),
         "an emptied user directory is removed"
     );
 
     // Revoking all of ada's sessions through leftover debris counts only live ones.
-    fs::write(marker(&root, "ada", &orphan), b"").unwrap();
+    fs::write(marker(root, "ada", &orphan), b"").unwrap();
     assert_eq!(store.revoke_user(&ada, None).await.unwrap(), 1);
     assert!(store.load(&live.id.to_string()).await.unwrap().is_none());
     assert_eq!(
-        markers(&root),
-        vec![marker(&root, "bob", &bobs.id.storage_key())]
+        markers(root),
+        vec![marker(root, "bob", &bobs.id.storage_key())]
     );
     // A store that binds again after the sweep removed the user's directory recreates it.
-    let back = bound(&clock, HOUR, Some("carol"));
+    let back = bound(clock, HOUR, Some("carol"));
     store.create(&back).await.unwrap();
-    assert_eq!(listed(&store, "carol").await, vec![back.id.storage_key()]);
+    assert_eq!(listed(store, "carol").await, vec![back.id.storage_key()]);
 }
 
 /// Two stores on one directory (as two processes would be) share the index.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_store_on_the_directory_sees_and_revokes_the_index() {
-    let common::TempFileStore {
-        dir: _dir,
-        root,
-        clock,
-        store,
-    } = common::temp_file_store("s").await;
-    let other = FileStore::open(&root)
+    let t = common::temp_file_store("s").await;
+    let (root, clock, store) = (&t.root, &t.clock, &t.store);
+    let other = FileStore::open(root)
         .await
         .unwrap()
         .with_settings(store.settings().clone());
-    let r = bound(&clock, HOUR, Some("ada"));
+    let r = bound(clock, HOUR, Some("ada"));
     store.create(&r).await.unwrap();
     assert_eq!(listed(&other, "ada").await, vec![r.id.storage_key()]);
     assert_eq!(
@@ -219,5 +203,5 @@ async fn a_second_store_on_the_directory_sees_and_revokes_the_index() {
         1
     );
     assert!(store.load(&r.id.to_string()).await.unwrap().is_none());
-    assert!(markers(&root).is_empty());
+    assert!(markers(root).is_empty());
 }
