@@ -1,7 +1,7 @@
 //! Redis key names: the prefix plus the hex storage key, and the `SCAN` pattern that
 //! finds exactly those.
 
-use session_core::{SessionId, StorageKey};
+use session_core::{SessionId, StorageKey, UserKey};
 
 /// Hex digits of a [`StorageKey`].
 const HEX_LEN: usize = 64;
@@ -49,6 +49,29 @@ impl KeySpace {
         out
     }
 
+    /// The keys of the store's user indexes: `prefix` + `user:` + the user key's hex,
+    /// a key space of its own (its keys are 69 characters after the prefix, so the
+    /// session pattern never matches them).
+    pub(crate) fn indexes(&self) -> KeySpace {
+        KeySpace::new(&format!("{}user:", self.prefix))
+    }
+
+    /// In the [`KeySpace::indexes`] space: the index key of `user`.
+    pub(crate) fn key_of_user(&self, user: &UserKey) -> String {
+        let mut out = String::with_capacity(self.prefix.len() + HEX_LEN);
+        out.push_str(&self.prefix);
+        out.push_str(&user.to_hex());
+        out
+    }
+
+    /// In the [`KeySpace::indexes`] space: the user an index key found by `SCAN` is of.
+    pub(crate) fn user_key(&self, key: &[u8]) -> Option<UserKey> {
+        key.strip_prefix(self.prefix.as_bytes())
+            .filter(|rest| rest.len() == HEX_LEN)
+            .and_then(|rest| std::str::from_utf8(rest).ok())
+            .and_then(UserKey::from_hex)
+    }
+
     /// The `SCAN MATCH` glob for this store's keys.
     pub(crate) fn pattern(&self) -> &str {
         &self.pattern
@@ -91,6 +114,22 @@ mod tests {
         assert!(!ks.owns(format!("s:{}", &hex[..63]).as_bytes()));
         assert!(!ks.owns(format!("s:x:{}", &hex[..62]).as_bytes()));
         assert!(!ks.owns(format!("s:{}", "g".repeat(64)).as_bytes()));
+    }
+
+    #[test]
+    fn user_indexes_are_a_key_space_of_their_own() {
+        let ks = KeySpace::new("s:");
+        let indexes = ks.indexes();
+        let user = UserKey::of("ada");
+        let key = indexes.key_of_user(&user);
+        assert_eq!(key, format!("s:user:{}", user.to_hex()));
+        assert!(!key.contains("ada"));
+        assert!(
+            !ks.owns(key.as_bytes()),
+            "a session walk never sees an index"
+        );
+        assert_eq!(indexes.user_key(key.as_bytes()), Some(user));
+        assert_eq!(ks.user_key(b"s:nothex"), None);
     }
 
     #[test]

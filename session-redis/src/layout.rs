@@ -2,12 +2,19 @@
 //!
 //! ```text
 //! offset  length  field
-//!      0       1  layout tag, `1`
+//!      0       1  layout tag: `1` unbound, `2` bound to a user
 //!      1      20  version, decimal, zero-padded            e.g. 00000000000000000003
 //!     21      20  accessed_at (ms), sign and 19 digits     e.g. +0001767225600000
 //!     41      20  expires_at (ms), sign and 19 digits
-//!     61     ...  the session-core envelope (format byte + body)
+//!     61      64  tag `2` only: the bound user's key, hex (the index it is filed in)
+//! 61 or 125  ...  the session-core envelope (format byte + body)
 //! ```
+//!
+//! An unbound record keeps exactly the v1 value the previous release wrote, so its hot
+//! path is unchanged and old values load as they are. A bound one carries its user's
+//! key in the header, where the scripts read it (`GETRANGE 0 124`) to keep the user
+//! index exact without decoding the envelope. (A v1 value whose envelope holds a
+//! binding, written before the index existed, counts as unbound for the index.)
 //!
 //! Why a header rather than a hash `{v, d}`: `create` stays a plain `SET … NX PXAT`, `load`
 //! a plain `GET`, and the scripts read the fields they need with `GETRANGE 0 60` without
@@ -17,11 +24,13 @@
 //! doubles). The envelope keeps the timestamps it was written with; after a touch the
 //! header's are newer, and the header wins on load.
 
-use session_core::{Error, Record, Result, Timestamp};
+use session_core::{Error, Record, Result, Timestamp, UserKey};
 
 /// Tag of this layout. Not a session-core format byte (0x01, 0x02), so a bare envelope is
 /// never mistaken for a header.
 pub(crate) const LAYOUT_V1: u8 = b'1';
+/// Tag of the bound layout: the v1 header, then the user's key in hex.
+pub(crate) const LAYOUT_V2: u8 = b'2';
 /// Width of each header field.
 const FIELD: usize = 20;
 /// Offset of the version field.
@@ -32,6 +41,12 @@ pub(crate) const TIMES_AT: usize = VERSION_AT + FIELD;
 pub(crate) const EXPIRES_AT: usize = TIMES_AT + FIELD;
 /// Length of the whole header.
 pub(crate) const HEADER_LEN: usize = EXPIRES_AT + FIELD;
+/// Offset of the bound user's key in a v2 header.
+pub(crate) const USER_AT: usize = HEADER_LEN;
+/// Hex digits of a user key.
+const USER_LEN: usize = 64;
+/// Length of a v2 header.
+pub(crate) const HEADER_V2_LEN: usize = USER_AT + USER_LEN;
 
 /// The header fields of a stored value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +54,8 @@ pub(crate) struct Header {
     pub(crate) version: u64,
     pub(crate) accessed_at: Timestamp,
     pub(crate) expires_at: Timestamp,
+    /// The user the record is filed under (v2), `None` for v1.
+    pub(crate) user: Option<UserKey>,
 }
 
 /// The version as the header stores it, which is also how the save script compares it.
@@ -55,36 +72,55 @@ pub(crate) fn times_field(accessed_at: Timestamp, expires_at: Timestamp) -> Stri
     )
 }
 
-/// The full value for `record` whose envelope is `envelope`.
+/// The full value for `record` whose envelope is `envelope`: v1 if the record is
+/// unbound, v2 (with its user's key) if bound.
 pub(crate) fn value(record: &Record, envelope: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_LEN + envelope.len());
-    out.push(LAYOUT_V1);
+    let user = record.user_key();
+    let mut out = Vec::with_capacity(HEADER_V2_LEN + envelope.len());
+    out.push(if user.is_some() { LAYOUT_V2 } else { LAYOUT_V1 });
     out.extend_from_slice(version_field(record.version).as_bytes());
     out.extend_from_slice(times_field(record.accessed_at, record.expires_at).as_bytes());
+    if let Some(user) = user {
+        out.extend_from_slice(user.to_hex().as_bytes());
+    }
     out.extend_from_slice(envelope);
     out
 }
 
 /// Splits a stored value into its header and envelope. Anything else is
-/// [`Error::Corrupt`].
+/// [`Error::Corrupt`]. Also reads a header alone (`GETRANGE 0 124` of a value).
 pub(crate) fn split(value: &[u8]) -> Result<(Header, &[u8])> {
-    if value.len() < HEADER_LEN || value[0] != LAYOUT_V1 {
+    let tag = value.first().copied();
+    let header_len = match tag {
+        Some(LAYOUT_V1) => HEADER_LEN,
+        Some(LAYOUT_V2) => HEADER_V2_LEN,
+        _ => 0,
+    };
+    if header_len == 0 || value.len() < header_len {
         return Err(Error::Corrupt(
-            "redis value does not start with a session-redis v1 header".into(),
+            "redis value does not start with a session-redis v1 or v2 header".into(),
         ));
     }
     let field = |at: usize| &value[at..at + FIELD];
     let version = parse_unsigned(field(VERSION_AT));
     let accessed_at = parse_timestamp(field(TIMES_AT));
     let expires_at = parse_timestamp(field(EXPIRES_AT));
-    match (version, accessed_at, expires_at) {
-        (Some(version), Some(accessed_at), Some(expires_at)) => Ok((
+    let user = match tag {
+        Some(LAYOUT_V2) => std::str::from_utf8(&value[USER_AT..HEADER_V2_LEN])
+            .ok()
+            .and_then(UserKey::from_hex)
+            .map(Some),
+        _ => Some(None),
+    };
+    match (version, accessed_at, expires_at, user) {
+        (Some(version), Some(accessed_at), Some(expires_at), Some(user)) => Ok((
             Header {
                 version,
                 accessed_at,
                 expires_at,
+                user,
             },
-            &value[HEADER_LEN..],
+            &value[header_len..],
         )),
         _ => Err(Error::Corrupt("redis value has a malformed header".into())),
     }
@@ -153,7 +189,8 @@ mod tests {
                 Header {
                     version: v,
                     accessed_at: r.accessed_at,
-                    expires_at: r.expires_at
+                    expires_at: r.expires_at,
+                    user: None,
                 }
             );
             assert_eq!(rest, &envelope[..]);
@@ -162,6 +199,33 @@ mod tests {
                 Some(r.expires_at)
             );
         }
+    }
+
+    #[test]
+    fn a_bound_record_carries_its_user_key() {
+        let user = session_core::UserBinding::new("ada").unwrap();
+        let r = record(7, 10, 20).with_user(Some(user.clone()));
+        let envelope = Codec::MessagePack.encode(&r).unwrap();
+        let stored = value(&r, &envelope);
+        assert_eq!(stored[0], LAYOUT_V2);
+        assert_eq!(stored.len(), HEADER_V2_LEN + envelope.len());
+        assert_eq!(
+            &stored[USER_AT..HEADER_V2_LEN],
+            user.user_key().to_hex().as_bytes()
+        );
+        let (header, rest) = split(&stored).unwrap();
+        assert_eq!(header.user, Some(user.user_key()));
+        assert_eq!(header.version, 7);
+        assert_eq!(rest, &envelope[..]);
+        // The header alone, as GETRANGE 0 124 reads it.
+        assert_eq!(split(&stored[..HEADER_V2_LEN]).unwrap().0, header);
+        let mut bad_user = stored.clone();
+        bad_user[USER_AT] = b'g';
+        assert!(matches!(split(&bad_user), Err(Error::Corrupt(_))));
+        assert!(matches!(
+            split(&stored[..HEADER_V2_LEN - 1]),
+            Err(Error::Corrupt(_))
+        ));
     }
 
     #[test]

@@ -63,6 +63,7 @@ mod scan;
 mod scripts;
 mod store;
 mod store_url;
+mod users;
 
 pub use options::{RedisOptions, DEFAULT_PREFIX, DEFAULT_SCAN_COUNT, DEFAULT_TIMEOUT};
 pub use store::{manager_config, RedisStore};

@@ -144,6 +144,10 @@ pub(crate) async fn per_key(
         }
     }
 
+    if keys.is_empty() {
+        // An empty pipeline is a client error, not an empty answer.
+        return Ok(Vec::new());
+    }
     match cx.conn {
         Connection::Standalone(_) => {
             let mut pipe = redis::pipe();

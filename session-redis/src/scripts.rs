@@ -1,21 +1,31 @@
-//! The server-side Lua scripts. Each touches exactly one key (its `KEYS[1]`), so each
-//! runs unchanged on Redis Cluster, where the key's node executes it atomically.
+//! The server-side Lua scripts.
+//!
+//! The session scripts (`create`, `save`, `touch`, `delete`) run on both deployments
+//! with an `inline` argument. On a standalone server (`'1'`) they keep the user index
+//! in the same script as the write, so the two change together: the new user's index
+//! is `KEYS[2]`, and the old user's, read from the stored header, is named from the
+//! session key's prefix (a key the script does not declare, which a standalone server
+//! allows). On a cluster (`'0'`) they touch `KEYS[1]` only, which the key's node runs
+//! atomically, and answer the old user so that the caller unfiles it afterwards; the
+//! caller files a new binding before the write (`file.lua`, on the index's node).
+//! `revoke.lua` and `prune.lua` are standalone-only (several keys), `file.lua` and
+//! `delete_if_bound.lua` cluster-only (one key each).
 //!
 //! They are called by SHA-1 (`EVALSHA`) through redis-rs's [`Script`], which loads a
 //! script and retries when the server answers `NOSCRIPT` (a restart, a failover, a
-//! `SCRIPT FLUSH`). The connecting constructors also load them up front, so the first
-//! request already costs one round trip.
+//! `SCRIPT FLUSH`). The connecting constructors also load the request scripts up front,
+//! so the first request already costs one round trip.
 
 use std::sync::LazyLock;
 
-use redis::Script;
+use redis::{Script, Value};
 
-/// A script's source: the shared v1-header pattern (`scripts/v1_header.lua`), then the
-/// script itself.
+/// A script's source: the shared header reader and index helpers
+/// (`scripts/header.lua`), then the script itself.
 macro_rules! script_source {
     ($file:literal) => {
         concat!(
-            include_str!("scripts/v1_header.lua"),
+            include_str!("scripts/header.lua"),
             include_str!(concat!("scripts/", $file))
         )
     };
@@ -29,19 +39,61 @@ pub(crate) static SAVE: LazyLock<Script> =
 pub(crate) static TOUCH: LazyLock<Script> =
     LazyLock::new(|| Script::new(script_source!("touch.lua")));
 
-/// Create over a leftover expired by the store's clock (see
-/// `scripts/create_over_expired.lua`).
-pub(crate) static CREATE_OVER_EXPIRED: LazyLock<Script> =
-    LazyLock::new(|| Script::new(script_source!("create_over_expired.lua")));
+/// Create over a leftover expired by the store's clock, or a bound create on a
+/// standalone server (see `scripts/create.lua`).
+pub(crate) static CREATE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(script_source!("create.lua")));
 
-/// Delete only if expired by the store's clock (see `scripts/delete_if_expired.lua`).
-/// Only admin tools run it, so it is not loaded up front: the first call loads it.
-pub(crate) static DELETE_IF_EXPIRED: LazyLock<Script> =
-    LazyLock::new(|| Script::new(script_source!("delete_if_expired.lua")));
+/// Delete, in any case or only if expired by the store's clock (see
+/// `scripts/delete.lua`).
+pub(crate) static DELETE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(script_source!("delete.lua")));
 
-/// Every script requests use, for loading up front.
-pub(crate) fn all() -> [&'static Script; 3] {
-    [&SAVE, &TOUCH, &CREATE_OVER_EXPIRED]
+/// Cluster: file in (or only stretch) a user's index (see `scripts/file.lua`).
+pub(crate) static FILE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(script_source!("file.lua")));
+
+/// Cluster: delete a session only if bound to the user (see
+/// `scripts/delete_if_bound.lua`).
+pub(crate) static DELETE_IF_BOUND: LazyLock<Script> =
+    LazyLock::new(|| Script::new(script_source!("delete_if_bound.lua")));
+
+/// Standalone: a batch of a revoke, atomic with the index (see `scripts/revoke.lua`).
+pub(crate) static REVOKE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(script_source!("revoke.lua")));
+
+/// Standalone: drop stale index members (see `scripts/prune.lua`).
+pub(crate) static PRUNE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(script_source!("prune.lua")));
+
+/// Every script requests use, for loading up front (the index scripts of both
+/// deployments: loading one a deployment does not use costs nothing but the load).
+pub(crate) fn all() -> [&'static Script; 5] {
+    [&SAVE, &TOUCH, &CREATE, &DELETE, &FILE]
+}
+
+/// The `inline` argument of the session scripts.
+pub(crate) fn inline(cluster: bool) -> &'static str {
+    if cluster {
+        "0"
+    } else {
+        "1"
+    }
+}
+
+/// A session script's answer: its code, and on a cluster the user's key hex the caller
+/// must still see to (`{code, user}`).
+pub(crate) fn reply(value: &Value) -> Option<(i64, Option<String>)> {
+    match value {
+        Value::Int(code) => Some((*code, None)),
+        Value::Array(items) => match items.as_slice() {
+            [Value::Int(code), Value::BulkString(user)] => {
+                Some((*code, Some(String::from_utf8(user.clone()).ok()?)))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// What the save script answered.
@@ -97,29 +149,47 @@ mod tests {
         assert_eq!(layout::VERSION_AT, 1);
         assert_eq!(layout::TIMES_AT, 21);
         assert_eq!(layout::EXPIRES_AT, 41);
+        assert_eq!(layout::USER_AT, 61);
+        assert_eq!(layout::HEADER_V2_LEN, 125);
         assert_eq!(layout::LAYOUT_V1, b'1');
-        let v1_pattern = format!(
-            "local V1 =\n  '^1{}[+-]{}[+-]{}$'",
+        assert_eq!(layout::LAYOUT_V2, b'2');
+        let header = include_str!("scripts/header.lua");
+        let pattern = format!(
+            "local V =\n  '^[12]{}[+-]{}[+-]{}$'",
             "%d".repeat(20),
             "%d".repeat(19),
             "%d".repeat(19)
         );
+        assert!(header.contains(&pattern), "{header}");
+        assert!(header.contains(&format!("local HEX =\n  '^{}$'", "%x".repeat(64))));
+        assert!(header.contains("redis.call('GETRANGE', key, 0, 124)"));
+        assert!(header.contains("string.sub(head, 1, 61), V)"));
+        assert!(header.contains("string.byte(head, 1) == 50"));
+        assert!(header.contains("string.sub(head, 62, 125)"));
+        assert!(header.contains("tonumber(string.sub(head, 42, 61)), string.sub(head, 2, 21)"));
         for source in [
             script_source!("save.lua"),
             script_source!("touch.lua"),
-            script_source!("create_over_expired.lua"),
-            script_source!("delete_if_expired.lua"),
+            script_source!("create.lua"),
+            script_source!("delete.lua"),
+            script_source!("file.lua"),
+            script_source!("delete_if_bound.lua"),
+            script_source!("revoke.lua"),
+            script_source!("prune.lua"),
         ] {
-            assert!(source.contains("redis.call('GETRANGE', KEYS[1], 0, 60)"));
-            assert!(source.starts_with(include_str!("scripts/v1_header.lua")));
-            assert_eq!(source.matches("local V1 =").count(), 1, "{source}");
-            assert!(source.contains(&v1_pattern), "{source}");
-            assert!(source.contains("string.find(head, V1)"));
-            assert!(source.contains("tonumber(string.sub(head, 42, 61))"));
-            assert!(!source.contains("KEYS[2]"), "one key per script (Cluster)");
+            assert!(source.starts_with(header));
+            assert_eq!(source.matches("local V =").count(), 1, "{source}");
         }
-        assert!(include_str!("scripts/save.lua").contains("string.sub(head, 2, 21)"));
         assert!(include_str!("scripts/touch.lua").contains("'SETRANGE', KEYS[1], 21,"));
+        // Scripts a cluster runs name one key only.
+        for cluster in [
+            include_str!("scripts/file.lua"),
+            include_str!("scripts/delete_if_bound.lua"),
+            include_str!("scripts/touch.lua"),
+            include_str!("scripts/delete.lua"),
+        ] {
+            assert!(!cluster.contains("KEYS[2]"), "{cluster}");
+        }
     }
 
     #[test]
@@ -127,6 +197,16 @@ mod tests {
         assert_eq!(SaveReply::from_code(-1), Some(SaveReply::Conflict));
         assert_eq!(SaveReply::from_code(7), None);
         assert_eq!(TouchReply::from_code(-1), None);
-        assert_eq!(all().len(), 3);
+        assert_eq!(all().len(), 5);
+        assert_eq!(reply(&Value::Int(1)), Some((1, None)));
+        assert_eq!(
+            reply(&Value::Array(vec![
+                Value::Int(1),
+                Value::BulkString(b"ab".to_vec())
+            ])),
+            Some((1, Some("ab".to_owned())))
+        );
+        assert_eq!(reply(&Value::Nil), None);
+        assert_eq!(inline(true), "0");
     }
 }

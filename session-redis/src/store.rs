@@ -12,7 +12,7 @@ use redis::Value;
 use session_core::Operation;
 use session_core::{
     Capabilities, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
-    SessionId, SessionStore, StorageKey, StoreSettings, Timestamp,
+    SessionId, SessionStore, StorageKey, StoreSettings, Timestamp, UserKey, UserSessionsPage,
 };
 
 use crate::cluster;
@@ -21,9 +21,7 @@ use crate::keys::KeySpace;
 use crate::layout;
 use crate::options::RedisOptions;
 use crate::scan::{per_key, KeyScan, ScanContext};
-use crate::scripts::{
-    self, SaveReply, TouchReply, CREATE_OVER_EXPIRED, DELETE_IF_EXPIRED, SAVE, TOUCH,
-};
+use crate::scripts::{self, SaveReply, TouchReply, CREATE, DELETE, SAVE, TOUCH};
 use crate::store_url::RedisUrl;
 
 /// The longest pause between two reconnection attempts of a manager this crate builds:
@@ -61,10 +59,12 @@ pub fn manager_config(timeout: Duration) -> ConnectionManagerConfig {
         .set_max_delay(MAX_RECONNECT_DELAY)
 }
 
-struct Settings {
-    keys: KeySpace,
-    timeout: Duration,
-    store: StoreSettings,
+pub(crate) struct Settings {
+    pub(crate) keys: KeySpace,
+    /// The user indexes' key space (`prefix` + `user:` + user key hex).
+    pub(crate) indexes: KeySpace,
+    pub(crate) timeout: Duration,
+    pub(crate) store: StoreSettings,
     scan_count: usize,
 }
 
@@ -99,8 +99,8 @@ struct Settings {
 /// store works again once the server is back.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: Connection,
-    settings: Arc<Settings>,
+    pub(crate) conn: Connection,
+    pub(crate) settings: Arc<Settings>,
 }
 
 impl RedisStore {
@@ -192,6 +192,7 @@ impl RedisStore {
             conn,
             settings: Arc::new(Settings {
                 keys: KeySpace::new(options.prefix()),
+                indexes: KeySpace::new(options.prefix()).indexes(),
                 timeout: options.timeout(),
                 store: options.settings().clone(),
                 scan_count: options.scan_count(),
@@ -243,11 +244,22 @@ impl RedisStore {
         Ok(out)
     }
 
-    /// Deletes every session under this store's prefix (everybody is logged out) and
-    /// returns how many keys went. Walks the prefix with `SCAN` and deletes batch by
-    /// batch: not atomic, and sessions created meanwhile may survive.
+    /// Deletes every session under this store's prefix (everybody is logged out), then
+    /// every user index, and returns how many session keys went. Walks the prefix with
+    /// `SCAN` and deletes batch by batch: not atomic, and sessions created meanwhile may
+    /// survive.
     pub async fn delete_all(&self) -> Result<u64> {
-        let cx = self.scan_context();
+        let removed = self.unlink_all(&self.settings.keys).await?;
+        self.unlink_all(&self.settings.indexes).await?;
+        Ok(removed)
+    }
+
+    /// `UNLINK`s every key of `space`; returns how many went.
+    async fn unlink_all(&self, space: &KeySpace) -> Result<u64> {
+        let cx = ScanContext {
+            keys: space,
+            ..self.scan_context()
+        };
         let mut scan = KeyScan::start(&cx).await?;
         let mut removed = 0u64;
         while let Some(keys) = scan.next(&cx).await? {
@@ -286,7 +298,7 @@ impl RedisStore {
         parsed.ok_or_else(|| Error::Config(format!("not a RedisStore scan cursor: {text:?}")))
     }
 
-    fn scan_context(&self) -> ScanContext<'_> {
+    pub(crate) fn scan_context(&self) -> ScanContext<'_> {
         ScanContext {
             conn: &self.conn,
             keys: &self.settings.keys,
@@ -315,7 +327,7 @@ impl RedisStore {
         Ok(())
     }
 
-    fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         self.settings.store.now()
     }
 
@@ -325,7 +337,79 @@ impl RedisStore {
         Ok(layout::value(record, &envelope))
     }
 
-    async fn run<T>(
+    /// The create script: over a leftover expired by the store's clock, or a bound
+    /// create on a standalone server (record and index entry together).
+    async fn create_scripted(
+        &self,
+        record: &Record,
+        key: &str,
+        value: &[u8],
+        pxat: i64,
+    ) -> Result<String> {
+        let cluster = self.conn.is_cluster();
+        let user = record.user_key();
+        let mut script = CREATE.key(key);
+        if let (false, Some(user)) = (cluster, &user) {
+            script.key(self.settings.indexes.key_of_user(user));
+        }
+        script
+            .arg(self.now().as_millis())
+            .arg(value)
+            .arg(pxat)
+            .arg(user.map(|u| u.to_hex()).unwrap_or_default())
+            .arg(scripts::inline(cluster));
+        let mut conn = self.conn.clone();
+        let reply: Value = self
+            .run(Operation::Create, script.invoke_async(&mut conn))
+            .await?;
+        match scripts::reply(&reply) {
+            Some((1, old)) => {
+                if let Some(old) = old {
+                    let member = record.id.storage_key();
+                    self.unfile_after_write(Operation::Create, &old, &member)
+                        .await?;
+                }
+                Ok(record.id.to_string())
+            }
+            Some((0, _)) => Err(Error::Collision),
+            _ => Err(unexpected(
+                Some(Operation::Create),
+                "the create script",
+                reply,
+            )),
+        }
+    }
+
+    /// The delete script on the session at `name`: in any case, or (`expired_by`) only
+    /// if expired by then. On a cluster, a bound session leaves its index after it went.
+    /// Whether it went.
+    async fn delete_scripted(
+        &self,
+        operation: Operation,
+        name: Vec<u8>,
+        expired_by: Option<Timestamp>,
+    ) -> Result<bool> {
+        let cluster = self.conn.is_cluster();
+        let mut script = DELETE.key(&name);
+        script.arg(scripts::inline(cluster)).arg(
+            expired_by
+                .map(|t| t.as_millis().to_string())
+                .unwrap_or_default(),
+        );
+        let mut conn = self.conn.clone();
+        let reply: Value = self.run(operation, script.invoke_async(&mut conn)).await?;
+        let (code, user) = scripts::reply(&reply)
+            .ok_or_else(|| unexpected(Some(operation), "the delete script", &reply))?;
+        let member = self.settings.keys.storage_key(&name);
+        if let (Some(user), Some(member)) = (user.as_deref().and_then(UserKey::from_hex), member) {
+            // Unfiled after the deletion: a session never lives unlisted. Deleted
+            // sessions do not come back (save never resurrects), so a plain ZREM.
+            self.unfile(operation, &user, &[member]).await?;
+        }
+        Ok(code == 1)
+    }
+
+    pub(crate) async fn run<T>(
         &self,
         operation: Operation,
         fut: impl std::future::Future<Output = redis::RedisResult<T>>,
@@ -346,6 +430,7 @@ impl SessionStore for RedisStore {
             .with_enumerate(true)
             .with_native_ttl(true)
             .with_revoke(true)
+            .with_user_index(true)
             .with_max_record_size(self.settings.store.max_record_size())
     }
 
@@ -384,6 +469,16 @@ impl SessionStore for RedisStore {
         let value = self.value(record)?;
         let key = self.settings.keys.key(&record.id);
         let pxat = layout::pxat(record.expires_at);
+        if let Some(user) = record.user_key() {
+            if !self.conn.is_cluster() {
+                // Standalone: the record and its index entry in one script.
+                return self.create_scripted(record, &key, &value, pxat).await;
+            }
+            // Cluster: filed before the session exists, so it is never live unlisted.
+            let member = record.id.storage_key();
+            self.file(Operation::Create, &user, Some(&member), pxat)
+                .await?;
+        }
         let mut conn = self.conn.clone();
         let reply: Value = self
             .run(Operation::Create, async {
@@ -406,48 +501,47 @@ impl SessionStore for RedisStore {
         // The id is taken. With 256-bit random ids that means the server still holds a
         // record the store's clock says has expired (or a true collision): only then is
         // the extra round trip paid.
-        let now = self.now().as_millis();
-        let mut conn = self.conn.clone();
-        let code: i64 = self
-            .run(Operation::Create, async {
-                CREATE_OVER_EXPIRED
-                    .key(&key)
-                    .arg(now)
-                    .arg(&value)
-                    .arg(pxat)
-                    .invoke_async(&mut conn)
-                    .await
-            })
-            .await?;
-        match code {
-            1 => Ok(record.id.to_string()),
-            0 => Err(Error::Collision),
-            other => Err(unexpected(
-                Some(Operation::Create),
-                "the create script",
-                other,
-            )),
-        }
+        self.create_scripted(record, &key, &value, pxat).await
     }
 
     async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
         let value = self.value(record)?;
         let key = self.settings.keys.key(&record.id);
         let now = self.now().as_millis();
+        let pxat = layout::pxat(record.expires_at);
+        let user = record.user_key();
+        let member = record.id.storage_key();
+        let cluster = self.conn.is_cluster();
+        if let (true, Some(user)) = (cluster, &user) {
+            // Filed before the write: a bound session is never live unlisted.
+            self.file(Operation::Save, user, Some(&member), pxat)
+                .await?;
+        }
+        let mut script = SAVE.key(&key);
+        if let (false, Some(user)) = (cluster, &user) {
+            script.key(self.settings.indexes.key_of_user(user));
+        }
+        script
+            .arg(layout::version_field(expected_version))
+            .arg(now)
+            .arg(&value)
+            .arg(pxat)
+            .arg(user.map(|u| u.to_hex()).unwrap_or_default())
+            .arg(scripts::inline(cluster));
         let mut conn = self.conn.clone();
-        let code: i64 = self
-            .run(Operation::Save, async {
-                SAVE.key(&key)
-                    .arg(layout::version_field(expected_version))
-                    .arg(now)
-                    .arg(&value)
-                    .arg(layout::pxat(record.expires_at))
-                    .invoke_async(&mut conn)
-                    .await
-            })
+        let reply: Value = self
+            .run(Operation::Save, script.invoke_async(&mut conn))
             .await?;
+        let (code, old) = scripts::reply(&reply)
+            .ok_or_else(|| unexpected(Some(Operation::Save), "the save script", &reply))?;
         match SaveReply::from_code(code) {
-            Some(SaveReply::Saved) => Ok(record.id.to_string()),
+            Some(SaveReply::Saved) => {
+                if let Some(old) = old {
+                    self.unfile_after_write(Operation::Save, &old, &member)
+                        .await?;
+                }
+                Ok(record.id.to_string())
+            }
             Some(SaveReply::NotFound) => Err(Error::NotFound),
             Some(SaveReply::Conflict) => Err(Error::Conflict),
             Some(SaveReply::UnknownLayout) => Err(unknown_layout()),
@@ -459,20 +553,38 @@ impl SessionStore for RedisStore {
         let key = self.settings.keys.key(&record.id);
         let now = self.now().as_millis();
         let times = layout::times_field(record.accessed_at, record.expires_at);
+        let pxat = layout::pxat(record.expires_at);
+        let user = record.user_key();
+        let cluster = self.conn.is_cluster();
+        let mut script = TOUCH.key(&key);
+        script
+            .arg(now)
+            .arg(&times)
+            .arg(pxat)
+            .arg(user.map(|u| u.to_hex()).unwrap_or_default())
+            .arg(scripts::inline(cluster));
         let mut conn = self.conn.clone();
-        let code: i64 = self
-            .run(Operation::Touch, async {
-                TOUCH
-                    .key(&key)
-                    .arg(now)
-                    .arg(&times)
-                    .arg(layout::pxat(record.expires_at))
-                    .invoke_async(&mut conn)
-                    .await
-            })
-            .await?;
+        let touched = self.run(Operation::Touch, script.invoke_async::<Value>(&mut conn));
+        let reply = match (cluster, &user) {
+            // Cluster: the index (another node) is stretched alongside, not after.
+            (true, Some(user)) => {
+                let (reply, stretched) =
+                    futures::join!(touched, self.file(Operation::Touch, user, None, pxat));
+                stretched?;
+                reply?
+            }
+            _ => touched.await?,
+        };
+        let (code, stored_user) = scripts::reply(&reply)
+            .ok_or_else(|| unexpected(Some(Operation::Touch), "the touch script", &reply))?;
         match TouchReply::from_code(code) {
-            Some(TouchReply::Touched) => Ok(record.id.to_string()),
+            Some(TouchReply::Touched) => {
+                // The stored binding is not the one the caller had: stretch its index.
+                if let Some(other) = stored_user.as_deref().and_then(UserKey::from_hex) {
+                    self.file(Operation::Touch, &other, None, pxat).await?;
+                }
+                Ok(record.id.to_string())
+            }
             Some(TouchReply::NotFound) => Err(Error::NotFound),
             Some(TouchReply::UnknownLayout) => Err(unknown_layout()),
             None => Err(unexpected(Some(Operation::Touch), "the touch script", code)),
@@ -481,18 +593,16 @@ impl SessionStore for RedisStore {
 
     async fn delete(&self, id: &SessionId) -> Result<()> {
         let key = self.settings.keys.key(id);
-        let mut conn = self.conn.clone();
-        let _removed: i64 = self
-            .run(Operation::Delete, async move {
-                redis::cmd("DEL").arg(&key).query_async(&mut conn).await
-            })
+        self.delete_scripted(Operation::Delete, key.into_bytes(), None)
             .await?;
         Ok(())
     }
 
-    /// Always `Ok(0)`, without I/O: the server drops every key at its `PXAT` deadline
-    /// by itself, so there is nothing to sweep.
+    /// Always `Ok(0)`: the server drops every session at its `PXAT` deadline by itself.
+    /// What is left to sweep is the user indexes: every index (a `SCAN` of
+    /// `prefix` + `user:`) loses the members whose session is gone.
     async fn delete_expired(&self) -> Result<u64> {
+        self.prune_indexes().await?;
         Ok(0)
     }
 
@@ -591,48 +701,36 @@ impl SessionStore for RedisStore {
         /// Scripts in flight at once.
         const FANOUT: usize = 64;
 
-        let names: Vec<Vec<u8>> = keys
-            .iter()
-            .map(|k| self.settings.keys.key_of_storage_key(k).into_bytes())
-            .collect();
-        if names.is_empty() {
-            return Ok(0);
-        }
-        if matches!(only, DeleteIf::Any) {
-            let cx = self.scan_context();
-            let replies = per_key(Operation::DeleteKeys, &cx, &names, |k| {
-                let mut c = redis::cmd("UNLINK");
-                c.arg(k);
-                c
-            })
-            .await?;
-            return Ok(replies
-                .iter()
-                .filter(|r| matches!(r, Some(Value::Int(1))))
-                .count() as u64);
-        }
-        let now = self.now().as_millis();
-        let timeout = self.settings.timeout;
-        let conn = self.conn.clone();
-        let codes: Vec<i64> = futures::stream::iter(names)
-            .map(move |name| {
-                let mut c = conn.clone();
-                async move {
-                    timed(
-                        Operation::DeleteKeys,
-                        timeout,
-                        DELETE_IF_EXPIRED
-                            .key(name)
-                            .arg(now)
-                            .invoke_async::<i64>(&mut c),
-                    )
-                    .await
-                }
+        let now = match only {
+            DeleteIf::Expired => Some(self.now()),
+            _ => None,
+        };
+        let deleted: Vec<bool> = futures::stream::iter(keys.iter().copied())
+            .map(|k: StorageKey| {
+                let name = self.settings.keys.key_of_storage_key(&k).into_bytes();
+                self.delete_scripted(Operation::DeleteKeys, name, now)
             })
             .buffered(FANOUT)
             .try_collect()
             .await?;
-        Ok(codes.iter().filter(|&&c| c == 1).count() as u64)
+        Ok(deleted.iter().filter(|&&d| d).count() as u64)
+    }
+
+    async fn sessions_of(
+        &self,
+        user: &UserKey,
+        cursor: Option<ScanCursor>,
+        limit: usize,
+    ) -> Result<UserSessionsPage> {
+        self.list_user(user, cursor, limit).await
+    }
+
+    async fn revoke_user(&self, user: &UserKey, except: Option<&StorageKey>) -> Result<u64> {
+        self.revoke_all_of(user, except).await
+    }
+
+    async fn revoke_session(&self, user: &UserKey, key: &StorageKey) -> Result<bool> {
+        self.revoke_one(user, key).await
     }
 }
 

@@ -42,6 +42,7 @@ fn plan(url: &StoreUrl) -> Result<LazyPlan> {
             .with_enumerate(true)
             .with_native_ttl(true)
             .with_revoke(true)
+            .with_user_index(true)
             .with_max_record_size(options.settings().max_record_size()),
         // `RedisStore::connect_url` bounds its connect and each script load by it.
         connect_timeout: options.timeout(),
