@@ -80,7 +80,7 @@ impl std::fmt::Display for Backend {
 pub(crate) struct Statements {
     /// `key, now` → `atime, expires_at, version, data` of the live row.
     pub load: String,
-    /// `key, atime, expires_at, version, data`, then `now` when
+    /// `key, atime, expires_at, version, data, user_key`, then `now` when
     /// [`Statements::insert_replaces_expired`]. Affects 1 row when the record went in.
     pub insert: String,
     /// Whether `insert` also takes over an expired row under the same key in the same
@@ -89,7 +89,7 @@ pub(crate) struct Statements {
     pub insert_replaces_expired: bool,
     /// `key, now`: deletes the row under `key` only if it has expired.
     pub purge_expired_key: String,
-    /// `atime, expires_at, new version, data, key, expected version, now`.
+    /// `atime, expires_at, new version, data, user_key, key, expected version, now`.
     pub save: String,
     /// `key, now` → `version` of the live row: tells `NotFound` from `Conflict` after a
     /// save matched nothing.
@@ -105,9 +105,22 @@ pub(crate) struct Statements {
     /// `after key, limit` → `session_id, expires_at, stored size` of up to `limit` rows
     /// after `after key`, in key order (a keyset page; `''` starts the walk).
     pub scan: String,
+    /// `user_key, now, after key, limit` → `session_id, atime, expires_at, data` of up
+    /// to `limit` live rows of the user after `after key`, in key order.
+    pub sessions_of: String,
+    /// `user_key, except key, now`: deletes every row of the user but `except` (`''`
+    /// spares none). On PostgreSQL it answers one integer, how many of them were live;
+    /// on SQLite one row per deleted session, holding 1 if it was live; on MySQL it
+    /// deletes only the live rows and its affected count answers.
+    pub revoke_user: String,
+    /// MySQL only (`user_key, except key, now`): after `revoke_user`, the user's
+    /// expired rows. Empty elsewhere.
+    pub revoke_user_expired: String,
+    /// `key, user_key, now`: deletes the row if it is live and bound to the user.
+    pub revoke_session: String,
 }
 
-const COLUMNS: &str = "session_id, atime, expires_at, version, data";
+const COLUMNS: &str = "session_id, atime, expires_at, version, data, user_key";
 
 impl Statements {
     pub(crate) fn new(backend: Backend, table: &TableName) -> Self {
@@ -117,12 +130,15 @@ impl Statements {
             // `cur` names the row already stored: the takeover happens only if it has
             // expired, so a live session is never overwritten.
             Backend::Sqlite | Backend::Postgres => format!(
-                "INSERT INTO {t} AS cur ({COLUMNS}) VALUES ($1, $2, $3, $4, $5) \
+                "INSERT INTO {t} AS cur ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (session_id) DO UPDATE SET atime = excluded.atime, \
                  expires_at = excluded.expires_at, version = excluded.version, \
-                 data = excluded.data WHERE cur.expires_at <= $6"
+                 data = excluded.data, user_key = excluded.user_key \
+                 WHERE cur.expires_at <= $7"
             ),
-            Backend::MySql => format!("INSERT INTO {t} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5)"),
+            Backend::MySql => {
+                format!("INSERT INTO {t} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)")
+            }
         };
         let sweep = match backend {
             // SKIP LOCKED lets two instances sweep at once without queueing on the
@@ -149,6 +165,28 @@ impl Statements {
                 "CAST(LENGTH(data) AS SIGNED)",
             ),
         };
+        let revoke_user = match backend {
+            // One statement: the CTE deletes, the outer query counts the live ones.
+            Backend::Postgres => format!(
+                "WITH gone AS (DELETE FROM {t} WHERE user_key = $1 AND session_id <> $2 \
+                 RETURNING expires_at) SELECT COUNT(*) FROM gone WHERE expires_at > $3"
+            ),
+            Backend::Sqlite => format!(
+                "DELETE FROM {t} WHERE user_key = $1 AND session_id <> $2 \
+                 RETURNING expires_at > $3"
+            ),
+            // MySQL has no DELETE … RETURNING (MariaDB does, MySQL does not): the live
+            // rows go first and are counted, then the expired ones.
+            Backend::MySql => format!(
+                "DELETE FROM {t} WHERE user_key = $1 AND session_id <> $2 AND expires_at > $3"
+            ),
+        };
+        let revoke_user_expired = match backend {
+            Backend::MySql => format!(
+                "DELETE FROM {t} WHERE user_key = $1 AND session_id <> $2 AND expires_at <= $3"
+            ),
+            Backend::Sqlite | Backend::Postgres => String::new(),
+        };
         Statements {
             load: r(format!(
                 "SELECT atime, expires_at, version, data FROM {t} \
@@ -160,8 +198,8 @@ impl Statements {
                 "DELETE FROM {t} WHERE session_id = $1 AND expires_at <= $2"
             )),
             save: r(format!(
-                "UPDATE {t} SET atime = $1, expires_at = $2, version = $3, data = $4 \
-                 WHERE session_id = $5 AND version = $6 AND expires_at > $7"
+                "UPDATE {t} SET atime = $1, expires_at = $2, version = $3, data = $4, \
+                 user_key = $5 WHERE session_id = $6 AND version = $7 AND expires_at > $8"
             )),
             version_probe: r(format!(
                 "SELECT version FROM {t} WHERE session_id = $1 AND expires_at > $2"
@@ -177,12 +215,25 @@ impl Statements {
                 "SELECT {key}, expires_at, {size} FROM {t} \
                  WHERE session_id > $1 ORDER BY session_id LIMIT $2"
             )),
+            sessions_of: r(format!(
+                "SELECT {key}, atime, expires_at, data FROM {t} \
+                 WHERE user_key = $1 AND expires_at > $2 AND session_id > $3 \
+                 ORDER BY session_id LIMIT $4"
+            )),
+            revoke_user: r(revoke_user),
+            revoke_user_expired: r(revoke_user_expired),
+            revoke_session: r(format!(
+                "DELETE FROM {t} WHERE session_id = $1 AND user_key = $2 AND expires_at > $3"
+            )),
         }
     }
 
     #[cfg(test)]
-    fn all(&self) -> [&str; 10] {
+    fn all(&self) -> [&str; 13] {
         [
+            &self.sessions_of,
+            &self.revoke_user,
+            &self.revoke_session,
             &self.load,
             &self.insert,
             &self.purge_expired_key,

@@ -19,6 +19,7 @@ pub(crate) fn from_sqlx(operation: Operation, err: sqlx::Error) -> Error {
         sqlx::Error::Configuration(_) => Error::Config(format!("{operation}: {err}")),
         err => {
             let missing_table = is_missing_table(&err);
+            let missing_user_key = is_missing_user_key(&err);
             let mut backend = BackendError::new(kind_of(&err), err)
                 .with_store(STORE)
                 .with_operation(operation);
@@ -26,6 +27,12 @@ pub(crate) fn from_sqlx(operation: Operation, err: sqlx::Error) -> Error {
                 // session-admin looks for this phrase to point at `migrate`.
                 backend =
                     backend.with_context("the session table is missing (run SqlStore::migrate)");
+            }
+            if missing_user_key {
+                backend = backend.with_context(
+                    "the session table has no user_key column: it was made by an older \
+                     release (run SqlStore::migrate to upgrade it)",
+                );
             }
             backend.into()
         }
@@ -88,6 +95,28 @@ fn is_missing_table(err: &sqlx::Error) -> bool {
     // generic code, so its message is the signal.
     matches!(db.code().as_deref(), Some("42P01" | "42S02"))
         || db.message().starts_with("no such table")
+}
+
+/// Whether the statement names a column the table lacks: `user_key` on a table made
+/// by an older release that `migrate` has not upgraded.
+fn is_missing_user_key(err: &sqlx::Error) -> bool {
+    let Some(db) = err.as_database_error() else {
+        return false;
+    };
+    // PostgreSQL 42703 undefined_column, MySQL 42S22 (1054); SQLite says "no such
+    // column" or "table … has no column named".
+    let missing = matches!(db.code().as_deref(), Some("42703" | "42S22"))
+        || db.message().contains("no such column")
+        || db.message().contains("has no column named");
+    missing && db.message().contains("user_key")
+}
+
+/// Whether `err` is an `ALTER TABLE … ADD COLUMN` finding the column already there
+/// (another instance added it first). MySQL 42S21 (1060); SQLite by its message.
+pub(crate) fn is_duplicate_column(err: &sqlx::Error) -> bool {
+    err.as_database_error().is_some_and(|db| {
+        db.code().as_deref() == Some("42S21") || db.message().starts_with("duplicate column name")
+    })
 }
 
 /// Whether `err` is the database refusing a duplicate primary key.

@@ -3,11 +3,13 @@
 use sqlx::query::Query;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 
-/// One bound parameter. Every statement binds only these three types, which map to
-/// the same column types on all three databases.
+/// One bound parameter. Every statement binds only these types, which map to the
+/// same column types on all three databases.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Arg<'a> {
     Text(&'a str),
+    /// Text or SQL `NULL` (the `user_key` of an unbound session).
+    MaybeText(Option<&'a str>),
     Int(i64),
     Bytes(&'a [u8]),
 }
@@ -23,6 +25,9 @@ pub(crate) struct StoredRow {
 
 /// One row of a scan page: storage key (hex), deadline, stored size in bytes.
 pub(crate) type ScanRow = (String, i64, i64);
+
+/// One row of a user's listing: storage key (hex), `atime`, `expires_at`, `data`.
+pub(crate) type UserRow = (String, i64, i64, Vec<u8>);
 
 /// sqlx gives each database its own query-result type with an inherent
 /// `rows_affected`; this names it for generic code.
@@ -64,6 +69,7 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
     for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> Vec<u8>: Decode<'q, DB> + Type<DB>,
@@ -73,6 +79,7 @@ where
     fn query<'q>(sql: &'q str, args: &[Arg<'q>]) -> Query<'q, DB, DB::Arguments<'q>> {
         args.iter().fold(sqlx::query(sql), |q, arg| match *arg {
             Arg::Text(s) => q.bind(s),
+            Arg::MaybeText(s) => q.bind(s),
             Arg::Int(i) => q.bind(i),
             Arg::Bytes(b) => q.bind(b),
         })
@@ -112,6 +119,31 @@ where
         rows.iter()
             .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
             .collect()
+    }
+
+    /// Runs the `sessions_of` statement: rows of `session_id, atime, expires_at, data`.
+    pub async fn fetch_user_rows(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<UserRow>, sqlx::Error> {
+        let rows = Self::query(sql, args).fetch_all(self.0).await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get(0)?,
+                    row.try_get(1)?,
+                    row.try_get(2)?,
+                    row.try_get(3)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Runs a statement whose answer is rows of one integer.
+    pub async fn fetch_ints(&self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<i64>, sqlx::Error> {
+        let rows = Self::query(sql, args).fetch_all(self.0).await?;
+        rows.iter().map(|row| row.try_get(0)).collect()
     }
 
     /// Runs a statement whose answer is at most one row of one integer.

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use session_core::{with_timeout, Operation};
 use session_core::{
     Capabilities, Codec, DeleteIf, Error, Record, Result, ScanCursor, ScanEntry, ScanPage,
-    SessionId, SessionStore, StorageKey, StoreSettings, Timestamp,
+    SessionId, SessionStore, StorageKey, StoreSettings, Timestamp, UserKey, UserSession,
+    UserSessionsPage,
 };
 
 use crate::connect::{self, ConnectOptions};
@@ -49,6 +50,15 @@ const DELETE_KEYS_CHUNK: usize = 500;
 /// | `count` | `SELECT COUNT(*) … WHERE expires_at > now` |
 /// | `scan` | `SELECT session_id, expires_at, LENGTH(data) … WHERE session_id > cursor ORDER BY session_id LIMIT n` (a keyset page on the primary key) |
 /// | `delete_keys` | `DELETE … WHERE session_id IN (…)`, plus `AND expires_at <= now` for expired-only, per 500 keys |
+/// | `sessions_of` | `SELECT … WHERE user_key = ? AND expires_at > now AND session_id > cursor ORDER BY session_id LIMIT n + 1` |
+/// | `revoke_user` | `DELETE … WHERE user_key = ? AND session_id <> except` (on MySQL two: the live rows, counted, then the expired ones) |
+/// | `revoke_session` | `DELETE … WHERE session_id = ? AND user_key = ? AND expires_at > now` |
+///
+/// The user index ([`Capabilities::user_index`]) is the nullable `user_key` column
+/// (the [`UserKey`] hex of the record's binding, `NULL` when unbound), written by the
+/// same `INSERT` or `UPDATE` that writes the record: it is exact and atomic by
+/// construction, and rebinding, unbinding, `delete`, `delete_keys` and the sweeps need
+/// nothing more.
 ///
 /// A record whose encoding exceeds the store's limit
 /// ([`DEFAULT_MAX_RECORD_SIZE`](session_core::DEFAULT_MAX_RECORD_SIZE), 256 KiB, unless
@@ -180,6 +190,13 @@ impl SqlStore {
     /// | `expires_at` (indexed: `<table>_expires_at_idx`) | deadline, ms since the epoch | `INTEGER` | `BIGINT` | `BIGINT` |
     /// | `version` | compare-and-set version | `INTEGER` | `BIGINT` | `BIGINT` |
     /// | `data` | session-core's versioned envelope | `BLOB` | `BYTEA` | `LONGBLOB` |
+    /// | `user_key` (nullable; indexed with `session_id`: `<table>_user_key_idx`) | [`UserKey`] hex of the bound user, `NULL` when unbound | `TEXT` | `VARCHAR(64)` | `CHAR(64)` ASCII, binary collation |
+    ///
+    /// A table made by a release before the user index (no `user_key` column) is
+    /// upgraded in place: the column is added (old rows get `NULL`: unbound until
+    /// their next save) and indexed, under the same guarantees. A store opened without
+    /// migrating on such a table fails every write with `Error::Backend` whose message
+    /// names the missing `user_key` column and says to run `migrate`.
     pub async fn migrate(&self) -> Result<()> {
         self.bounded(Operation::Migrate, migrate::run(&self.pool, &self.table))
             .await
@@ -278,8 +295,8 @@ impl SqlStore {
     /// Inserts a new row; on a duplicate key, replaces the row only if it has expired
     /// (on MySQL through the failure path; elsewhere the INSERT itself does it).
     ///
-    /// `args` are the insert's `key, atime, expires_at, version, data, now`.
-    async fn insert(&self, args: &[Arg<'_>; 6], key: &str, now: i64) -> Result<()> {
+    /// `args` are the insert's `key, atime, expires_at, version, data, user_key, now`.
+    async fn insert(&self, args: &[Arg<'_>; 7], key: &str, now: i64) -> Result<()> {
         if self.sql.insert_replaces_expired {
             return match self
                 .execute(Operation::Create, &self.sql.insert, args)
@@ -289,7 +306,7 @@ impl SqlStore {
                 _ => Ok(()),
             };
         }
-        let (row, _now) = args.split_at(5);
+        let (row, _now) = args.split_at(6);
         for attempt in 0..2 {
             match self
                 .run_statement(Operation::Create, &self.sql.insert, row)
@@ -344,6 +361,7 @@ impl SessionStore for SqlStore {
         Capabilities::new()
             .with_compare_and_set(true)
             .with_enumerate(true)
+            .with_user_index(true)
             .with_max_record_size(self.settings.max_record_size())
     }
 
@@ -363,6 +381,7 @@ impl SessionStore for SqlStore {
         let data = self.settings.encode(record)?;
         let version = to_db_int("version", record.version)?;
         let key = record.id.storage_key().to_hex();
+        let user = record.user_key().map(|u| u.to_hex());
         let now = self.settings.now().as_millis();
         let args = [
             Arg::Text(&key),
@@ -370,6 +389,7 @@ impl SessionStore for SqlStore {
             Arg::Int(record.expires_at.as_millis()),
             Arg::Int(version),
             Arg::Bytes(&data),
+            Arg::MaybeText(user.as_deref()),
             Arg::Int(now),
         ];
         self.insert(&args, &key, now).await?;
@@ -380,6 +400,7 @@ impl SessionStore for SqlStore {
         let data = self.settings.encode(record)?;
         let version = to_db_int("version", record.version)?;
         let key = record.id.storage_key().to_hex();
+        let user = record.user_key().map(|u| u.to_hex());
         let now = self.settings.now().as_millis();
         // No stored version can exceed i64::MAX, so such an expectation is stale by
         // construction; -1 matches no row and the probe below answers.
@@ -389,6 +410,7 @@ impl SessionStore for SqlStore {
             Arg::Int(record.expires_at.as_millis()),
             Arg::Int(version),
             Arg::Bytes(&data),
+            Arg::MaybeText(user.as_deref()),
             Arg::Text(&key),
             Arg::Int(expected),
             Arg::Int(now),
@@ -512,5 +534,133 @@ impl SessionStore for SqlStore {
             removed += self.execute(Operation::DeleteKeys, &sql, &args).await?;
         }
         Ok(removed)
+    }
+
+    /// One keyset page on the `user_key` index (`limit + 1` rows are read to know
+    /// whether another page follows); the cursor is the last listed key's hex. The
+    /// entries' `accessed_at` and `expires_at` come from the columns (a `touch` moves
+    /// only those), the rest from the envelope. A row whose `data` does not decode, or
+    /// whose envelope is bound to another user than its `user_key` says, is skipped
+    /// with a `tracing` warning instead of failing the listing: one damaged row must
+    /// not hide a user's other sessions from a "log out that device" page.
+    async fn sessions_of(
+        &self,
+        user: &UserKey,
+        cursor: Option<ScanCursor>,
+        limit: usize,
+    ) -> Result<UserSessionsPage> {
+        let after = cursor
+            .as_ref()
+            .map(UserSessionsPage::cursor_key)
+            .transpose()?
+            .map(|k| k.to_hex())
+            .unwrap_or_default();
+        let limit = limit.clamp(1, i64::MAX as usize - 1);
+        let user_hex = user.to_hex();
+        let now = self.settings.now().as_millis();
+        let args = [
+            Arg::Text(&user_hex),
+            Arg::Int(now),
+            Arg::Text(&after),
+            Arg::Int(limit as i64 + 1),
+        ];
+        let run = async {
+            with_pool!(&self.pool, p => Exec(p).fetch_user_rows(&self.sql.sessions_of, &args).await)
+                .map_err(|e| from_sqlx(Operation::SessionsOf, e))
+        };
+        let mut rows = self.bounded(Operation::SessionsOf, run).await?;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = match rows.last() {
+            Some((last, ..)) if more => Some(ScanCursor::new(last.clone())),
+            _ => None,
+        };
+        let sessions = rows
+            .into_iter()
+            .filter_map(|row| listing_entry(&self.table, user, row))
+            .collect();
+        Ok(UserSessionsPage::new(sessions, next))
+    }
+
+    /// Deletes every row bound to `user` (but `except`), expired ones included, and
+    /// answers how many were live. One statement on PostgreSQL (`WITH … DELETE …
+    /// RETURNING`, counted) and SQLite (`DELETE … RETURNING`); on MySQL, which has no
+    /// `RETURNING`, the live rows go in one counted `DELETE` and the expired rows in a
+    /// second (nothing can make an expired row live again in between, so the count is
+    /// exact). Sessions created while the call runs may or may not go.
+    async fn revoke_user(&self, user: &UserKey, except: Option<&StorageKey>) -> Result<u64> {
+        let user_hex = user.to_hex();
+        // `''` is no storage key: `session_id <> ''` spares none.
+        let except = except.map(StorageKey::to_hex).unwrap_or_default();
+        let now = self.settings.now().as_millis();
+        let args = [Arg::Text(&user_hex), Arg::Text(&except), Arg::Int(now)];
+        let op = Operation::RevokeUser;
+        match self.backend() {
+            Backend::Postgres => {
+                let n = self
+                    .fetch_int(op, &self.sql.revoke_user, &args)
+                    .await?
+                    .unwrap_or(0);
+                u64::try_from(n).map_err(|_| Error::Corrupt(format!("negative count {n}")))
+            }
+            Backend::Sqlite => {
+                let run = async {
+                    with_pool!(&self.pool, p => Exec(p).fetch_ints(&self.sql.revoke_user, &args).await)
+                        .map_err(|e| from_sqlx(op, e))
+                };
+                let live = self.bounded(op, run).await?;
+                Ok(live.iter().filter(|&&l| l != 0).count() as u64)
+            }
+            Backend::MySql => {
+                let n = self
+                    .execute_idempotent(op, &self.sql.revoke_user, &args)
+                    .await?;
+                self.execute_idempotent(op, &self.sql.revoke_user_expired, &args)
+                    .await?;
+                Ok(n)
+            }
+        }
+    }
+
+    /// One `DELETE … WHERE session_id = ? AND user_key = ? AND expires_at > now`: a
+    /// session of another user, or an expired one (left to the sweep), is not touched.
+    async fn revoke_session(&self, user: &UserKey, key: &StorageKey) -> Result<bool> {
+        let key = key.to_hex();
+        let user_hex = user.to_hex();
+        let now = self.settings.now().as_millis();
+        let args = [Arg::Text(&key), Arg::Text(&user_hex), Arg::Int(now)];
+        let n = self
+            .execute_idempotent(Operation::RevokeSession, &self.sql.revoke_session, &args)
+            .await?;
+        Ok(n > 0)
+    }
+}
+
+/// The listing entry of one `sessions_of` row, or `None` (with a warning) for a row
+/// that cannot be listed: not a storage key, data that does not decode, or an envelope
+/// bound to someone else than the row's `user_key`.
+fn listing_entry(
+    table: &TableName,
+    user: &UserKey,
+    (key, atime, expires_at, data): crate::exec::UserRow,
+) -> Option<UserSession> {
+    let Some(storage_key) = StorageKey::from_hex(&key) else {
+        tracing::warn!(%table, "sessions_of skipped a row whose session_id is not a storage key");
+        return None;
+    };
+    match UserSession::decode(storage_key, &data) {
+        Ok((mut entry, bound)) if bound.as_ref() == Some(user) => {
+            entry.accessed_at = Timestamp::from_millis(atime);
+            entry.expires_at = Timestamp::from_millis(expires_at);
+            Some(entry)
+        }
+        Ok(_) => {
+            tracing::warn!(%table, key = %key, "sessions_of skipped a row whose envelope is bound to another user than its user_key");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%table, key = %key, %error, "sessions_of skipped a row that does not decode");
+            None
+        }
     }
 }

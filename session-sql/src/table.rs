@@ -10,6 +10,7 @@ use session_core::Error;
 pub const MAX_NAME_LEN: usize = 48;
 
 const INDEX_SUFFIX: &str = "_expires_at_idx";
+const USER_INDEX_SUFFIX: &str = "_user_key_idx";
 
 /// The name of the session table: `table` or `schema.table`.
 ///
@@ -81,6 +82,11 @@ impl TableName {
     /// The unqualified name of the `expires_at` index.
     pub fn index(&self) -> String {
         format!("{}{INDEX_SUFFIX}", self.table)
+    }
+
+    /// The unqualified name of the `(user_key, session_id)` index.
+    pub fn user_index(&self) -> String {
+        format!("{}{USER_INDEX_SUFFIX}", self.table)
     }
 }
 
@@ -156,6 +162,7 @@ mod tests {
         let t = TableName::new(&"a".repeat(MAX_NAME_LEN)).unwrap();
         assert_eq!(t.index().len(), MAX_NAME_LEN + INDEX_SUFFIX.len());
         assert!(t.index().len() <= 63);
+        assert!(t.user_index().len() <= 63);
     }
 
     #[test]

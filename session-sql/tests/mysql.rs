@@ -44,6 +44,7 @@ async fn schema_has_the_documented_types() {
         ("expires_at", "bigint(20)"),
         ("version", "bigint(20)"),
         ("data", "longblob"),
+        ("user_key", "char(64)"),
     ];
     let columns: Vec<(&str, &str)> = columns
         .iter()

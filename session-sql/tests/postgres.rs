@@ -38,6 +38,7 @@ async fn schema_has_the_documented_types() {
         ("expires_at", "bigint"),
         ("version", "bigint"),
         ("data", "bytea"),
+        ("user_key", "character varying"),
     ];
     let columns: Vec<(&str, &str)> = columns
         .iter()

@@ -63,6 +63,7 @@ fn plan(url: &StoreUrl) -> Result<LazyPlan> {
         capabilities: Capabilities::new()
             .with_compare_and_set(true)
             .with_enumerate(true)
+            .with_user_index(true)
             .with_max_record_size(options.settings().max_record_size()),
         connect_timeout: options.timeout().unwrap_or(DEFAULT_CONNECT_TIMEOUT),
     })
