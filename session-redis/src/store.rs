@@ -78,20 +78,23 @@ pub(crate) struct Settings {
 /// | operation | what the server runs | round trips |
 /// |---|---|---|
 /// | `load` | `GET` | 1 |
-/// | `create` | `SET … NX PXAT` | 1 (2 only if the id is taken) |
+/// | `create` | `SET … NX PXAT`; bound: the create script (cluster: file in the index first) | 1 (2 if the id is taken, or bound on a cluster) |
 /// | `save` | script: version check, then `SET … PXAT` | 1 |
 /// | `touch` | script: `SETRANGE` of the header's times, `PEXPIREAT` | 1 |
-/// | `delete` | `DEL` | 1 |
+/// | `delete` | script: `UNLINK`, and unfile from the user's index | 1 (cluster, bound: 2) |
 /// | `count` | `SCAN`, then `GETRANGE` of each key's deadline | 2 per batch of keys (on a cluster: per primary, the `GETRANGE`s sent concurrently) |
-/// | `delete_expired` | nothing: answers 0 | 0 |
+/// | `delete_expired` | prunes stale members of every user index: answers 0 | a `SCAN` of the indexes, 2–3 per 256 members |
+/// | `sessions_of` | `ZRANGEBYLEX` of the user's index, `GET` of each member | 2 per page (more if stale members are pruned) |
+/// | `revoke_user` | per 256 members: `ZRANGEBYLEX`, then the revoke script (cluster: conditional deletes, `ZREM`) | 2 per batch (cluster 3) |
 /// | `scan` | `SCAN` (resumed from the cursor) until keys turn up, then `GETRANGE` of each key's deadline and `STRLEN` | 3 per page, more where the prefix is sparse (on a cluster also `CLUSTER SLOTS`) |
 /// | `delete_keys` | `UNLINK` per key (pipelined); expired-only: a script per key that checks the deadline first | 1 per page; expired-only: concurrent, 1 per key |
 ///
 /// Expiry is enforced twice: by the server, which drops a key at its `PXAT`, and on
 /// every read and write against the store's [`Clock`](session_core::Clock), so a record expired by the
 /// clock neither loads nor saves nor touches, even before the server drops it.
-/// `delete_expired` has nothing to do and reports 0: the server removes expired keys
-/// itself.
+/// `delete_expired` reports 0: the server removes expired keys itself; it only prunes
+/// the user indexes of members whose session is gone. The user index and its cluster
+/// ordering are described in the crate's README ("Sessions by user").
 ///
 /// A clone shares the connection. Every round trip is bounded by the configured
 /// timeout ([`RedisOptions::with_timeout`]); a timeout, a dropped connection or a server

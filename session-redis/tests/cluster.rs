@@ -102,3 +102,75 @@ async fn scans_cover_every_primary() {
     assert_eq!(store.delete_all().await.unwrap(), SESSIONS as u64 + 1);
     assert_eq!(store.count().await.unwrap(), 0);
 }
+
+/// Binds racing revokes of the same user, many rounds: every session bound before a
+/// revoke started is gone after it, and once the dust settles a session loads exactly
+/// when it is listed (filing before the write, unfiling after the delete, and a
+/// revoke that leaves a member alone when its session is not there yet).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn binds_racing_revokes_keep_the_index_exact() {
+    use futures::future::join_all;
+    use session_core::{UserBinding, UserSessionsPage};
+
+    let target = Target::cluster();
+    let store = target.store(test_options(Clock::system())).await;
+    let _guard = PrefixGuard::new(target.clone(), store.prefix());
+    let ada = UserBinding::new("ada").unwrap();
+    let user = ada.user_key();
+    let bound = || {
+        let now = Clock::system().now();
+        Record::new(
+            SessionId::generate(),
+            Data::new(),
+            now,
+            now.saturating_add(Duration::from_secs(600)),
+        )
+        .with_user(Some(ada.clone()))
+    };
+    let mut during = Vec::new();
+    for _ in 0..8 {
+        let before: Vec<Record> = (0..20).map(|_| bound()).collect();
+        for r in &before {
+            store.create(r).await.unwrap();
+        }
+        let racing: Vec<Record> = (0..20).map(|_| bound()).collect();
+        let (revoked, created) = futures::join!(
+            store.revoke_user(&user, None),
+            join_all(racing.iter().map(|r| store.create(r)))
+        );
+        assert!(revoked.unwrap() >= 20);
+        for c in created {
+            c.unwrap();
+        }
+        for r in &before {
+            assert_eq!(store.load(&r.id.to_string()).await.unwrap(), None);
+        }
+        during.extend(racing);
+    }
+    let mut listed = BTreeSet::new();
+    let mut cursor = None;
+    loop {
+        let page: UserSessionsPage = store.sessions_of(&user, cursor, 50).await.unwrap();
+        listed.extend(page.sessions.iter().map(|s| s.key));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let mut live = BTreeSet::new();
+    for r in &during {
+        if store.load(&r.id.to_string()).await.unwrap().is_some() {
+            live.insert(r.id.storage_key());
+        }
+    }
+    assert_eq!(live, listed, "a session loads exactly when it is listed");
+    // And a final revoke ends every one of them.
+    assert_eq!(
+        store.revoke_user(&user, None).await.unwrap(),
+        live.len() as u64
+    );
+    store.delete_expired().await.unwrap();
+    for r in &during {
+        assert_eq!(store.load(&r.id.to_string()).await.unwrap(), None);
+    }
+}
