@@ -5,13 +5,10 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use reqwest::cookie::{CookieStore as _, Jar};
 use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::redirect::Policy;
 use session_test_servers::Service;
+use std::net::SocketAddr;
 
 /// A backend under test: its URL, and whether a replayed cookie can be revoked.
 struct Backend {
@@ -99,51 +96,7 @@ fn memcache_backend() -> Backend {
     }
 }
 
-async fn serve(url: &str) -> SocketAddr {
-    let mut config = common::test_config(url, "demo-test-secret-demo-test-secret-0123");
-    config.cookie_secrets = vec!["demo-test-sealing-secret-0123456789abcdef".into()];
-    common::serve_config(config).await
-}
-
-struct Browser {
-    base: String,
-    jar: Arc<Jar>,
-    client: reqwest::Client,
-}
-
-impl Browser {
-    fn new(addr: SocketAddr) -> Self {
-        let jar = Arc::new(Jar::default());
-        let client = reqwest::Client::builder()
-            .cookie_provider(jar.clone())
-            .build()
-            .unwrap();
-        Browser {
-            base: format!("http://{addr}"),
-            jar,
-            client,
-        }
-    }
-
-    async fn get(&self, path: &str) -> String {
-        let res = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "{path}: {}", res.status());
-        res.text().await.unwrap()
-    }
-
-    /// The `Cookie` header the jar would send.
-    fn cookie(&self) -> Option<String> {
-        let url = self.base.parse().unwrap();
-        self.jar
-            .cookies(&url)
-            .map(|v| v.to_str().unwrap().to_owned())
-    }
-}
+use common::{serve_sealed as serve, Browser};
 
 /// One request with exactly this cookie, no jar, no redirects.
 async fn raw_get(addr: SocketAddr, path: &str, cookie: &str) -> (String, Option<String>) {

@@ -7,8 +7,10 @@
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use reqwest::cookie::{CookieStore as _, Jar};
 use session_any::SessionConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -203,5 +205,72 @@ pub async fn raw(addr: SocketAddr, head: &[u8], body: &[u8], within: Duration) -
         status,
         set_cookies,
         body: body.to_owned(),
+    }
+}
+
+/// Serves the demo for `url` with fixed signing and sealing secrets (any backend,
+/// `cookie://` included).
+pub async fn serve_sealed(url: &str) -> SocketAddr {
+    let mut config = test_config(url, "demo-test-secret-demo-test-secret-0123");
+    config.cookie_secrets = vec!["demo-test-sealing-secret-0123456789abcdef".into()];
+    serve_config(config).await
+}
+
+/// A browser: one client with its own cookie jar, following redirects.
+pub struct Browser {
+    base: String,
+    jar: Arc<Jar>,
+    client: reqwest::Client,
+}
+
+impl Browser {
+    /// A browser with an empty jar, for the demo at `addr`.
+    pub fn new(addr: SocketAddr) -> Self {
+        Self::build(addr, None)
+    }
+
+    /// A browser with an empty jar that sends `agent` as its `User-Agent`.
+    pub fn with_agent(addr: SocketAddr, agent: &str) -> Self {
+        Self::build(addr, Some(agent))
+    }
+
+    fn build(addr: SocketAddr, agent: Option<&str>) -> Self {
+        let jar = Arc::new(Jar::default());
+        let mut client = reqwest::Client::builder().cookie_provider(jar.clone());
+        if let Some(agent) = agent {
+            client = client.user_agent(agent);
+        }
+        let client = client.build().unwrap();
+        Browser {
+            base: format!("http://{addr}"),
+            jar,
+            client,
+        }
+    }
+
+    /// GETs `path` (following redirects), asserts a 2xx and returns the body.
+    pub async fn get(&self, path: &str) -> String {
+        let (status, body) = self.get_status(path).await;
+        assert!((200..300).contains(&status), "{path}: {status}");
+        body
+    }
+
+    /// GETs `path` (following redirects) and returns the final status and body.
+    pub async fn get_status(&self, path: &str) -> (u16, String) {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    /// The `Cookie` header the jar would send.
+    pub fn cookie(&self) -> Option<String> {
+        let url = self.base.parse().unwrap();
+        self.jar
+            .cookies(&url)
+            .map(|v| v.to_str().unwrap().to_owned())
     }
 }
