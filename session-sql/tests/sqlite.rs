@@ -215,3 +215,52 @@ async fn default_limit_writes_nothing_and_none_lifts_it() {
         Some(over)
     );
 }
+
+/// A row of the user whose data does not decode is skipped by `sessions_of` (the
+/// listing goes on), still counted and removed by `revoke_user`; so is a row whose
+/// envelope is bound to another user than its `user_key`.
+#[tokio::test]
+async fn sessions_of_skips_rows_that_do_not_decode() {
+    use session_core::{Record, SessionId, Timestamp, UserBinding, UserKey};
+    let store = memory_store().await;
+    let now = Timestamp::from_system(std::time::SystemTime::now());
+    let ada = UserBinding::new("ada").unwrap();
+    let good = Record::new(
+        SessionId::generate(),
+        Default::default(),
+        now,
+        now.saturating_add(Duration::from_secs(60)),
+    )
+    .with_user(Some(ada.clone()));
+    store.create(&good).await.unwrap();
+    let mut bob = good
+        .clone()
+        .with_user(Some(UserBinding::new("bob").unwrap()));
+    bob.id = SessionId::generate();
+    store.create(&bob).await.unwrap();
+    let SqlPool::Sqlite(pool) = store.pool() else {
+        panic!("an SQLite pool");
+    };
+    let user = UserKey::of("ada").to_hex();
+    let expires = now.as_millis() + 60_000;
+    sqlx::query("INSERT INTO sessions VALUES (?1, 0, ?2, 1, X'00ff', ?3)")
+        .bind(SessionId::generate().storage_key().to_hex())
+        .bind(expires)
+        .bind(&user)
+        .execute(pool)
+        .await
+        .unwrap();
+    // Bob's row, filed under ada by hand.
+    sqlx::query("UPDATE sessions SET user_key = ?1 WHERE session_id = ?2")
+        .bind(&user)
+        .bind(bob.id.storage_key().to_hex())
+        .execute(pool)
+        .await
+        .unwrap();
+    let page = store.sessions_of(&ada.user_key(), None, 10).await.unwrap();
+    let keys: Vec<_> = page.sessions.iter().map(|s| s.key).collect();
+    assert_eq!(keys, vec![good.id.storage_key()]);
+    assert_eq!(page.next, None);
+    assert_eq!(store.revoke_user(&ada.user_key(), None).await.unwrap(), 3);
+    assert_eq!(store.count().await.unwrap(), 0);
+}
