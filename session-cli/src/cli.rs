@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 
 /// Administer a session store: sweep expired sessions, count them, look one up, end
-/// one session or all of them, create the SQL table. Takes the same URLs as session-any
+/// one session or all of them, list or end one user's sessions, create the SQL table. Takes the same URLs as session-any
 /// (and the apps that use it).
 #[derive(Debug, Parser)]
 #[command(name = "session-admin", version, after_help = crate::exit::HELP)]
@@ -88,4 +88,28 @@ pub enum Command {
     },
     /// Create the SQL session table and its index if missing (SQL stores only).
     Migrate,
+    /// List one user's live sessions (storage key, created, last seen, deadline,
+    /// label), on stores with a user index (not memcache://, cookie://). USER is the
+    /// app's user id, as it binds sessions with `UserBinding::new`.
+    UserSessions {
+        /// The app's user id.
+        user: String,
+    },
+    /// End every session of one user (all their browsers and devices) and print how
+    /// many went; --except keeps one. Stores with a user index only.
+    RevokeUser {
+        /// The app's user id.
+        user: String,
+        /// The storage key (as `user-sessions` lists it) of a session to keep.
+        #[arg(long, value_name = "STORAGE_KEY")]
+        except: Option<String>,
+    },
+    /// End one session of a user, by the storage key `user-sessions` lists; a key of
+    /// another user's session ends nothing. Stores with a user index only.
+    RevokeSession {
+        /// The app's user id.
+        user: String,
+        /// The session's storage key (64 hex digits).
+        storage_key: String,
+    },
 }

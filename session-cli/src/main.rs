@@ -1,4 +1,4 @@
-//! `session-admin`: gc, stats, inspect, delete, purge and migrate for every session
+//! `session-admin`: gc, stats, inspect, delete, purge, migrate and the user commands for every session
 //! backend, by the same URLs `session-any` takes. See the crate's README.
 
 mod cli;
@@ -10,6 +10,7 @@ mod progress;
 mod report;
 mod target;
 mod time;
+mod users;
 
 use std::process::ExitCode;
 
@@ -63,6 +64,15 @@ async fn run(cli: &Cli, url: &str) -> AdminResult<Report> {
         Command::Delete { id } => commands::delete::run(&target, id, &cli.cookie_name).await,
         Command::Purge { yes } => commands::purge::run(&target, page_size, *yes, cli.quiet).await,
         Command::Migrate => commands::migrate::run(&target).await,
+        Command::UserSessions { user } => {
+            commands::user_sessions::run(&target, user, page_size).await
+        }
+        Command::RevokeUser { user, except } => {
+            commands::revoke_user::run(&target, user, except.as_deref()).await
+        }
+        Command::RevokeSession { user, storage_key } => {
+            commands::revoke_session::run(&target, user, storage_key).await
+        }
     }
 }
 

@@ -24,6 +24,50 @@ async fn file_store() {
     .await;
 }
 
+/// The user commands on a fresh `scheme://<tempdir>/<name>` store.
+async fn embedded_user_scenario(scheme: &str, name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("{scheme}://{}", dir.path().join(name).display());
+    let store = AnyStore::open(&url).await.unwrap();
+    user_scenario(&url, store, "").await;
+}
+
+#[tokio::test]
+async fn file_store_user_sessions() {
+    embedded_user_scenario("file", "sessions").await;
+}
+
+#[tokio::test]
+async fn shelf_store_user_sessions() {
+    embedded_user_scenario("shelf", "sessions.redb").await;
+}
+
+#[tokio::test]
+async fn sqlite_store_user_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    admin_json(&url, &["migrate"]);
+    let store = AnyStore::open(&url).await.unwrap();
+    user_scenario(&url, store, "").await;
+}
+
+/// memcached and cookie stores keep no user index: the user commands exit 3 (before
+/// any I/O) and say why.
+#[test]
+fn user_commands_are_unsupported_without_an_index() {
+    let key = "0".repeat(64);
+    for url in ["memcache://127.0.0.1:1", "cookie://"] {
+        for args in [
+            vec!["user-sessions", "ada"],
+            vec!["revoke-user", "ada"],
+            vec!["revoke-session", "ada", key.as_str()],
+        ] {
+            let run = admin(url, &args).expect(UNSUPPORTED);
+            assert!(run.stderr.contains("no index"), "{url} {args:?}: {run:?}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn shelf_store() {
     let dir = tempfile::tempdir().unwrap();

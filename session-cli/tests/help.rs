@@ -36,11 +36,28 @@ fn delete_help_says_it_ends_one_session() {
 }
 
 #[test]
-fn top_level_help_does_not_promise_logging_a_user_out() {
+fn top_level_help_names_the_user_commands() {
     let text = help(&["--help"]);
     assert!(text.contains("end one session or all of them"), "{text}");
+    assert!(text.contains("list or end one user's sessions"), "{text}");
+    for command in ["user-sessions", "revoke-user", "revoke-session"] {
+        assert!(text.contains(command), "{command}: {text}");
+    }
     assert!(!text.contains("everywhere"), "{text}");
-    assert!(!text.contains("log one user"), "{text}");
+}
+
+#[test]
+fn user_command_help_says_what_user_and_the_key_are() {
+    let text = help(&["revoke-user", "--help"]);
+    assert!(text.contains("--except <STORAGE_KEY>"), "{text}");
+    assert!(text.contains("The app's user id"), "{text}");
+    let text = help(&["revoke-session", "--help"]);
+    assert!(
+        text.contains("another user's session ends nothing"),
+        "{text}"
+    );
+    let text = help(&["user-sessions", "--help"]);
+    assert!(text.contains("not memcache://, cookie://"), "{text}");
 }
 
 /// An id is URL-safe base64, so one in 64 starts with `-`; it must be read as the id,

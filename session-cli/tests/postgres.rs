@@ -14,6 +14,13 @@ fn server_url() -> String {
     Service::Postgres.url()
 }
 
+/// The server's URL with the session table `table`.
+fn table_url(table: &str) -> String {
+    let base = server_url();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}session_table={table}")
+}
+
 /// Drops the test's table when dropped, on its own thread and runtime.
 struct TableGuard(String);
 
@@ -46,8 +53,7 @@ async fn postgres_store() {
     let table = format!("admintest_{}", fresh_tag());
     let _guard = TableGuard(table.clone());
     let base = server_url();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}session_table={table}");
+    let url = table_url(&table);
 
     // An admin command never creates the table; `migrate` does.
     let missing = admin(&url, &["stats"]);
@@ -66,4 +72,14 @@ async fn postgres_store() {
         AnyStore::open(&url).await.unwrap()
     })
     .await;
+}
+
+#[tokio::test]
+async fn postgres_store_user_sessions() {
+    let table = format!("admintest_{}", fresh_tag());
+    let _guard = TableGuard(table.clone());
+    let url = table_url(&table);
+    admin_json(&url, &["migrate"]);
+    let store = AnyStore::open(&url).await.unwrap();
+    user_scenario(&url, store, &fresh_tag()).await;
 }

@@ -81,3 +81,16 @@ async fn redis_store() {
     let other = format!("{}?prefix=sessionadmintest:{}:", server_url(), fresh_tag());
     assert_stats(&other, 0, 0);
 }
+
+#[tokio::test]
+async fn redis_store_user_sessions() {
+    let tag = fresh_tag();
+    let prefix = format!("sessionadmintest:{tag}:");
+    let _guard = PrefixGuard(prefix.clone());
+    let url = format!("{}?prefix={prefix}", server_url());
+    let store = match AnyStore::open(&url).await {
+        Ok(store) => store,
+        Err(e) => Service::Redis.unreachable(&server_url(), e),
+    };
+    user_scenario(&url, store, &tag).await;
+}

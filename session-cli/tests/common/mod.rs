@@ -292,3 +292,77 @@ where
         }
     }
 }
+
+/// Writes one session bound to `user` (labelled `label`) through the session handle,
+/// as an app's login would, and returns its storage key's hex.
+pub async fn bound_session(store: &Arc<dyn SessionStore>, user: &str, label: &str) -> String {
+    let session = SessionDriver::new(store.clone(), Arc::new(SessionOptions::default()), None);
+    session.insert("logged_in", true).await.unwrap();
+    let binding = session_core::UserBinding::new(user)
+        .unwrap()
+        .with_label(label)
+        .unwrap();
+    session.bind_user(binding).await;
+    let CookieChange::Set(cookie) = session.finish().await.unwrap().cookie else {
+        panic!("a written session sets its cookie");
+    };
+    SessionId::parse(&cookie).unwrap().storage_key().to_hex()
+}
+
+/// The user commands on the store at `url` (which has a user index): three sessions
+/// of one user and one of another, written through `store` (dropped before the binary
+/// runs), then listed, revoked with `--except`, and one revoked by key; another user's
+/// key revokes nothing. User names carry `tag`, for stores other runs share.
+pub async fn user_scenario(url: &str, store: AnyStore, tag: &str) {
+    let ada = format!("ada{tag}");
+    let bob = format!("bob{tag}");
+    let (mut keys, bobs) = {
+        let store: Arc<dyn SessionStore> = store.into_inner();
+        let mut keys = Vec::new();
+        for i in 0..3 {
+            keys.push(bound_session(&store, &ada, &format!("device {i}")).await);
+        }
+        (keys, bound_session(&store, &bob, "bob's phone").await)
+    };
+    keys.sort();
+    let listed = |user: &str| {
+        let list = admin_json(url, &["user-sessions", user, "--page-size", "2"]);
+        let mut got: Vec<String> = list["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["storage_key"].as_str().unwrap().to_owned())
+            .collect();
+        got.sort();
+        got
+    };
+    assert_eq!(listed(&ada), keys, "every page walked");
+    assert_eq!(listed(&bob), vec![bobs.clone()]);
+    let text = admin(url, &["user-sessions", &ada]).expect(OK).stdout;
+    assert!(
+        text.contains("3 sessions") && text.contains("device 1"),
+        "{text}"
+    );
+    assert!(!text.contains(&ada), "no raw user id printed: {text}");
+
+    // Bob's key under Ada's name ends nothing.
+    let other = admin_json(url, &["revoke-session", &ada, &bobs]);
+    assert_eq!(other["revoked"], false, "{other}");
+    assert_eq!(listed(&bob), vec![bobs.clone()]);
+
+    let revoked = admin_json(url, &["revoke-user", &ada, "--except", &keys[0]]);
+    assert_eq!(revoked["revoked"], 2, "{revoked}");
+    assert_eq!(listed(&ada), vec![keys[0].clone()]);
+    assert_eq!(listed(&bob), vec![bobs.clone()], "another user's stay");
+
+    let one = admin_json(url, &["revoke-session", &ada, &keys[0]]);
+    assert_eq!(one["revoked"], true, "{one}");
+    assert_eq!(listed(&ada), Vec::<String>::new());
+    let text = admin(url, &["revoke-user", &bob]).expect(OK).stdout;
+    assert!(text.contains("ended 1 session"), "{text}");
+
+    // A bad storage key is a usage error, before any I/O.
+    admin(url, &["revoke-session", &ada, "not-a-key"]).expect(USAGE);
+    admin(url, &["revoke-user", &ada, "--except", "abc"]).expect(USAGE);
+    admin(url, &["user-sessions", ""]).expect(USAGE);
+}
