@@ -31,6 +31,7 @@ mod scale;
 mod serve;
 mod sql;
 mod touch;
+mod users;
 mod workload;
 
 use std::path::PathBuf;
@@ -90,6 +91,10 @@ enum Command {
     /// 1,000,000 sessions (--sessions) in files, SQLite and Redis: load latency at
     /// 10,000 and at the full size, delete_expired rate and memory.
     Scale(Options),
+    /// Sessions by user on SQLite, PostgreSQL and Redis (--backends): listing and
+    /// revoking 1, 10, 100 and 1,000 sessions of one user next to the raw queries, and
+    /// bound versus unbound create and save.
+    Users(Options),
     /// The Markdown of an earlier JSON report (after a change to the tables, without
     /// measuring again).
     Render {
@@ -154,6 +159,7 @@ fn run(name: &str, command: Command, command_line: String) -> BoxResult<()> {
         | Command::Cookie(opts)
         | Command::Http(opts)
         | Command::Touch(opts)
+        | Command::Users(opts)
         | Command::Scale(opts) => {
             if let Some(cpus) = &opts.server_cpus {
                 pin::set_server_cpus(cpus);
@@ -351,13 +357,13 @@ async fn dispatch(command: &str, opts: Options, command_line: String) -> BoxResu
         "all" => (selected(BACKENDS), true, selected(BACKENDS)),
         "http" => (Vec::new(), false, selected(BACKENDS)),
         "touch" => (Vec::new(), true, Vec::new()),
-        "scale" => (Vec::new(), false, Vec::new()),
+        "scale" | "users" => (Vec::new(), false, Vec::new()),
         "sql" => (owned(&["sqlite", "postgres", "mysql"]), false, Vec::new()),
         "file" => (owned(&["file", "file-nosync"]), false, Vec::new()),
         one if BACKENDS.contains(&one) => (owned(&[one]), false, Vec::new()),
         other => return Err(format!("unknown command {other:?}").into()),
     };
-    let peers = if opts.peers && !matches!(command, "touch" | "scale") {
+    let peers = if opts.peers && !matches!(command, "touch" | "scale" | "users") {
         match peers::Peers::locate(&opts).await {
             Ok(p) => Some(p),
             Err(e) => {
@@ -402,6 +408,26 @@ async fn dispatch(command: &str, opts: Options, command_line: String) -> BoxResu
     if command == "scale" {
         let backends = selected(&["file", "sqlite", "redis"]);
         report.scale = scale::run(&opts, &backends, scratch.path(), &mut report).await?;
+    }
+    if command == "users" {
+        let mut targets = Vec::new();
+        for backend in selected(&["sqlite", "postgres", "redis"]) {
+            let opened = match backend.as_str() {
+                "sqlite" => {
+                    let url = sql::sqlite_url(scratch.path(), "users.db");
+                    sql::index_target("sqlite", &url).await
+                }
+                "postgres" => sql::index_target("postgres", &opts.postgres).await,
+                "mysql" => sql::index_target("mysql", &opts.mysql).await,
+                "redis" => redis::index_target(&opts.redis).await,
+                other => Err(format!("{other} has no sessions-by-user cells").into()),
+            };
+            match opened {
+                Ok(t) => targets.push(t),
+                Err(e) => report.skipped.push(format!("{backend}: {e}")),
+            }
+        }
+        report.users = users::run(targets).await?;
     }
     drop(memcached);
     report.load_average.push(load_average());

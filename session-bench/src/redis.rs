@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use session_core::{Codec, Record};
+use session_core::{Codec, Record, UserKey};
 use session_redis::redis::aio::ConnectionManager;
 use session_redis::redis::{self as client};
 use session_redis::{manager_config, RedisOptions, RedisStore};
@@ -183,4 +183,114 @@ pub async fn target(url: &str) -> BoxResult<(Target, String)> {
         },
         version,
     ))
+}
+
+/// The sessions-by-user target on `url`: a store under a prefix of its own (deleted
+/// after the run) and the raw commands that read and delete its user index.
+pub async fn index_target(url: &str) -> BoxResult<crate::users::IndexTarget> {
+    let conn = connect(url).await?;
+    let prefix = format!("bench:{}:users:", std::process::id());
+    let store = RedisStore::from_manager(
+        conn.clone(),
+        RedisOptions::new().with_prefix(prefix.clone()),
+    )?;
+    let cleanup_store = store.clone();
+    Ok(crate::users::IndexTarget {
+        backend: "redis".into(),
+        store: Arc::new(store),
+        raw: Some(Box::new(RedisIndexRaw { conn, prefix })),
+        cleanup: Some(Box::new(move || {
+            Box::pin(async move {
+                if let Err(e) = cleanup_store.delete_all().await {
+                    eprintln!(
+                        "  could not delete the keys under {}: {e}",
+                        cleanup_store.prefix()
+                    );
+                }
+            })
+        })),
+    })
+}
+
+/// Raw redis-rs commands over the store's user index.
+struct RedisIndexRaw {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+impl RedisIndexRaw {
+    fn index_key(&self, user: &UserKey) -> String {
+        format!("{}user:{}", self.prefix, user.to_hex())
+    }
+}
+
+#[async_trait]
+impl crate::users::RawIndex for RedisIndexRaw {
+    fn label(&self, op: &str) -> String {
+        match op {
+            "list" => "ZRANGEBYLEX + MGET, by page".into(),
+            _ => "ZRANGE + DEL".into(),
+        }
+    }
+
+    async fn list(&self, user: &UserKey) -> TaskResult<usize> {
+        let mut conn = self.conn.clone();
+        let index = self.index_key(user);
+        let (mut from, mut n) = ("-".to_owned(), 0);
+        loop {
+            let members: Vec<String> = client::cmd("ZRANGEBYLEX")
+                .arg(&index)
+                .arg(&from)
+                .arg("+")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(crate::users::PAGE)
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            if members.is_empty() {
+                return Ok(n);
+            }
+            let keys: Vec<String> = members
+                .iter()
+                .map(|m| format!("{}{m}", self.prefix))
+                .collect();
+            let values: Vec<Option<Vec<u8>>> = client::cmd("MGET")
+                .arg(&keys)
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            n += values.iter().filter(|v| v.is_some()).count();
+            if members.len() < crate::users::PAGE {
+                return Ok(n);
+            }
+            from = format!(
+                "({}",
+                members.last().map(String::as_str).unwrap_or_default()
+            );
+        }
+    }
+
+    async fn revoke(&self, user: &UserKey) -> TaskResult<u64> {
+        let mut conn = self.conn.clone();
+        let index = self.index_key(user);
+        let members: Vec<String> = client::cmd("ZRANGE")
+            .arg(&index)
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut keys: Vec<String> = members
+            .iter()
+            .map(|m| format!("{}{m}", self.prefix))
+            .collect();
+        keys.push(index);
+        let gone: u64 = client::cmd("DEL")
+            .arg(&keys)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(gone.saturating_sub(1))
+    }
 }

@@ -115,6 +115,28 @@ pub struct ScaleRow {
     pub note: Option<String>,
 }
 
+/// One sessions-by-user measurement: listing or revoking one user's sessions, or a
+/// bound write next to the unbound one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserRow {
+    /// Backend.
+    pub backend: String,
+    /// The user's sessions (1 for the hot-path rows).
+    pub sessions: u64,
+    /// `list`, `revoke`, `create bound`, `save bound`.
+    pub op: String,
+    /// Concurrent tasks.
+    pub tasks: usize,
+    /// Ours: one op is a whole listing (every page) or one `revoke_user`.
+    pub ours: Figures,
+    /// The raw queries doing the same, or for the hot-path rows the unbound write.
+    pub raw: Option<Figures>,
+    /// What the raw side ran.
+    pub raw_label: Option<String>,
+    /// ours / raw, throughput.
+    pub vs_raw: Option<f64>,
+}
+
 /// Store writes of a read-only workload under one touch policy.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TouchRow {
@@ -153,6 +175,9 @@ pub struct Report {
     pub scale: Vec<ScaleRow>,
     /// Touch-policy rows.
     pub touch: Vec<TouchRow>,
+    /// Sessions-by-user rows.
+    #[serde(default)]
+    pub users: Vec<UserRow>,
     /// Backends or stacks not measured, and why.
     pub skipped: Vec<String>,
 }
@@ -212,6 +237,7 @@ impl Report {
         self.http_table(&mut out);
         self.scale_table(&mut out);
         self.touch_table(&mut out);
+        self.users_table(&mut out);
         out
     }
 
@@ -561,6 +587,47 @@ impl Report {
         let _ = writeln!(
             out,
             "### Touch policy (read-only workload)\n\n{}",
+            table.render()
+        );
+    }
+
+    fn users_table(&self, out: &mut String) {
+        if self.users.is_empty() {
+            return;
+        }
+        let mut table = Table::new(&[
+            "backend",
+            "user's sessions",
+            "op",
+            "tasks",
+            "ours ops/s",
+            "ours p50 / p99 µs",
+            "raw (or unbound)",
+            "raw ops/s",
+            "raw p50 / p99 µs",
+            "ours/raw",
+        ]);
+        let lat = |f: &Figures| format!("{:.0} / {:.0}", f.p50_us, f.p99_us);
+        for u in &self.users {
+            table.row(vec![
+                u.backend.clone(),
+                crate::report::thousands(u.sessions),
+                u.op.clone(),
+                u.tasks.to_string(),
+                fmt_rate(u.ours.ops_per_s),
+                lat(&u.ours),
+                u.raw_label.clone().unwrap_or_else(|| "–".into()),
+                u.raw
+                    .as_ref()
+                    .map(|f| fmt_rate(f.ops_per_s))
+                    .unwrap_or_else(|| "–".into()),
+                u.raw.as_ref().map(lat).unwrap_or_else(|| "–".into()),
+                fmt_ratio(u.vs_raw),
+            ]);
+        }
+        let _ = writeln!(
+            out,
+            "### Sessions by user (one op: a whole listing in pages of 100, or one revoke)\n\n{}",
             table.render()
         );
     }

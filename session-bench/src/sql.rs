@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use session_core::UserKey;
 use session_sql::{ConnectOptions, SqlPool, SqlStore, TableName};
 
 use crate::driver::{Item, Raw, Target};
@@ -256,4 +257,117 @@ pub async fn target(backend: &str, url: &str) -> BoxResult<(Target, String)> {
         },
         version,
     ))
+}
+
+/// The raw side of the sessions-by-user cells: the store's own table, queried by its
+/// `user_key` column with the statements the store's index makes possible.
+struct SqlIndexRaw {
+    pool: SqlPool,
+    list: String,
+    revoke: String,
+}
+
+#[async_trait]
+impl crate::users::RawIndex for SqlIndexRaw {
+    fn label(&self, op: &str) -> String {
+        match op {
+            "list" => "SELECT session_id, data … WHERE user_key, by page".into(),
+            _ => "DELETE … WHERE user_key".into(),
+        }
+    }
+
+    async fn list(&self, user: &UserKey) -> TaskResult<usize> {
+        let user = user.to_hex();
+        let now = crate::workload::now().as_millis();
+        let (mut after, mut n) = (String::new(), 0);
+        loop {
+            let sql = self.list.as_str();
+            macro_rules! page {
+                ($p:expr) => {
+                    sqlx::query_as::<_, (String, Vec<u8>)>(sql)
+                        .bind(&user)
+                        .bind(now)
+                        .bind(&after)
+                        .fetch_all($p)
+                        .await
+                };
+            }
+            let rows = match &self.pool {
+                SqlPool::Sqlite(p) => page!(p),
+                SqlPool::Postgres(p) => page!(p),
+                SqlPool::MySql(p) => page!(p),
+                _ => return Err("unsupported pool".into()),
+            }
+            .map_err(|e| e.to_string())?;
+            n += rows.len();
+            match rows.last() {
+                Some((last, _)) if rows.len() == crate::users::PAGE => after = last.clone(),
+                _ => return Ok(n),
+            }
+        }
+    }
+
+    async fn revoke(&self, user: &UserKey) -> TaskResult<u64> {
+        let (sql, user) = (self.revoke.as_str(), user.to_hex());
+        let done = match &self.pool {
+            SqlPool::Sqlite(p) => sqlx::query(sql)
+                .bind(&user)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()),
+            SqlPool::Postgres(p) => sqlx::query(sql)
+                .bind(&user)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()),
+            SqlPool::MySql(p) => sqlx::query(sql)
+                .bind(&user)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()),
+            _ => return Err("unsupported pool".into()),
+        };
+        done.map_err(|e| e.to_string())
+    }
+}
+
+/// The sessions-by-user target of `backend` at `url`: a store in a table of its own,
+/// and the raw statements on it. The table is dropped when the target is.
+pub async fn index_target(backend: &str, url: &str) -> BoxResult<crate::users::IndexTarget> {
+    let table = bench_table("users")?;
+    let store = SqlStore::connect_with(url, pool_options())
+        .await?
+        .with_table(table.clone());
+    store.migrate().await?;
+    let pool = store.pool().clone();
+    let p = |n: usize| {
+        if matches!(pool, SqlPool::MySql(_)) {
+            "?".to_owned()
+        } else {
+            format!("${n}")
+        }
+    };
+    let raw = SqlIndexRaw {
+        list: format!(
+            "SELECT session_id, data FROM {table} WHERE user_key = {} AND expires_at > {} \
+             AND session_id > {} ORDER BY session_id LIMIT {}",
+            p(1),
+            p(2),
+            p(3),
+            crate::users::PAGE
+        ),
+        revoke: format!("DELETE FROM {table} WHERE user_key = {}", p(1)),
+        pool: pool.clone(),
+    };
+    Ok(crate::users::IndexTarget {
+        backend: backend.into(),
+        store: Arc::new(store),
+        raw: Some(Box::new(raw)),
+        cleanup: Some(Box::new(move || {
+            Box::pin(async move {
+                drop_tables(&pool, &[table]).await;
+                pool.close().await;
+            })
+        })),
+    })
 }
