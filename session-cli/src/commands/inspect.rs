@@ -31,7 +31,8 @@ pub async fn run(target: &Target, arg: &str, cookie_name: &str) -> AdminResult<R
 }
 
 /// The record as JSON: storage key (server stores), version, times in RFC 3339 UTC,
-/// seconds left, the session's own expiry (`null`: the app's default) and the data.
+/// seconds left, the session's own expiry (`null`: the app's default), the user it is
+/// bound to (`null`: nobody; the auth hash itself is never printed) and the data.
 fn record_json(record: &Record, storage_key: Option<String>) -> serde_json::Value {
     let now = Timestamp::from_system(std::time::SystemTime::now());
     json!({
@@ -42,6 +43,12 @@ fn record_json(record: &Record, storage_key: Option<String>) -> serde_json::Valu
         "expires_at": rfc3339(record.expires_at),
         "expires_in_secs": record.expires_at.since(now).as_secs(),
         "expiry": record.expiry.as_ref().map(expiry_json),
+        "user": record.user.as_ref().map(|u| json!({
+            "id": u.user_id(),
+            "user_key": u.user_key().to_hex(),
+            "label": u.label(),
+            "has_auth_hash": u.auth_hash().is_some(),
+        })),
         "data": record.data,
     })
 }
@@ -62,7 +69,25 @@ fn expiry_json(own: &SessionExpiry) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use session_core::{Data, SessionId};
+    use session_core::{Data, SessionId, UserBinding};
+
+    #[test]
+    fn a_bound_session_shows_its_user_but_not_the_auth_hash() {
+        let now = Timestamp::from_system(std::time::SystemTime::now());
+        let ada = UserBinding::new("ada")
+            .and_then(|b| b.with_auth_hash("secret-hmac"))
+            .and_then(|b| b.with_label("Firefox"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let record = Record::new(SessionId::generate(), Data::new(), now, Timestamp::MAX)
+            .with_user(Some(ada.clone()));
+        let json = record_json(&record, None);
+        assert_eq!(
+            json["user"],
+            json!({"id": "ada", "user_key": ada.user_key().to_hex(), "label": "Firefox", "has_auth_hash": true})
+        );
+        assert!(!json.to_string().contains("secret-hmac"));
+        assert!(record_json(&record.with_user(None), None)["user"].is_null());
+    }
 
     #[test]
     fn a_remembered_session_shows_its_own_expiry() {
