@@ -312,10 +312,7 @@ impl SessionStore for MemoryStore {
         cursor: Option<ScanCursor>,
         limit: usize,
     ) -> Result<UserSessionsPage> {
-        let after = cursor
-            .as_ref()
-            .map(UserSessionsPage::cursor_key)
-            .transpose()?;
+        let after = UserSessionsPage::resume_after(cursor.as_ref())?;
         let limit = limit.max(1);
         let now = self.settings.now();
         // One more than the page, to know whether another follows.
@@ -336,16 +333,11 @@ impl SessionStore for MemoryStore {
                 .take(limit + 1)
                 .collect()
         };
-        let more = live.len() > limit;
-        let mut sessions = Vec::with_capacity(limit);
-        for (key, bytes) in live.into_iter().take(limit) {
-            sessions.push(UserSession::decode(key, &bytes)?.0);
-        }
-        let next = match sessions.last() {
-            Some(last) if more => Some(ScanCursor::new(last.key.to_hex())),
-            _ => None,
-        };
-        Ok(UserSessionsPage::new(sessions, next))
+        let sessions = live
+            .iter()
+            .map(|(key, bytes)| UserSession::decode(*key, bytes).map(|(entry, _)| entry))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(UserSessionsPage::first(sessions, limit))
     }
 
     async fn revoke_user(&self, user: &UserKey, except: Option<&StorageKey>) -> Result<u64> {

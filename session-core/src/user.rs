@@ -320,17 +320,36 @@ impl UserSessionsPage {
         cursor: Option<&ScanCursor>,
         limit: usize,
     ) -> Result<Self> {
-        let after = cursor.map(Self::cursor_key).transpose()?;
+        let after = Self::resume_after(cursor)?;
         sessions.retain(|s| after.is_none_or(|a| s.key > a));
         sessions.sort_unstable_by_key(|s| s.key);
+        Ok(Self::first(sessions, limit))
+    }
+
+    /// The page of the first `limit` (at least one) of `sessions`, which are in key
+    /// order: a store fetches one more than the page, and that extra entry says another
+    /// page follows.
+    pub fn first(mut sessions: Vec<UserSession>, limit: usize) -> Self {
         let limit = limit.max(1);
         let more = sessions.len() > limit;
         sessions.truncate(limit);
+        Self::with_more(sessions, more)
+    }
+
+    /// The page of `sessions` (in key order), with a cursor after the last one if
+    /// `more` follow.
+    pub fn with_more(sessions: Vec<UserSession>, more: bool) -> Self {
         let next = match sessions.last() {
             Some(last) if more => Some(ScanCursor::new(last.key.to_hex())),
             _ => None,
         };
-        Ok(UserSessionsPage::new(sessions, next))
+        UserSessionsPage::new(sessions, next)
+    }
+
+    /// The storage key a key-ordered cursor resumes after (`None`: from the start).
+    /// A cursor this form did not make is [`Error::Config`].
+    pub fn resume_after(cursor: Option<&ScanCursor>) -> Result<Option<StorageKey>> {
+        cursor.map(Self::cursor_key).transpose()
     }
 
     /// The storage key a key-ordered cursor holds ([`UserSessionsPage::paged`]'s form).

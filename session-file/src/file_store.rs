@@ -22,7 +22,6 @@ use crate::lock::{StripeGuard, StripeLocks};
 use crate::markers;
 use crate::options::FileOptions;
 use crate::sweep::{walk_top, Pass, Tally};
-use crate::users::after;
 
 /// The store name its backend errors carry.
 const STORE: &str = "file";
@@ -670,7 +669,7 @@ impl SessionStore for FileStore {
         cursor: Option<ScanCursor>,
         limit: usize,
     ) -> Result<UserSessionsPage> {
-        let after = after(cursor.as_ref())?;
+        let after = UserSessionsPage::resume_after(cursor.as_ref())?;
         let (shared, now, user) = (self.shared.clone(), self.settings.now(), *user);
         blocking(STORE, Operation::SessionsOf, move || {
             markers::sessions_of(&shared.layout, &user, after, limit, now)

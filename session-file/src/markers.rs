@@ -31,7 +31,7 @@ use crate::error::file_error;
 use crate::layout::{record_key, user_key, Layout, FILE_MODE};
 use crate::listing::list;
 use crate::lock::StripeLocks;
-use crate::users::{listed, page};
+use crate::users::listed;
 
 /// Attempts at creating a marker whose user directory a sweep may remove meanwhile
 /// (it removes only empty ones, so a retry that recreates it is all that is needed).
@@ -129,7 +129,7 @@ pub(crate) fn sessions_of(
         }
         out.push(entry);
     }
-    Ok(page(out, more))
+    Ok(UserSessionsPage::with_more(out, more))
 }
 
 /// Whether the record at `key` is absent, or decodes and is not bound to `user`: then

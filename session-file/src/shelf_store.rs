@@ -21,7 +21,7 @@ use session_core::{
 use crate::error::{blocking, file_error};
 use crate::layout::{DIR_MODE, FILE_MODE};
 use crate::options::FileOptions;
-use crate::users::{after, listed, page};
+use crate::users::listed;
 
 /// The store name its backend errors carry.
 const STORE: &str = "shelf";
@@ -602,7 +602,7 @@ impl Shelf {
             }
             out.extend(listed(&self.path, StorageKey::from_bytes(key), bytes, user));
         }
-        Ok(page(out, more))
+        Ok(UserSessionsPage::with_more(out, more))
     }
 
     /// Removes up to [`REVOKE_BATCH`] of `user`'s sessions after `after` (all but
@@ -872,7 +872,7 @@ impl SessionStore for ShelfStore {
         cursor: Option<ScanCursor>,
         limit: usize,
     ) -> Result<UserSessionsPage> {
-        let after = after(cursor.as_ref())?;
+        let after = UserSessionsPage::resume_after(cursor.as_ref())?;
         let (shelf, now, user) = (self.shelf.clone(), self.settings.now(), *user);
         blocking(STORE, Operation::SessionsOf, move || {
             shelf.sessions_of(&user, after, limit, now)

@@ -1,9 +1,9 @@
 //! What both stores' user indexes (contract rule 12) share: turning a stored envelope
-//! found through the index into a listing entry, and building a page.
+//! found through the index into a listing entry (paging is `UserSessionsPage`'s).
 
 use std::path::Path;
 
-use session_core::{ScanCursor, StorageKey, UserKey, UserSession, UserSessionsPage};
+use session_core::{StorageKey, UserKey, UserSession};
 
 /// The listing entry of the envelope `bytes` stored under `key`, if the record is
 /// bound to `user`. An envelope that does not decode (perhaps a newer format) is left
@@ -27,19 +27,4 @@ pub(crate) fn listed(
             None
         }
     }
-}
-
-/// The page of `sessions` (in key order), with a cursor after the last one if `more`
-/// follow.
-pub(crate) fn page(sessions: Vec<UserSession>, more: bool) -> UserSessionsPage {
-    let next = match sessions.last() {
-        Some(last) if more => Some(ScanCursor::new(last.key.to_hex())),
-        _ => None,
-    };
-    UserSessionsPage::new(sessions, next)
-}
-
-/// The key a listing cursor resumes after.
-pub(crate) fn after(cursor: Option<&ScanCursor>) -> session_core::Result<Option<StorageKey>> {
-    cursor.map(UserSessionsPage::cursor_key).transpose()
 }

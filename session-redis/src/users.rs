@@ -226,10 +226,7 @@ impl RedisStore {
         cursor: Option<ScanCursor>,
         limit: usize,
     ) -> Result<UserSessionsPage> {
-        let after = cursor
-            .as_ref()
-            .map(UserSessionsPage::cursor_key)
-            .transpose()?;
+        let after = UserSessionsPage::resume_after(cursor.as_ref())?;
         let limit = limit.max(1);
         let mut from = after.map_or_else(|| "-".to_owned(), |k| format!("({}", k.to_hex()));
         let mut found = Vec::new();
@@ -252,13 +249,7 @@ impl RedisStore {
             }
         }
         self.prune(Operation::SessionsOf, user, &stale).await?;
-        let more = found.len() > limit;
-        found.truncate(limit);
-        let next = match found.last() {
-            Some(last) if more => Some(ScanCursor::new(last.key.to_hex())),
-            _ => None,
-        };
-        Ok(UserSessionsPage::new(found, next))
+        Ok(UserSessionsPage::first(found, limit))
     }
 
     /// `revoke_user`: the index in batches of [`BATCH`] members; each session deleted

@@ -549,10 +549,7 @@ impl SessionStore for SqlStore {
         cursor: Option<ScanCursor>,
         limit: usize,
     ) -> Result<UserSessionsPage> {
-        let after = cursor
-            .as_ref()
-            .map(UserSessionsPage::cursor_key)
-            .transpose()?
+        let after = UserSessionsPage::resume_after(cursor.as_ref())?
             .map(|k| k.to_hex())
             .unwrap_or_default();
         let limit = limit.clamp(1, i64::MAX as usize - 1);
