@@ -1,5 +1,7 @@
 //! The handle's user binding: when it is written, what it survives, what drops it.
 
+use std::sync::Arc;
+
 use super::{cookie_of, setup};
 use crate::*;
 
@@ -10,6 +12,20 @@ fn ada() -> UserBinding {
         .unwrap()
 }
 
+/// A stored session holding `k = 1`, bound to `user` if given; its cookie.
+async fn stored(
+    store: &Arc<MemoryStore>,
+    opts: &Arc<SessionOptions>,
+    user: Option<UserBinding>,
+) -> String {
+    let s = SessionDriver::new(store.clone(), opts.clone(), None);
+    s.insert("k", 1).await.unwrap();
+    if let Some(user) = user {
+        s.bind_user(user).await;
+    }
+    cookie_of(s).await
+}
+
 async fn stored_user(store: &MemoryStore, cookie: &str) -> Option<UserBinding> {
     store.load(cookie).await.unwrap().and_then(|r| r.user)
 }
@@ -17,9 +33,7 @@ async fn stored_user(store: &MemoryStore, cookie: &str) -> Option<UserBinding> {
 #[tokio::test]
 async fn a_binding_before_any_read_is_written_at_the_end() {
     let (store, opts, _) = setup(SessionOptions::default());
-    let s = SessionDriver::new(store.clone(), opts.clone(), None);
-    s.insert("k", 1).await.unwrap();
-    let cookie = cookie_of(s).await;
+    let cookie = stored(&store, &opts, None).await;
     // A request that binds without reading anything still gets it written.
     let s = SessionDriver::new(store.clone(), opts, Some(cookie.clone()));
     s.bind_user(ada()).await;
@@ -31,10 +45,7 @@ async fn a_binding_before_any_read_is_written_at_the_end() {
 #[tokio::test]
 async fn binding_the_stored_user_again_writes_nothing() {
     let (store, opts, _) = setup(SessionOptions::default().with_touch(TouchPolicy::OnChange));
-    let s = SessionDriver::new(store.clone(), opts.clone(), None);
-    s.insert("k", 1).await.unwrap();
-    s.bind_user(ada()).await;
-    let cookie = cookie_of(s).await;
+    let cookie = stored(&store, &opts, Some(ada())).await;
     let version = store.load(&cookie).await.unwrap().unwrap().version;
     let s = SessionDriver::new(store.clone(), opts, Some(cookie.clone()));
     s.bind_user(ada()).await;
@@ -63,9 +74,7 @@ async fn a_conflict_replay_keeps_this_requests_binding() {
 #[tokio::test]
 async fn a_refused_persist_drops_the_binding_too() {
     let (store, opts, _) = setup(SessionOptions::default());
-    let s = SessionDriver::new(store.clone(), opts.clone(), None);
-    s.insert("k", 1).await.unwrap();
-    let cookie = cookie_of(s).await;
+    let cookie = stored(&store, &opts, None).await;
     let s = SessionDriver::new(store.clone(), opts, Some(cookie.clone()));
     s.bind_user(ada()).await;
     s.insert("big", "x".repeat(DEFAULT_MAX_RECORD_SIZE))
@@ -80,10 +89,7 @@ async fn a_refused_persist_drops_the_binding_too() {
 #[tokio::test]
 async fn invalidate_drops_the_binding_and_cycle_keeps_it() {
     let (store, opts, _) = setup(SessionOptions::default());
-    let s = SessionDriver::new(store.clone(), opts.clone(), None);
-    s.insert("k", 1).await.unwrap();
-    s.bind_user(ada()).await;
-    let cookie = cookie_of(s).await;
+    let cookie = stored(&store, &opts, Some(ada())).await;
     let s = SessionDriver::new(store.clone(), opts.clone(), Some(cookie.clone()));
     s.cycle_id().await;
     let cycled = cookie_of(s).await;
