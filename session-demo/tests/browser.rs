@@ -10,6 +10,8 @@
 mod common;
 
 use std::path::Path;
+
+use common::Framework;
 use std::time::Duration;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -52,9 +54,7 @@ async fn visit(profile: &Path, url: &str) -> String {
     dom[start..end].to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs Debian's chromium; .ci/run installs it and runs this with --ignored"]
-async fn chromium_logs_in_and_out() {
+async fn chromium_logs_in_and_out(framework: Framework) {
     assert!(
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: apt-get install chromium"
@@ -62,7 +62,7 @@ async fn chromium_logs_in_and_out() {
     // The demo's embedded default: sessions in files.
     let sessions = tempfile::tempdir().unwrap();
     let url = format!("file://{}/sessions", sessions.path().display());
-    let addr = common::serve(&url, "browser-test-secret-browser-test-secret").await;
+    let addr = common::serve(&url, "browser-test-secret-browser-test-secret", framework).await;
     let profile = tempfile::tempdir().unwrap();
     let base = format!("http://{addr}");
     assert_eq!(
@@ -97,4 +97,8 @@ async fn chromium_logs_in_and_out() {
         visit(profile.path(), &format!("{base}/")).await,
         "You are not logged in."
     );
+}
+
+common::per_framework! {
+    #[tokio::test(flavor = "multi_thread")] #[ignore = "needs Debian's chromium; .ci/run installs it and runs this with --ignored"] chromium_logs_in_and_out,
 }

@@ -1,13 +1,14 @@
 //! Sessions by user in the demo, over real HTTP with one cookie jar per browser:
 //! `/login?user=NAME` binds, `/devices` lists the user's sessions and marks this one,
-//! `/logout-everywhere` ends them all (another user's stay). One test per backend; the
+//! `/logout-everywhere` ends them all (another user's stay). One test per backend, and
+//! per tiered pair (a cache in front of a backend: the revocation goes through it); the
 //! stores without a user index (memcached, cookie) answer `/devices` with a 501.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
 mod common;
 
-use common::{serve_sealed, Browser};
+use common::{serve_sealed, Browser, Framework};
 use session_test_servers::Service;
 
 const IN: &str = "You are logged in";
@@ -15,13 +16,18 @@ const OUT: &str = "You are not logged in";
 
 /// The whole flow on the store at `url`, whose sessions of `demo` and `<b>other` are
 /// this test's own (a fresh store).
-async fn flow(name: &str, url: &str) {
-    flow_as(name, url, "").await;
+async fn flow(name: &str, url: &str, framework: Framework) {
+    flow_as(name, url, "", framework).await;
 }
 
 /// The flow with user names ending in `tag`, for a store other runs share.
-async fn flow_as(name: &str, url: &str, tag: &str) {
-    let addr = serve_sealed(url).await;
+async fn flow_as(name: &str, url: &str, tag: &str, framework: Framework) {
+    flow_cached(name, url, None, tag, framework).await;
+}
+
+/// The flow on the store at `url` behind the cache `cache` names, if given.
+async fn flow_cached(name: &str, url: &str, cache: Option<&str>, tag: &str, framework: Framework) {
+    let addr = common::serve_sealed_cached(url, cache, framework).await;
     let a = Browser::with_agent(addr, "Browser A <script>");
     let b = Browser::with_agent(addr, "Browser B");
     let c = Browser::with_agent(addr, "Browser C");
@@ -72,8 +78,8 @@ async fn flow_as(name: &str, url: &str, tag: &str) {
 
 /// On a store without a user index: login works, `/devices` and
 /// `/logout-everywhere` say the backend cannot list sessions (501).
-async fn no_index(name: &str, url: &str) {
-    let addr = serve_sealed(url).await;
+async fn no_index(name: &str, url: &str, framework: Framework) {
+    let addr = serve_sealed(url, framework).await;
     let a = Browser::new(addr);
     assert!(a.get("/login?user=demo").await.contains(IN), "{name}");
     for path in ["/devices", "/logout-everywhere"] {
@@ -96,56 +102,82 @@ fn fresh_tag() -> String {
     format!("-{}-{nanos}", std::process::id())
 }
 
-#[tokio::test]
-async fn devices_memory() {
-    flow("memory", "memory://").await;
+async fn devices_memory(framework: Framework) {
+    flow("memory", "memory://", framework).await;
 }
 
-#[tokio::test]
-async fn devices_file() {
-    let dir = tempfile::tempdir().unwrap();
-    flow("file", &format!("file://{}/sessions", dir.path().display())).await;
-}
-
-#[tokio::test]
-async fn devices_sqlite() {
+async fn devices_file(framework: Framework) {
     let dir = tempfile::tempdir().unwrap();
     flow(
-        "sqlite",
-        &format!("sqlite://{}/sessions.db", dir.path().display()),
+        "file",
+        &format!("file://{}/sessions", dir.path().display()),
+        framework,
     )
     .await;
 }
 
-#[tokio::test]
-async fn devices_postgres() {
-    flow_as("postgres", &server_url(Service::Postgres), &fresh_tag()).await;
+async fn devices_sqlite(framework: Framework) {
+    let dir = tempfile::tempdir().unwrap();
+    flow(
+        "sqlite",
+        &format!("sqlite://{}/sessions.db", dir.path().display()),
+        framework,
+    )
+    .await;
 }
 
-#[tokio::test]
-async fn devices_redis() {
+async fn devices_postgres(framework: Framework) {
+    flow_as(
+        "postgres",
+        &server_url(Service::Postgres),
+        &fresh_tag(),
+        framework,
+    )
+    .await;
+}
+
+async fn devices_redis(framework: Framework) {
     let url = format!(
         "{}?prefix=demo-devices-test:{}:",
         Service::Redis.url(),
         std::process::id()
     );
-    flow_as("redis", &url, &fresh_tag()).await;
+    flow_as("redis", &url, &fresh_tag(), framework).await;
 }
 
-#[tokio::test]
-async fn devices_memcache_is_501() {
+async fn devices_local_over_sqlite(framework: Framework) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/sessions.db", dir.path().display());
+    flow_cached("local over sqlite", &url, Some("local://"), "", framework).await;
+}
+
+async fn devices_redis_over_postgres(framework: Framework) {
+    let cache = format!(
+        "{}?prefix=demo-devices-test-cache:{}:",
+        Service::Redis.url(),
+        std::process::id()
+    );
+    flow_cached(
+        "redis over postgres",
+        &server_url(Service::Postgres),
+        Some(&cache),
+        &fresh_tag(),
+        framework,
+    )
+    .await;
+}
+
+async fn devices_memcache_is_501(framework: Framework) {
     let server = session_test_servers::Memcached::start();
-    no_index("memcache", &server.url()).await;
+    no_index("memcache", &server.url(), framework).await;
 }
 
-#[tokio::test]
-async fn devices_cookie_is_501() {
-    no_index("cookie", "cookie://").await;
+async fn devices_cookie_is_501(framework: Framework) {
+    no_index("cookie", "cookie://", framework).await;
 }
 
-#[tokio::test]
-async fn bad_user_names_are_400() {
-    let addr = serve_sealed("memory://").await;
+async fn bad_user_names_are_400(framework: Framework) {
+    let addr = serve_sealed("memory://", framework).await;
     let a = Browser::new(addr);
     let long = "x".repeat(65);
     for bad in ["", "%20%20", "a%0Ab", long.as_str()] {
@@ -154,4 +186,17 @@ async fn bad_user_names_are_400() {
         assert!(page.contains("user name"), "{page}");
     }
     assert!(a.get("/").await.contains(OUT));
+}
+
+common::per_framework! {
+    #[tokio::test] devices_memory,
+    #[tokio::test] devices_file,
+    #[tokio::test] devices_sqlite,
+    #[tokio::test] devices_postgres,
+    #[tokio::test] devices_redis,
+    #[tokio::test] devices_local_over_sqlite,
+    #[tokio::test] devices_redis_over_postgres,
+    #[tokio::test] devices_memcache_is_501,
+    #[tokio::test] devices_cookie_is_501,
+    #[tokio::test] bad_user_names_are_400,
 }

@@ -12,7 +12,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::Reply;
+use common::{Framework, Reply};
 use session_any::AnyStore;
 use session_tower::SigningKeys;
 
@@ -63,8 +63,8 @@ enum Expect {
     Refused(u16),
 }
 
-async fn table(backend: &str, url: &str) -> Vec<String> {
-    let addr = common::serve(url, SECRET).await;
+async fn table(backend: &str, url: &str, framework: Framework) -> Vec<String> {
+    let addr = common::serve(url, SECRET, framework).await;
     let store = AnyStore::open(url).await.unwrap();
 
     // The victim: a logged-in session with a counter at 2.
@@ -246,19 +246,19 @@ async fn table(backend: &str, url: &str) -> Vec<String> {
     out
 }
 
-async fn check(backend: &str, url: &str) {
-    for row in table(backend, url).await {
+async fn check(backend: &str, url: &str, framework: Framework) {
+    for row in table(backend, url, framework).await {
         println!("{row}");
     }
 }
 
-#[tokio::test]
-async fn hostile_requests_file_store() {
+async fn hostile_requests_file_store(framework: Framework) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("sessions");
     check(
         "file",
         &format!("file://{}?max_record_size={LIMIT}", root.display()),
+        framework,
     )
     .await;
     // Nothing was created outside the store's directory.
@@ -269,24 +269,24 @@ async fn hostile_requests_file_store() {
     assert_eq!(outside, vec![std::ffi::OsString::from("sessions")]);
 }
 
-#[tokio::test]
-async fn hostile_requests_sqlite() {
+async fn hostile_requests_sqlite(framework: Framework) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
     check(
         "sqlite",
         &format!("sqlite://{}?max_record_size={LIMIT}", db.display()),
+        framework,
     )
     .await;
 }
 
-#[tokio::test]
-async fn hostile_requests_redis() {
+async fn hostile_requests_redis(framework: Framework) {
     let base = session_test_servers::Service::Redis.url();
     let prefix = format!("demo-hostile:{}:", std::process::id());
     check(
         "redis",
         &format!("{base}?prefix={prefix}&max_record_size={LIMIT}"),
+        framework,
     )
     .await;
 }
@@ -310,4 +310,10 @@ fn short_secrets_are_refused_at_start_up() {
         assert!(!out.status.success(), "{var}: the demo started: {stderr}");
         assert!(stderr.contains("32"), "{var}: {stderr}");
     }
+}
+
+common::per_framework! {
+    #[tokio::test] hostile_requests_file_store,
+    #[tokio::test] hostile_requests_sqlite,
+    #[tokio::test] hostile_requests_redis,
 }

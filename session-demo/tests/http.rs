@@ -1,5 +1,6 @@
 //! The demo over real HTTP with a real client and cookie jar, for every backend in the
-//! matrix. Each backend adds itself to `backends()`.
+//! matrix. Each backend adds itself to `backends()`; so does each tiered pair (a
+//! session-any `cache` in front of a backend).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
@@ -10,10 +11,12 @@ use reqwest::redirect::Policy;
 use session_test_servers::Service;
 use std::net::SocketAddr;
 
-/// A backend under test: its URL, and whether a replayed cookie can be revoked.
+/// A backend under test: its URL, the cache in front of it (if any), and whether a
+/// replayed cookie can be revoked.
 struct Backend {
     name: &'static str,
     url: String,
+    cache: Option<String>,
     revocable: bool,
     compare_and_set: bool,
     _guard: Option<Box<dyn std::any::Any + Send>>,
@@ -24,6 +27,7 @@ fn backends() -> Vec<Backend> {
         Backend {
             name: "memory",
             url: "memory://".into(),
+            cache: None,
             revocable: true,
             compare_and_set: true,
             _guard: None,
@@ -44,6 +48,7 @@ fn backends() -> Vec<Backend> {
                 Service::Redis.url(),
                 std::process::id()
             ),
+            cache: None,
             revocable: true,
             compare_and_set: true,
             _guard: None,
@@ -52,11 +57,48 @@ fn backends() -> Vec<Backend> {
         Backend {
             name: "cookie",
             url: "cookie://".into(),
+            cache: None,
             revocable: false,
             compare_and_set: false,
             _guard: None,
         },
+        // Tiered (issue 22): an in-process cache in front of an embedded store (no bus:
+        // one instance) and of PostgreSQL (its NOTIFY bus, the default there), and Redis
+        // shared by every instance in front of PostgreSQL.
+        cached(
+            "local over sqlite",
+            file_backend("sqlite", |dir| {
+                format!("sqlite://{}/sessions.db", dir.display())
+            }),
+            "local://?capacity=1000&ttl=30s".into(),
+        ),
+        cached(
+            "local over postgres",
+            server_backend("postgres", Service::Postgres),
+            format!(
+                "local://?heartbeat=500ms&channel=demo_http_test_{}",
+                std::process::id()
+            ),
+        ),
+        cached(
+            "redis over postgres",
+            server_backend("postgres", Service::Postgres),
+            format!(
+                "{}?prefix=demo-http-test-cache:{}:",
+                Service::Redis.url(),
+                std::process::id()
+            ),
+        ),
     ]
+}
+
+/// `backend` behind the cache `cache` names (session-any's `cache`).
+fn cached(name: &'static str, backend: Backend, cache: String) -> Backend {
+    Backend {
+        name,
+        cache: Some(cache),
+        ..backend
+    }
 }
 
 /// A backend living in a fresh temp dir, removed when the test ends.
@@ -65,6 +107,7 @@ fn file_backend(name: &'static str, url: impl Fn(&std::path::Path) -> String) ->
     Backend {
         name,
         url: url(dir.path()),
+        cache: None,
         revocable: true,
         compare_and_set: true,
         _guard: Some(Box::new(dir)),
@@ -78,6 +121,7 @@ fn server_backend(name: &'static str, service: Service) -> Backend {
     Backend {
         name,
         url: format!("{base}?session_table=demo_http_test"),
+        cache: None,
         revocable: true,
         compare_and_set: true,
         _guard: None,
@@ -90,13 +134,19 @@ fn memcache_backend() -> Backend {
     Backend {
         name: "memcache",
         url: server.url(),
+        cache: None,
         revocable: true,
         compare_and_set: true,
         _guard: Some(Box::new(server)),
     }
 }
 
-use common::{serve_sealed as serve, Browser};
+use common::{Browser, Framework};
+
+/// Serves the demo for `b`: its store, behind its cache if it has one.
+async fn serve(b: &Backend, framework: Framework) -> SocketAddr {
+    common::serve_sealed_cached(&b.url, b.cache.as_deref(), framework).await
+}
 
 /// One request with exactly this cookie, no jar, no redirects.
 async fn raw_get(addr: SocketAddr, path: &str, cookie: &str) -> (String, Option<String>) {
@@ -120,10 +170,9 @@ async fn raw_get(addr: SocketAddr, path: &str, cookie: &str) -> (String, Option<
 const IN: &str = "You are logged in";
 const OUT: &str = "You are not logged in";
 
-#[tokio::test]
-async fn login_logout_and_replay() {
+async fn login_logout_and_replay(framework: Framework) {
     for b in backends() {
-        let addr = serve(&b.url).await;
+        let addr = serve(&b, framework).await;
         let browser = Browser::new(addr);
         assert!(browser.get("/").await.contains(OUT), "{}", b.name);
         assert!(
@@ -155,10 +204,9 @@ async fn login_logout_and_replay() {
     }
 }
 
-#[tokio::test]
-async fn tampered_cookie_gets_a_fresh_session() {
+async fn tampered_cookie_gets_a_fresh_session(framework: Framework) {
     for b in backends() {
-        let addr = serve(&b.url).await;
+        let addr = serve(&b, framework).await;
         let browser = Browser::new(addr);
         browser.get("/login").await;
         let good = browser.cookie().unwrap();
@@ -179,20 +227,18 @@ async fn tampered_cookie_gets_a_fresh_session() {
     }
 }
 
-#[tokio::test]
-async fn hundred_counter_requests_count_to_hundred() {
+async fn hundred_counter_requests_count_to_hundred(framework: Framework) {
     for b in backends() {
-        let browser = Browser::new(serve(&b.url).await);
+        let browser = Browser::new(serve(&b, framework).await);
         for i in 1..=100 {
             assert_eq!(browser.get("/counter").await, i.to_string(), "{}", b.name);
         }
     }
 }
 
-#[tokio::test]
-async fn login_cycles_the_id() {
+async fn login_cycles_the_id(framework: Framework) {
     for b in backends() {
-        let addr = serve(&b.url).await;
+        let addr = serve(&b, framework).await;
         let browser = Browser::new(addr);
         browser.get("/counter").await;
         let before = browser.cookie().unwrap();
@@ -212,10 +258,9 @@ async fn login_cycles_the_id() {
     }
 }
 
-#[tokio::test]
-async fn concurrent_counters_end_exact() {
+async fn concurrent_counters_end_exact(framework: Framework) {
     for b in backends().into_iter().filter(|b| b.compare_and_set) {
-        let addr = serve(&b.url).await;
+        let addr = serve(&b, framework).await;
         let browser = Browser::new(addr);
         browser.get("/login").await;
         let cookie = browser.cookie().unwrap();
@@ -278,10 +323,9 @@ fn max_age(set_cookie: &str) -> Option<u64> {
         .map(|(_, v)| v.parse().unwrap())
 }
 
-#[tokio::test]
-async fn a_plain_login_gives_a_browser_session_cookie() {
+async fn a_plain_login_gives_a_browser_session_cookie(framework: Framework) {
     for b in backends() {
-        let addr = serve(&b.url).await;
+        let addr = serve(&b, framework).await;
         let set = session_set_cookie(addr, "/login", None).await;
         assert_eq!(max_age(&set), None, "{}: {set}", b.name);
         assert!(
@@ -292,11 +336,10 @@ async fn a_plain_login_gives_a_browser_session_cookie() {
     }
 }
 
-#[tokio::test]
-async fn remember_me_gives_a_thirty_day_cookie() {
+async fn remember_me_gives_a_thirty_day_cookie(framework: Framework) {
     const THIRTY_DAYS: u64 = 30 * 24 * 3600;
     for b in backends() {
-        let addr = serve(&b.url).await;
+        let addr = serve(&b, framework).await;
         let set = session_set_cookie(addr, "/login?remember=1", None).await;
         let age = max_age(&set).unwrap_or_else(|| panic!("{}: a Max-Age: {set}", b.name));
         assert!(
@@ -312,11 +355,10 @@ async fn remember_me_gives_a_thirty_day_cookie() {
     }
 }
 
-#[tokio::test]
-async fn the_first_page_after_login_carries_a_flash_and_the_next_does_not() {
+async fn the_first_page_after_login_carries_a_flash_and_the_next_does_not(framework: Framework) {
     const FLASH: &str = "<p class=\"flash\">";
     for b in backends() {
-        let browser = Browser::new(serve(&b.url).await);
+        let browser = Browser::new(serve(&b, framework).await);
         assert!(!browser.get("/").await.contains(FLASH), "{}", b.name);
         let first = browser.get("/login").await;
         assert!(first.contains(IN), "{}", b.name);
@@ -325,4 +367,15 @@ async fn the_first_page_after_login_carries_a_flash_and_the_next_does_not() {
         assert!(next.contains(IN), "{}", b.name);
         assert!(!next.contains(FLASH), "{}: shown once: {next}", b.name);
     }
+}
+
+common::per_framework! {
+    #[tokio::test] login_logout_and_replay,
+    #[tokio::test] tampered_cookie_gets_a_fresh_session,
+    #[tokio::test] hundred_counter_requests_count_to_hundred,
+    #[tokio::test] login_cycles_the_id,
+    #[tokio::test] concurrent_counters_end_exact,
+    #[tokio::test] a_plain_login_gives_a_browser_session_cookie,
+    #[tokio::test] remember_me_gives_a_thirty_day_cookie,
+    #[tokio::test] the_first_page_after_login_carries_a_flash_and_the_next_does_not,
 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Reply, Running as Demo};
+use common::{Framework, Reply, Running as Demo};
 use session_any::AnyStore;
 use session_core::{SessionId, FORMAT_MSGPACK_V1};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -28,8 +28,8 @@ const TWO_MIB: usize = 2 * 1024 * 1024;
 const DEPTH: usize = 5_000;
 
 /// Starts the demo binary on `url` with the test's signing key (see [`common::start`]).
-fn start_demo(url: &str) -> Demo {
-    let mut cmd = common::demo_command(url);
+fn start_demo(url: &str, framework: Framework) -> Demo {
+    let mut cmd = common::demo_command(url, framework);
     cmd.env("SESSION_SECRET", SECRET).stderr(Stdio::null());
     common::start(cmd)
 }
@@ -134,12 +134,11 @@ async fn deep_record_gets_a_fresh_session(demo: &mut Demo, cookie: &str) -> Stri
     fresh
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn file_store_refuses_2_mib_and_survives_a_deep_record() {
+async fn file_store_refuses_2_mib_and_survives_a_deep_record(framework: Framework) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("sessions");
     let url = format!("file://{}", root.display());
-    let mut demo = start_demo(&url);
+    let mut demo = start_demo(&url, framework);
 
     let cookie = two_mib_notes_are_refused(&mut demo).await;
     // Only the counter's session was written, and no 2 MiB anywhere.
@@ -169,8 +168,7 @@ async fn redis_set(addr: &str, key: &str, value: &[u8]) {
     assert_eq!(&reply, b"+OK\r\n");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_refuses_2_mib_and_survives_a_deep_record() {
+async fn redis_refuses_2_mib_and_survives_a_deep_record(framework: Framework) {
     let base = session_test_servers::Service::Redis.url();
     // host:port of `redis://[user@]host[:port][/db]`.
     let authority = base
@@ -187,7 +185,7 @@ async fn redis_refuses_2_mib_and_survives_a_deep_record() {
     let prefix = format!("demo-limits:{}:", std::process::id());
     let url = format!("{base}?prefix={prefix}");
     let store = AnyStore::open(&url).await.unwrap();
-    let mut demo = start_demo(&url);
+    let mut demo = start_demo(&url, framework);
 
     let cookie = two_mib_notes_are_refused(&mut demo).await;
     // Only the counter's session is under the prefix, and it is small.
@@ -213,4 +211,9 @@ async fn redis_refuses_2_mib_and_survives_a_deep_record() {
         0,
         "the test prefix is left empty"
     );
+}
+
+common::per_framework! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)] file_store_refuses_2_mib_and_survives_a_deep_record,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)] redis_refuses_2_mib_and_survives_a_deep_record,
 }

@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::Framework;
 use reqwest::cookie::Jar;
 use session_test_servers::{MariaDb, Memcached, Postgres, RedisServer};
 
@@ -84,8 +85,8 @@ impl Private {
     }
 }
 
-async fn serve(url: &str) -> SocketAddr {
-    common::serve(url, "demo-outage-secret-demo-outage-secret-01").await
+async fn serve(url: &str, framework: Framework) -> SocketAddr {
+    common::serve(url, "demo-outage-secret-demo-outage-secret-01", framework).await
 }
 
 /// A client with its own cookie jar and a timeout far above the server's.
@@ -133,11 +134,11 @@ fn counter_value(s: &Sample) -> Option<u64> {
     }
 }
 
-async fn outage(name: &str, start: impl FnOnce() -> Private) {
+async fn outage(name: &str, framework: Framework, start: impl FnOnce() -> Private) {
     let _one_at_a_time = SERIAL.lock().await;
     let mut server = tokio::task::block_in_place(start);
     let persistent = server.persistent();
-    let addr = serve(&server.url()).await;
+    let addr = serve(&server.url(), framework).await;
 
     // Sessions written before the outage: logged in, counter at 3.
     let mut seeded = Vec::new();
@@ -336,22 +337,34 @@ async fn outage(name: &str, start: impl FnOnce() -> Private) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_outage() {
-    outage("redis", || Private::Redis(RedisServer::start_persistent())).await;
+async fn redis_outage(framework: Framework) {
+    outage("redis", framework, || {
+        Private::Redis(RedisServer::start_persistent())
+    })
+    .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memcached_outage() {
-    outage("memcached", || Private::Memcached(Memcached::start())).await;
+async fn memcached_outage(framework: Framework) {
+    outage("memcached", framework, || {
+        Private::Memcached(Memcached::start())
+    })
+    .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_outage() {
-    outage("postgres", || Private::Postgres(Postgres::start())).await;
+async fn postgres_outage(framework: Framework) {
+    outage("postgres", framework, || {
+        Private::Postgres(Postgres::start())
+    })
+    .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mariadb_outage() {
-    outage("mariadb", || Private::MariaDb(MariaDb::start())).await;
+async fn mariadb_outage(framework: Framework) {
+    outage("mariadb", framework, || Private::MariaDb(MariaDb::start())).await;
+}
+
+common::per_framework! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)] redis_outage,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)] memcached_outage,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)] postgres_outage,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)] mariadb_outage,
 }

@@ -24,32 +24,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     }
 }
 
-/// A session error as a handler's error type: `?` on any session call.
-/// [`SessionLayer`](crate::SessionLayer) logs the cause (once, at `ERROR`) and answers
-/// the client with the same response as for a failure at the end of the request (its
-/// [`on_error`](crate::SessionLayerBuilder::on_error) hook; by default a 503 with
-/// `Retry-After: 1` for an unreachable or timed-out store, a 500 for anything else). A session only
-/// exists under the layer, so the layer always sees it; without the layer the response
-/// is a bare 500.
-#[derive(Debug)]
-pub struct SessionError(pub session_core::Error);
-
-impl From<session_core::Error> for SessionError {
-    fn from(e: session_core::Error) -> Self {
-        SessionError(e)
-    }
-}
-
-impl std::fmt::Display for SessionError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for SessionError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
+session_http::session_error! {
+    /// A session error as a handler's error type: `?` on any session call.
+    /// [`SessionLayer`](crate::SessionLayer) logs the cause (once, at `ERROR`) and answers
+    /// the client with the same response as for a failure at the end of the request (its
+    /// [`on_error`](session_http::Builder::on_error) hook; by default a 503 with
+    /// `Retry-After: 1` for an unreachable or timed-out store, a 500 for anything else). A session only
+    /// exists under the layer, so the layer always sees it; without the layer the response
+    /// is a bare 500.
+    pub struct SessionError;
 }
 
 impl IntoResponse for SessionError {

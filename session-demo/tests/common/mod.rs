@@ -1,8 +1,9 @@
-//! Serving the demo for the tests, one way each: the router in this process on a free
+//! Serving the demo for the tests, one way each: the app in this process on a free
 //! port ([`serve`]), the binary in its own process ([`demo_command`], [`start`]), and
-//! requests over a raw socket ([`raw`]) for what no HTTP client sends.
+//! requests over a raw socket ([`raw`]) for what no HTTP client sends. Each way serves
+//! on one [`Framework`]; [`per_framework!`] makes a test run on each of them.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // test code; each binary uses part
+#![allow(dead_code, unused_macros, clippy::unwrap_used, clippy::expect_used)] // test code; each binary uses part
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
@@ -23,37 +24,110 @@ pub fn test_config(url: &str, secret: &str) -> SessionConfig {
     config
 }
 
-/// Serves the demo app for `url` (see [`test_config`]) in this process, on a free
-/// loopback port, until the test's runtime ends.
-pub async fn serve(url: &str, secret: &str) -> SocketAddr {
-    serve_config(test_config(url, secret)).await
+/// A web framework the demo runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framework {
+    /// axum, through session-tower's `SessionLayer`.
+    Axum,
+    /// actix-web, through session-actix's `SessionMiddleware`.
+    Actix,
 }
 
-/// Serves the demo app with `config` in this process, on a free loopback port.
-pub async fn serve_config(config: SessionConfig) -> SocketAddr {
-    let layer = config.layer().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, session_demo::app(layer))
-            .await
+/// Turns each named `async fn NAME(framework: Framework)` into one test per framework,
+/// `axum::NAME` and `actix::NAME`, each under the test attributes written before its
+/// name:
+///
+/// ```ignore
+/// common::per_framework! {
+///     #[tokio::test] counter_counts,
+///     #[tokio::test(flavor = "multi_thread")] #[ignore = "why"] slow_one,
+/// }
+/// ```
+macro_rules! per_framework {
+    ($($(#[$attr:meta])* $name:ident),* $(,)?) => {
+        $crate::common::per_framework!(@module axum Axum $($(#[$attr])* $name),*);
+        $crate::common::per_framework!(@module actix Actix $($(#[$attr])* $name),*);
+    };
+    (@module $module:ident $framework:ident $($(#[$attr:meta])* $name:ident),*) => {
+        mod $module {
+            $(
+                $(#[$attr])*
+                async fn $name() {
+                    super::$name($crate::common::Framework::$framework).await
+                }
+            )*
+        }
+    };
+}
+#[allow(unused_imports)] // not every test binary runs tests per framework
+pub(crate) use per_framework;
+
+/// Serves the demo app for `url` (see [`test_config`]) on `framework` in this process,
+/// on a free loopback port, until the test's runtime ends.
+pub async fn serve(url: &str, secret: &str, framework: Framework) -> SocketAddr {
+    serve_config(test_config(url, secret), framework).await
+}
+
+/// Serves the demo app with `config` on `framework` in this process, on a free
+/// loopback port.
+pub async fn serve_config(config: SessionConfig, framework: Framework) -> SocketAddr {
+    match framework {
+        Framework::Axum => {
+            let layer = config.layer().await.unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move {
+                axum::serve(listener, session_demo::app(layer))
+                    .await
+                    .unwrap()
+            });
+            addr
+        }
+        Framework::Actix => {
+            let middleware =
+                session_actix::SessionMiddleware::from(config.sessions().await.unwrap());
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            // Spawned on the test's runtime: when the test ends, dropping the server
+            // stops its worker, and with it the store's connections.
+            let server = actix_web::HttpServer::new(move || {
+                session_demo::actix_app::app(middleware.clone())
+            })
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
             .unwrap()
-    });
-    addr
+            .run();
+            tokio::spawn(server);
+            addr
+        }
+    }
 }
 
-/// The demo binary on a free port, with `SESSION_URL=url`, INFO logs, and none of the
-/// session environment inherited (the caller adds what its test needs).
-pub fn demo_command(url: &str) -> Command {
+impl Framework {
+    /// Its name as the binary's `--framework` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Framework::Axum => "axum",
+            Framework::Actix => "actix",
+        }
+    }
+}
+
+/// The demo binary on `framework` on a free port, with `SESSION_URL=url`, INFO logs,
+/// and none of the session environment inherited (the caller adds what its test needs).
+pub fn demo_command(url: &str, framework: Framework) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_session-demo"));
-    cmd.args(["--addr", "127.0.0.1:0"]);
+    cmd.args(["--addr", "127.0.0.1:0", "--framework", framework.name()]);
     for var in [
         "SESSION_URL",
+        "SESSION_CACHE_URL",
         "SESSION_SECRET",
         "SESSION_COOKIE_SECRET",
         "SESSION_COOKIE_NAME",
         "SESSION_COOKIE_SECURE",
         "DEMO_ADDR",
+        "DEMO_FRAMEWORK",
     ] {
         cmd.env_remove(var);
     }
@@ -78,6 +152,11 @@ impl Drop for Running {
 }
 
 impl Running {
+    /// What the demo printed to stdout until it said where it serves.
+    pub fn printed(&self) -> &str {
+        &self.printed
+    }
+
     /// Stops the demo and returns all it printed: stdout (and stderr, if the command
     /// piped it).
     pub fn stop(mut self) -> String {
@@ -152,11 +231,21 @@ pub struct Reply {
     pub status: u16,
     /// Every `Set-Cookie` header, in order.
     pub set_cookies: Vec<String>,
+    /// Every header, names in lower case, in order.
+    pub headers: Vec<(String, String)>,
     /// The body as text.
     pub body: String,
 }
 
 impl Reply {
+    /// The first value of header `name` (lower case), if there is one.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The `session=…` value this response set, if it set one (not a removal).
     pub fn session_cookie(&self) -> Option<String> {
         self.set_cookies
@@ -196,24 +285,40 @@ pub async fn raw(addr: SocketAddr, head: &[u8], body: &[u8], within: Duration) -
         .and_then(|l| l.split(' ').nth(1))
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no status line in {text:?} (did the server die?)"));
-    let set_cookies = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
-        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .map(|(_, v)| v.trim().to_owned())
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let set_cookies = headers
+        .iter()
+        .filter(|(k, _)| k == "set-cookie")
+        .map(|(_, v)| v.clone())
         .collect();
     Reply {
         status,
         set_cookies,
+        headers,
         body: body.to_owned(),
     }
 }
 
-/// Serves the demo for `url` with fixed signing and sealing secrets (any backend,
-/// `cookie://` included).
-pub async fn serve_sealed(url: &str) -> SocketAddr {
+/// Serves the demo for `url` on `framework` with fixed signing and sealing secrets (any
+/// backend, `cookie://` included).
+pub async fn serve_sealed(url: &str, framework: Framework) -> SocketAddr {
+    serve_sealed_cached(url, None, framework).await
+}
+
+/// [`serve_sealed`], with the store behind the cache `cache` names if given
+/// (session-any's `cache`: `local://…`, or a shared `redis://…`).
+pub async fn serve_sealed_cached(
+    url: &str,
+    cache: Option<&str>,
+    framework: Framework,
+) -> SocketAddr {
     let mut config = test_config(url, "demo-test-secret-demo-test-secret-0123");
     config.cookie_secrets = vec!["demo-test-sealing-secret-0123456789abcdef".into()];
-    serve_config(config).await
+    config.cache = cache.map(str::to_owned);
+    serve_config(config, framework).await
 }
 
 /// A browser: one client with its own cookie jar, following redirects.

@@ -1,24 +1,28 @@
-//! [`SessionLayerBuilder`]: every setting of a layer, checked once in `build`.
+//! [`Builder`]: every session setting, checked once in `build`.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use http::Response;
 use session_core::{Error, Result, SessionOptions, SessionStore};
 
-use crate::layer::{default_error_response, ErrorHook, SessionLayer, Settings};
+use crate::error_response::{default_error_response, ErrorHook};
+use crate::sessions::Settings;
 use crate::transport::{TokenWire, Transport};
-use crate::{CookieConfig, SigningKeys};
+use crate::{CookieConfig, HttpSessions, SigningKeys};
 
-/// Configures a [`SessionLayer`]. Every setter is infallible and chainable; every
-/// mistake is reported once, by [`build`](SessionLayerBuilder::build), as an
-/// [`Error::Config`] naming it.
+/// Configures sessions over HTTP and builds a `T`: [`HttpSessions`] itself, or an
+/// adapter made from one (`session_tower::SessionLayer`,
+/// `session_actix::SessionMiddleware`: each adapter's `builder` returns a
+/// `Builder<Self>`). Every setter is infallible and chainable; every mistake is
+/// reported once, by [`build`](Builder::build), as an [`Error::Config`] naming it.
 ///
 /// ```
 /// use std::time::Duration;
 /// use session_core::{Expiry, MemoryStore, SessionOptions};
-/// use session_tower::{CookieConfig, SessionLayer, SigningKeys};
+/// use session_http::{CookieConfig, HttpSessions, SigningKeys};
 ///
-/// let layer = SessionLayer::builder(MemoryStore::new())
+/// let sessions = HttpSessions::builder(MemoryStore::new())
 ///     .keys(SigningKeys::new([[7u8; 32]])?)
 ///     .options(SessionOptions::default().with_expiry(Expiry::idle(Duration::from_secs(3600))?))
 ///     .cookie(CookieConfig::default().with_name("__Host-sid"))
@@ -26,12 +30,12 @@ use crate::{CookieConfig, SigningKeys};
 ///     .build()?;
 ///
 /// // A server-side store without keys: its cookie would carry a bare id.
-/// let err = SessionLayer::builder(MemoryStore::new()).build().unwrap_err();
+/// let err = HttpSessions::builder(MemoryStore::new()).build().unwrap_err();
 /// assert!(matches!(err, session_core::Error::Config(_)));
 /// # Ok::<(), session_core::Error>(())
 /// ```
 #[must_use = "a builder does nothing until `build` is called"]
-pub struct SessionLayerBuilder {
+pub struct Builder<T = HttpSessions> {
     store: Arc<dyn SessionStore>,
     keys: Option<SigningKeys>,
     options: SessionOptions,
@@ -39,11 +43,14 @@ pub struct SessionLayerBuilder {
     transport: Result<Transport>,
     save_on_server_error: bool,
     on_error: ErrorHook,
+    // `fn() -> T`: the builder neither owns nor borrows a `T`, so it stays Send and
+    // Sync whatever `T` is.
+    target: PhantomData<fn() -> T>,
 }
 
-impl std::fmt::Debug for SessionLayerBuilder {
+impl<T> std::fmt::Debug for Builder<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionLayerBuilder")
+        f.debug_struct("Builder")
             .field("keys", &self.keys)
             .field("options", &self.options)
             .field("cookie", &self.cookie)
@@ -53,11 +60,11 @@ impl std::fmt::Debug for SessionLayerBuilder {
     }
 }
 
-impl SessionLayerBuilder {
-    /// A builder for sessions in `store` (see also [`SessionLayer::builder`]), with
+impl<T: From<HttpSessions>> Builder<T> {
+    /// A builder for sessions in `store` (see also [`HttpSessions::builder`]), with
     /// default options, cookie attributes and error response, and no keys yet.
     pub fn new(store: Arc<dyn SessionStore>) -> Self {
-        SessionLayerBuilder {
+        Builder {
             store,
             keys: None,
             options: SessionOptions::default(),
@@ -65,6 +72,7 @@ impl SessionLayerBuilder {
             transport: Ok(Transport::Cookie),
             save_on_server_error: false,
             on_error: Arc::new(default_error_response),
+            target: PhantomData,
         }
     }
 
@@ -100,21 +108,21 @@ impl SessionLayerBuilder {
 
     /// Carries the session token in the request and response header `name` instead
     /// of a cookie (API and mobile clients): shorthand for
-    /// [`transport`](SessionLayerBuilder::transport)`(Transport::Header(..))`. `build`
+    /// [`transport`](Builder::transport)`(Transport::Header(..))`. `build`
     /// refuses a name that is not a header name, or is one the layer or HTTP itself
     /// uses (`cookie`, `set-cookie`, `vary`, `connection`, ...). See
     /// [`Transport::Header`] for what is sent when.
     ///
     /// ```
     /// use session_core::MemoryStore;
-    /// use session_tower::{SessionLayer, SigningKeys};
+    /// use session_http::{HttpSessions, SigningKeys};
     ///
     /// let keys = SigningKeys::new([[7u8; 32]])?;
-    /// let api = SessionLayer::builder(MemoryStore::new())
+    /// let api = HttpSessions::builder(MemoryStore::new())
     ///     .keys(keys.clone())
     ///     .token_header("x-session-token")
     ///     .build()?;
-    /// assert!(SessionLayer::builder(MemoryStore::new())
+    /// assert!(HttpSessions::builder(MemoryStore::new())
     ///     .keys(keys)
     ///     .token_header("set-cookie")
     ///     .build()
@@ -134,7 +142,7 @@ impl SessionLayerBuilder {
     }
 
     /// The response sent when the store fails: at the end of a request, or inside a
-    /// handler that returned `SessionError` (axum). The default,
+    /// handler that returned the adapter's `SessionError`. The default,
     /// [`default_error_response`], is a 503 with `Retry-After: 1` for a temporary
     /// backend error ([`Error::is_temporary`]: the store is unreachable or timed out)
     /// and a 500 otherwise.
@@ -150,7 +158,32 @@ impl SessionLayerBuilder {
     /// ([`SessionOptions::validate`]), the cookie ([`CookieConfig::validate`]), the
     /// token header, and signing keys for any store that does not seal its own
     /// values. The first problem found is an [`Error::Config`].
-    pub fn build(mut self) -> Result<SessionLayer> {
+    ///
+    /// A store that seals its own values (the cookie store) needs no keys; one that
+    /// keeps sessions server-side does:
+    ///
+    /// ```
+    /// # use async_trait::async_trait;
+    /// # use session_core::{Capabilities, MemoryStore, Record, SessionId, SessionStore};
+    /// # struct SealedStore(MemoryStore);
+    /// # #[async_trait]
+    /// # impl SessionStore for SealedStore {
+    /// #     fn capabilities(&self) -> Capabilities { self.0.capabilities().with_self_sealed(true) }
+    /// #     async fn load(&self, v: &str) -> session_core::Result<Option<Record>> { self.0.load(v).await }
+    /// #     async fn create(&self, r: &Record) -> session_core::Result<String> { self.0.create(r).await }
+    /// #     async fn save(&self, r: &Record, v: u64) -> session_core::Result<String> { self.0.save(r, v).await }
+    /// #     async fn touch(&self, r: &Record) -> session_core::Result<String> { self.0.touch(r).await }
+    /// #     async fn delete(&self, id: &SessionId) -> session_core::Result<()> { self.0.delete(id).await }
+    /// # }
+    /// use session_http::HttpSessions;
+    ///
+    /// // A self-sealed store (session-cookie's `CookieStore`): no secrets needed.
+    /// let sessions = HttpSessions::builder(SealedStore(MemoryStore::new())).build()?;
+    /// // A store that keeps sessions server-side: keys are required.
+    /// assert!(HttpSessions::builder(MemoryStore::new()).build().is_err());
+    /// # Ok::<(), session_core::Error>(())
+    /// ```
+    pub fn build(mut self) -> Result<T> {
         self.options.validate()?;
         self.cookie.validate()?;
         let transport = std::mem::replace(&mut self.transport, Ok(Transport::Cookie))?;
@@ -161,8 +194,8 @@ impl SessionLayerBuilder {
             Some(self.keys.take().ok_or_else(|| {
                 Error::Config(
                     "this store keeps sessions server-side, so its session token must be \
-                     signed: give the layer signing keys (SessionLayerBuilder::keys, or \
-                     SessionLayer::development for a throwaway key)"
+                     signed: give it signing keys (the builder's `keys`, or the layer's or \
+                     middleware's `development` constructor for a throwaway key)"
                         .into(),
                 )
             })?)
@@ -173,13 +206,13 @@ impl SessionLayerBuilder {
     /// The layer with the default settings and `keys` (dropped for a self-sealed
     /// store), for the infallible constructors: the defaults pass every check `build`
     /// makes (tested), so there is nothing to report.
-    pub(crate) fn with_default_settings(self, keys: SigningKeys) -> SessionLayer {
+    pub(crate) fn with_default_settings(self, keys: SigningKeys) -> T {
         let keys = (!self.store.capabilities().self_sealed).then_some(keys);
         self.assemble(Transport::Cookie, keys)
     }
 
-    fn assemble(self, transport: Transport, keys: Option<SigningKeys>) -> SessionLayer {
-        SessionLayer::from_settings(Settings {
+    fn assemble(self, transport: Transport, keys: Option<SigningKeys>) -> T {
+        T::from(HttpSessions::from_settings(Settings {
             store: self.store,
             options: Arc::new(self.options),
             wire: TokenWire {
@@ -189,6 +222,6 @@ impl SessionLayerBuilder {
             },
             save_on_server_error: self.save_on_server_error,
             on_error: self.on_error,
-        })
+        }))
     }
 }

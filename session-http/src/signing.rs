@@ -62,7 +62,7 @@ impl SigningKeys {
     }
 
     /// One key of random bytes from the operating system's generator, for
-    /// [`SessionLayer::development`](crate::SessionLayer::development): it exists in
+    /// [`HttpSessions::development`](crate::HttpSessions::development): it exists in
     /// this process only.
     pub(crate) fn random() -> Self {
         // A full HMAC-SHA256 block of key (64 bytes, above MIN_SECRET_LEN); this

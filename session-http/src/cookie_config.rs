@@ -134,7 +134,7 @@ impl CookieConfig {
     /// `__host-` cookie without `Secure` is dropped just the same.
     ///
     /// ```
-    /// use session_tower::CookieConfig;
+    /// use session_http::CookieConfig;
     ///
     /// let host = CookieConfig::default().with_name("__Host-session");
     /// assert!(host.validate().is_ok());

@@ -4,24 +4,24 @@
 
 use cookie::Cookie;
 use http::header::{self, COOKIE, SET_COOKIE};
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderName, HeaderValue};
 use session_core::{CookieChange, CookieLifetime, Error, Outcome, Result, Timestamp};
 
 use crate::signing::{SigningKeys, Verified};
-use crate::CookieConfig;
+use crate::{CookieConfig, RequestHeaders};
 
-/// Where a [`SessionLayer`](crate::SessionLayer) reads the client's session token and
-/// sends the new one. One per layer, never both: a layer in header mode sends no
-/// `Set-Cookie` and ignores the `Cookie` header; a layer in cookie mode ignores every
-/// token header.
+/// Where the session token is read from a request and sent on the response. One per
+/// app (per [`HttpSessions`](crate::HttpSessions)), never both: in header mode no
+/// `Set-Cookie` is sent and the `Cookie` header is ignored; in cookie mode every token
+/// header is ignored.
 ///
 /// ```
 /// use http::HeaderName;
 /// use session_core::MemoryStore;
-/// use session_tower::{SessionLayer, SigningKeys, Transport};
+/// use session_http::{HttpSessions, SigningKeys, Transport};
 ///
 /// let keys = SigningKeys::new([[7u8; 32]])?;
-/// let api = SessionLayer::builder(MemoryStore::new())
+/// let api = HttpSessions::builder(MemoryStore::new())
 ///     .keys(keys)
 ///     .transport(Transport::Header(HeaderName::from_static("x-session-token")))
 ///     .build()?;
@@ -115,6 +115,10 @@ pub(crate) struct Incoming {
     /// A token came, but no key verifies it (tampered, or signed with a retired key):
     /// expire it unless a new session replaces it.
     pub(crate) invalid: bool,
+    /// The token exactly as the client sent it, when the newest key signed it: a
+    /// response re-sending the same value sends these bytes instead of computing the
+    /// same HMAC again (a third of the layer's hashing on a request that writes).
+    pub(crate) signed: Option<String>,
 }
 
 /// What the response tells the client about its token, whatever carries it.
@@ -161,15 +165,14 @@ impl TokenWire {
     }
 
     /// The request's token, from the transport this layer uses and nowhere else.
-    pub(crate) fn read(&self, headers: &HeaderMap) -> Incoming {
+    pub(crate) fn read(&self, headers: &impl RequestHeaders) -> Incoming {
         match &self.transport {
             Transport::Cookie => {
                 let name = self.cookie.name.as_str();
                 // Lossy: another app's cookie with non-ASCII bytes must not hide ours.
                 let texts: Vec<String> = headers
-                    .get_all(COOKIE)
-                    .iter()
-                    .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned())
+                    .header_values(&COOKIE)
+                    .map(|h| String::from_utf8_lossy(h).into_owned())
                     .collect();
                 let values = texts
                     .iter()
@@ -183,10 +186,9 @@ impl TokenWire {
                 // An empty value is what the layer sends to say "forget your token";
                 // a client that echoes it back sent no token.
                 let values = headers
-                    .get_all(name)
-                    .iter()
+                    .header_values(name)
                     .filter(|v| !v.is_empty())
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+                    .map(|v| String::from_utf8_lossy(v).into_owned());
                 self.first_verified(values)
             }
         }
@@ -199,23 +201,25 @@ impl TokenWire {
         let mut seen = false;
         for raw in candidates {
             seen = true;
-            let verified = match &self.keys {
-                Some(keys) => keys.verify(name, &raw),
-                None => Some(Verified::Current(raw)),
+            let Some(keys) = &self.keys else {
+                return Incoming {
+                    value: Some(raw),
+                    ..Incoming::default()
+                };
             };
-            match verified {
+            match keys.verify(name, &raw) {
                 Some(Verified::Current(v)) => {
                     return Incoming {
                         value: Some(v),
-                        rotated: false,
-                        invalid: false,
+                        signed: Some(raw),
+                        ..Incoming::default()
                     }
                 }
                 Some(Verified::Rotated(v)) => {
                     return Incoming {
                         value: Some(v),
                         rotated: true,
-                        invalid: false,
+                        ..Incoming::default()
                     }
                 }
                 None => {
@@ -254,7 +258,7 @@ impl TokenWire {
                 },
                 Transport::Cookie,
             ) => {
-                let mut c = self.base_cookie(self.sign(&value));
+                let mut c = self.base_cookie(self.sign(&value, incoming));
                 if let (true, Some(deadline)) = (persistent, expires_at) {
                     let secs = deadline.since(now).as_secs();
                     c.set_max_age(cookie::time::Duration::seconds(
@@ -264,7 +268,7 @@ impl TokenWire {
                 Ok(Some((SET_COOKIE, cookie_value(c)?)))
             }
             (Emit::Token { value, .. }, Transport::Header(name)) => {
-                let value = HeaderValue::from_str(&self.sign(&value)).map_err(|e| {
+                let value = HeaderValue::from_str(&self.sign(&value, incoming)).map_err(|e| {
                     Error::Config(format!("session token does not fit in a header: {e}"))
                 })?;
                 Ok(Some((name.clone(), value)))
@@ -310,10 +314,13 @@ impl TokenWire {
         }
     }
 
-    fn sign(&self, value: &str) -> String {
-        match &self.keys {
-            Some(keys) => keys.sign(self.name(), value),
-            None => value.to_owned(),
+    /// `value` signed with the newest key: the client's own bytes when it sent this
+    /// value signed so (HMAC is deterministic, so they are what signing would give).
+    fn sign(&self, value: &str, incoming: &Incoming) -> String {
+        match (&self.keys, &incoming.signed) {
+            (Some(_), Some(signed)) if incoming.value.as_deref() == Some(value) => signed.clone(),
+            (Some(keys), _) => keys.sign(self.name(), value),
+            (None, _) => value.to_owned(),
         }
     }
 
@@ -514,6 +521,48 @@ mod tests {
         assert_eq!(
             Transport::header("X-Session-Token").unwrap(),
             Transport::Header(HeaderName::from_static("x-session-token"))
+        );
+    }
+
+    #[test]
+    fn a_resent_value_is_the_clients_own_signed_bytes_and_a_new_one_is_signed() {
+        let new = b"0123456789abcdef0123456789abcdef".as_slice();
+        let old = b"fedcba9876543210fedcba9876543210".as_slice();
+        let keys = SigningKeys::new([new, old]).unwrap();
+        let w = TokenWire {
+            keys: Some(keys.clone()),
+            ..wire(true)
+        };
+        let name = w.cookie.name.clone();
+        let read = |signed: &str| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                COOKIE,
+                HeaderValue::from_str(&format!("{name}={signed}")).unwrap(),
+            );
+            w.read(&headers)
+        };
+        let current = keys.sign(&name, "v");
+        let incoming = read(&current);
+        assert_eq!(incoming.signed.as_deref(), Some(current.as_str()));
+        let set = outcome(CookieChange::Set("v".into()), None);
+        let resent = set_cookie(&w, &set, &incoming).unwrap();
+        assert!(
+            resent.starts_with(&format!("{name}={current};")),
+            "{resent}"
+        );
+        // Another value is signed afresh, never given the client's bytes.
+        let other = set_cookie(&w, &outcome(CookieChange::Set("w".into()), None), &incoming);
+        let expected = keys.sign(&name, "w");
+        assert!(other.unwrap().starts_with(&format!("{name}={expected};")));
+        // Signed with the older key: not reused, re-signed with the newest.
+        let rotated = SigningKeys::new([old]).unwrap().sign(&name, "v");
+        let incoming = read(&rotated);
+        assert!(incoming.rotated && incoming.signed.is_none());
+        let resigned = set_cookie(&w, &set, &incoming).unwrap();
+        assert!(
+            resigned.starts_with(&format!("{name}={current};")),
+            "{resigned}"
         );
     }
 }
