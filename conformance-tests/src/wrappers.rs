@@ -91,6 +91,9 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
     }
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
     fn needs_refresh(&self, cookie_value: &str) -> bool {
         self.inner.needs_refresh(cookie_value)
     }

@@ -16,10 +16,14 @@ use miniz_oxide::inflate::decompress_to_vec_with_limit;
 /// anything that would not open again under it.
 pub const MAX_INFLATED_LEN: usize = 64 * 1024;
 
-/// Records whose encoded body reaches this many bytes are compressed by default.
-/// Smaller sessions stay uncompressed: they fit anyway, and their length then says
-/// nothing about how repetitive their contents are (see the crate docs on
-/// compression and length).
+/// A compression threshold for stores that would rather send shorter cookies than save
+/// CPU: pass it to
+/// [`CookieStoreBuilder::compression_threshold`](crate::CookieStoreBuilder::compression_threshold)
+/// to compress every body from 1 KiB, what releases before issue 21 did by default.
+/// The default now compresses only a body over the record budget, one that could not
+/// be sealed otherwise; smaller sessions stay uncompressed, so their length says
+/// nothing about how repetitive their contents are (see the crate docs on compression
+/// and length).
 pub const DEFAULT_COMPRESSION_THRESHOLD: usize = 1024;
 
 /// miniz level 6: zlib's default trade of ratio for speed. Bodies are at most

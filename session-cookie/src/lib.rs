@@ -104,9 +104,9 @@
 //! `L` = 2796. `L` is declared as
 //! [`Capabilities::max_record_size`](session_core::Capabilities::max_record_size): every
 //! record whose encoded envelope is at most `L` bytes fits, compressible or not. A
-//! record body of at least the compression threshold (default 1024 bytes) is
-//! compressed when that makes it smaller, so repetitive records well over `L` fit too;
-//! `TooLarge { limit: L, size }` reports the body size after compression. Bodies over
+//! record body over `L` is compressed (by default only such a body; see
+//! [`CookieStoreBuilder::compression_threshold`]), so repetitive records well over `L`
+//! fit too; `TooLarge { limit: L, size }` reports the body size after compression. Bodies over
 //! [`MAX_INFLATED_LEN`] are refused outright, so nothing is sealed that would not open.
 //! One session is never split over several cookies.
 //!
@@ -116,8 +116,9 @@
 //! its contents are. If an attacker can put chosen text into a victim's session (a
 //! search term, a form draft) next to a secret (a CSRF token) and watch the cookie's
 //! length, they can guess the secret piece by piece (the CRIME/BREACH family).
-//! Sessions below the threshold are never compressed; if yours mix attacker-chosen text
-//! with secrets and may grow past it, turn compression off with
+//! By default only sessions over the record budget `L` are compressed (smaller ones
+//! are sealed as they are); if yours mix attacker-chosen text with secrets and may grow
+//! past it, turn compression off with
 //! [`CookieStoreBuilder::compression_threshold`]`(None)`.
 //!
 //! # Key rotation

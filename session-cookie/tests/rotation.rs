@@ -264,3 +264,34 @@ async fn staged_rollout_opens_both_ways() {
     let from_staged = staged.create(&record).await.unwrap();
     assert_eq!(r.after.load(&from_staged).await.unwrap(), Some(record));
 }
+
+/// `open_url` reads the secrets, newest first, from the variable the URL names: a value
+/// sealed with the older one still opens and is flagged for re-sealing.
+#[tokio::test]
+async fn open_url_reads_the_rotation_from_the_named_variable() {
+    let var = "ROTATION_TEST_OPEN_URL_SECRETS";
+    let (newer, older) = ("n".repeat(32), "o".repeat(32));
+    let url = format!("cookie://?secret_env={var}");
+    std::env::set_var(var, format!("{newer}, {older}"));
+    let store = CookieStore::open_url(&url).unwrap();
+    let sealed_old = CookieStore::new(&older).unwrap();
+    let sealed_new = CookieStore::new(&newer).unwrap();
+    assert_eq!(
+        store.key_ids(),
+        [sealed_new.key_ids()[0], sealed_old.key_ids()[0]]
+    );
+    let clock = ManualClock::new();
+    let driver = SessionDriver::new(
+        Arc::new(sealed_old.with_clock(clock.clone())),
+        options(&clock, TouchPolicy::Always),
+        None,
+    );
+    driver.insert("user", "ada").await.unwrap();
+    let CookieChange::Set(cookie) = driver.finish().await.unwrap().cookie else {
+        panic!("a login sets a cookie");
+    };
+    assert!(store.needs_reseal(&cookie), "the older secret still opens");
+    std::env::remove_var(var);
+    assert!(CookieStore::open_url(&url).is_err());
+    assert!(CookieStore::open_url("cookie://?secret=inline").is_err());
+}

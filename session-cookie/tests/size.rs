@@ -68,6 +68,12 @@ fn stores(clock: &ManualClock) -> Vec<CookieStore> {
             .clock(clock.clone())
     };
     vec![
+        // The default: compression only of a body over the budget.
+        CookieStore::builder()
+            .secret(secret)
+            .clock(clock.clone())
+            .build()
+            .unwrap(),
         plain(None).build().unwrap(),
         plain(Some(1024)).build().unwrap(),
         plain(Some(0)).build().unwrap(),

@@ -41,8 +41,9 @@ struct Setup {
     value: String,
 }
 
-/// A store, a record and its sealed value. `compressed` makes the record large and
-/// repetitive enough to take the compressed path.
+/// A store, a record and its sealed value. `compressed` makes the record larger than the
+/// record budget (so the default store compresses it) and repetitive enough to shrink,
+/// taking the compressed path.
 fn setup(compressed: bool) -> Setup {
     let rt = runtime();
     let clock = ManualClock::new();
@@ -51,7 +52,7 @@ fn setup(compressed: bool) -> Setup {
         .with_clock(clock.clone());
     let mut data = sample_data();
     if compressed {
-        data.insert("history".into(), json!(["/cart", "/checkout"].repeat(120)));
+        data.insert("history".into(), json!(["/cart", "/checkout"].repeat(250)));
     }
     let record = record(&clock, Duration::from_secs(600), data);
     let value = rt.block_on(store.create(&record)).unwrap();

@@ -23,7 +23,12 @@ pub const ID_TEXT_LEN: usize = 43;
 /// exactly one text form. `Debug` shows only a prefix: ids are bearer secrets and
 /// should not end up whole in logs.
 #[derive(Clone, Copy, Eq)]
-pub struct SessionId([u8; ID_BYTES]);
+pub struct SessionId {
+    bytes: [u8; ID_BYTES],
+    /// Hashed once, where the id is made: a request's load and save would otherwise
+    /// hash the same id again on every store call.
+    key: StorageKey,
+}
 
 /// Why a string is not a session id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -45,7 +50,7 @@ impl SessionId {
     pub fn generate() -> Self {
         let mut bytes = [0u8; ID_BYTES];
         OsRng.fill_bytes(&mut bytes);
-        SessionId(bytes)
+        SessionId::from_bytes(bytes)
     }
 
     /// Parses the text form, validating before decoding (no allocation for junk).
@@ -61,19 +66,28 @@ impl SessionId {
         }
         let mut bytes = [0u8; ID_BYTES];
         match URL_SAFE_NO_PAD.decode_slice(text, &mut bytes) {
-            Ok(ID_BYTES) => Ok(SessionId(bytes)),
+            Ok(ID_BYTES) => Ok(SessionId::from_bytes(bytes)),
             _ => Err(InvalidId::Encoding),
         }
     }
 
     /// The raw 32 bytes.
     pub fn as_bytes(&self) -> &[u8; ID_BYTES] {
-        &self.0
+        &self.bytes
     }
 
-    /// Builds an id from raw bytes (for stores that keep ids in binary form).
+    /// Builds an id from raw bytes (for stores that keep ids in binary form). Like
+    /// every way of making an id, this hashes its [`storage_key`](Self::storage_key)
+    /// once, here.
     pub fn from_bytes(bytes: [u8; ID_BYTES]) -> Self {
-        SessionId(bytes)
+        let digest = Sha256::new()
+            .chain_update(b"session-core/storage-key/v1\0")
+            .chain_update(bytes)
+            .finalize();
+        SessionId {
+            bytes,
+            key: StorageKey(digest.into()),
+        }
     }
 
     /// The key a server store files this session under: SHA-256 of the id.
@@ -81,23 +95,19 @@ impl SessionId {
     /// A dump of the store then holds no replayable cookie, and lookups compare
     /// hashes, so they leak nothing useful through timing.
     pub fn storage_key(&self) -> StorageKey {
-        let digest = Sha256::new()
-            .chain_update(b"session-core/storage-key/v1\0")
-            .chain_update(self.0)
-            .finalize();
-        StorageKey(digest.into())
+        self.key
     }
 }
 
 impl PartialEq for SessionId {
     fn eq(&self, other: &Self) -> bool {
-        self.0.ct_eq(&other.0).into()
+        self.bytes.ct_eq(&other.bytes).into()
     }
 }
 
 impl Hash for SessionId {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
+        self.bytes.hash(state);
     }
 }
 
@@ -105,7 +115,7 @@ impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut buf = [0u8; ID_TEXT_LEN];
         // 32 bytes always encode to exactly 43 characters.
-        match URL_SAFE_NO_PAD.encode_slice(self.0, &mut buf) {
+        match URL_SAFE_NO_PAD.encode_slice(self.bytes, &mut buf) {
             Ok(_) => f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?),
             Err(_) => Err(fmt::Error),
         }
@@ -206,6 +216,29 @@ mod tests {
         assert_eq!(key, id.storage_key());
         assert_eq!(StorageKey::from_hex(&key.to_hex()), Some(key));
         assert!(!format!("{id:?}").contains(&id.to_string()));
+    }
+
+    /// Stored records are filed under this derivation: it must never change, however
+    /// the id computes it. The key is the same whichever way the id was made.
+    #[test]
+    fn storage_key_is_the_tagged_sha256_of_the_id_however_it_was_made() {
+        let id = SessionId::generate();
+        let expected: [u8; 32] = Sha256::new()
+            .chain_update(b"session-core/storage-key/v1\0")
+            .chain_update(id.as_bytes())
+            .finalize()
+            .into();
+        assert_eq!(id.storage_key().as_bytes(), &expected);
+        let parsed = SessionId::parse(&id.to_string()).unwrap();
+        assert_eq!(parsed.storage_key(), id.storage_key());
+        assert_eq!(
+            SessionId::from_bytes(*id.as_bytes()).storage_key(),
+            id.storage_key()
+        );
+        assert_eq!(
+            SessionId::from_bytes([0; ID_BYTES]).storage_key().to_hex(),
+            "0c24e5ff671c8b8c69cd5df622285b47f3fcf6d0043c4cd55361be75a7eec036"
+        );
     }
 
     proptest! {

@@ -29,6 +29,7 @@ mod codec;
 mod error;
 mod id;
 mod memory;
+pub mod observe;
 mod options;
 pub mod params;
 mod record;

@@ -1,7 +1,8 @@
 //! Beaker's memory backend: sessions in a map inside the process.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
@@ -15,18 +16,51 @@ use crate::{
 /// sweep does not stall every request behind one long critical section.
 const SWEEP_BATCH: usize = 1024;
 
-#[derive(Clone)]
+/// One stored session: its envelope as last written, and beside it what a touch
+/// changes, as session-redis keeps a header beside the value. A touch then writes two
+/// fields instead of decoding and re-encoding the whole record, and a load patches
+/// them into what it decodes.
 struct Entry {
     version: u64,
+    accessed_at: Timestamp,
     expires_at: Timestamp,
     user: Option<UserKey>,
-    bytes: Vec<u8>,
+    /// Shared so that a load copies a pointer, not the record, while it holds the
+    /// lock; the bytes are never changed in place, so sharing them cannot alias what a
+    /// caller gets (each load decodes a fresh record).
+    bytes: Arc<Vec<u8>>,
 }
+
+/// Hashes a [`StorageKey`] by its first eight bytes. The key is a SHA-256 output, so
+/// those bytes are already uniform, and nobody can aim keys at one bucket: stored keys
+/// are hashes of ids the server generated (contract rule 7), so a client choosing the
+/// ids it sends can only probe buckets, never fill one. SipHash over all 32 bytes cost
+/// more than the lookup itself.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        let n = bytes.len().min(8);
+        word[..n].copy_from_slice(&bytes[..n]);
+        self.0 ^= u64::from_le_bytes(word);
+    }
+
+    /// `[u8; 32]` hashes its length first, the same for every key.
+    fn write_usize(&mut self, _len: usize) {}
+}
+
+type KeyMap<V> = HashMap<StorageKey, V, BuildHasherDefault<KeyHasher>>;
 
 /// The records and the user index, under one lock, so the index is exact.
 #[derive(Default)]
 struct Inner {
-    map: HashMap<StorageKey, Entry>,
+    map: KeyMap<Entry>,
     users: HashMap<UserKey, BTreeSet<StorageKey>>,
 }
 
@@ -35,9 +69,12 @@ impl Inner {
         self.map.get(key)
     }
 
-    fn insert(&mut self, key: StorageKey, entry: Entry) {
+    /// Stores `entry`, answering the entry it replaced so the caller can drop it
+    /// after releasing the lock.
+    fn insert(&mut self, key: StorageKey, entry: Entry) -> Option<Entry> {
         let user = entry.user;
-        if let Some(old) = self.map.insert(key, entry) {
+        let old = self.map.insert(key, entry);
+        if let Some(old) = &old {
             if old.user != user {
                 self.unindex(old.user, &key);
             }
@@ -45,6 +82,7 @@ impl Inner {
         if let Some(user) = user {
             self.users.entry(user).or_default().insert(key);
         }
+        old
     }
 
     fn remove(&mut self, key: &StorageKey) -> Option<Entry> {
@@ -110,12 +148,14 @@ impl MemoryStore {
     }
 
     /// Every stored key and value as raw bytes: what a dump of a real server would show.
-    /// Used by the conformance suite to check that no raw id is stored.
+    /// Used by the conformance suite to check that no raw id is stored. A value is the
+    /// envelope as last saved: a touch since then moved only the deadline and access
+    /// time kept beside it.
     pub fn raw_entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
         self.lock()
             .map
             .iter()
-            .map(|(k, e)| (k.to_hex().into_bytes(), e.bytes.clone()))
+            .map(|(k, e)| (k.to_hex().into_bytes(), e.bytes.to_vec()))
             .collect()
     }
 
@@ -130,9 +170,10 @@ impl MemoryStore {
         let bytes = self.settings.encode(record)?;
         Ok(Entry {
             version: record.version,
+            accessed_at: record.accessed_at,
             expires_at: record.expires_at,
             user: record.user_key(),
-            bytes,
+            bytes: Arc::new(bytes),
         })
     }
 }
@@ -154,6 +195,10 @@ impl std::fmt::Debug for MemoryStore {
 
 #[async_trait]
 impl SessionStore for MemoryStore {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities::new()
             .with_compare_and_set(true)
@@ -166,23 +211,30 @@ impl SessionStore for MemoryStore {
         let Ok(id) = SessionId::parse(cookie_value) else {
             return Ok(None);
         };
+        let key = id.storage_key();
         let now = self.settings.now();
-        let bytes = match self.lock().get(&id.storage_key()) {
-            Some(e) if e.expires_at > now => e.bytes.clone(),
+        let (bytes, accessed_at, expires_at) = match self.lock().get(&key) {
+            Some(e) if e.expires_at > now => (e.bytes.clone(), e.accessed_at, e.expires_at),
             _ => return Ok(None),
         };
-        Codec::decode(id, &bytes).map(Some)
+        let mut record = Codec::decode(id, &bytes)?;
+        record.accessed_at = accessed_at;
+        record.expires_at = expires_at;
+        Ok(Some(record))
     }
 
     async fn create(&self, record: &Record) -> Result<String> {
         let entry = self.encode(record)?;
+        let key = record.id.storage_key();
         let now = self.settings.now();
         let mut map = self.lock();
-        match map.get(&record.id.storage_key()) {
+        match map.get(&key) {
             // An expired leftover does not block the id; it is garbage.
             Some(e) if e.expires_at > now => Err(Error::Collision),
             _ => {
-                map.insert(record.id.storage_key(), entry);
+                let old = map.insert(key, entry);
+                drop(map);
+                drop(old);
                 Ok(record.id.to_string())
             }
         }
@@ -190,9 +242,9 @@ impl SessionStore for MemoryStore {
 
     async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
         let entry = self.encode(record)?;
+        let key = record.id.storage_key();
         let now = self.settings.now();
         let mut map = self.lock();
-        let key = record.id.storage_key();
         match map.get(&key) {
             Some(e) if e.expires_at > now => {
                 if e.version != expected_version {
@@ -201,7 +253,9 @@ impl SessionStore for MemoryStore {
             }
             _ => return Err(Error::NotFound),
         }
-        map.insert(key, entry);
+        let old = map.insert(key, entry);
+        drop(map);
+        drop(old);
         Ok(record.id.to_string())
     }
 
@@ -212,19 +266,17 @@ impl SessionStore for MemoryStore {
         let Some(entry) = map.map.get_mut(&key).filter(|e| e.expires_at > now) else {
             return Err(Error::NotFound);
         };
-        // Rewrite only the deadline and atime of what is stored, never its data, so a
-        // touch racing a save cannot roll the save back.
-        let mut stored = Codec::decode(record.id, &entry.bytes)?;
-        stored.accessed_at = record.accessed_at;
-        stored.expires_at = record.expires_at;
-        let bytes = self.settings.encode(&stored)?;
-        entry.bytes = bytes;
+        // Only the deadline and atime of what is stored, never its data or version, so
+        // a touch racing a save cannot roll the save back.
+        entry.accessed_at = record.accessed_at;
         entry.expires_at = record.expires_at;
         Ok(record.id.to_string())
     }
 
     async fn delete(&self, id: &SessionId) -> Result<()> {
-        self.lock().remove(&id.storage_key());
+        let key = id.storage_key();
+        let old = self.lock().remove(&key);
+        drop(old);
         Ok(())
     }
 
@@ -316,7 +368,7 @@ impl SessionStore for MemoryStore {
         let limit = limit.max(1);
         let now = self.settings.now();
         // One more than the page, to know whether another follows.
-        let live: Vec<(StorageKey, Vec<u8>)> = {
+        let live: Vec<(StorageKey, Arc<Vec<u8>>, Timestamp, Timestamp)> = {
             let inner = self.lock();
             let Some(keys) = inner.users.get(user) else {
                 return Ok(UserSessionsPage::default());
@@ -328,14 +380,19 @@ impl SessionStore for MemoryStore {
             keys.range((from, std::ops::Bound::Unbounded))
                 .filter_map(|k| {
                     let e = inner.map.get(k).filter(|e| e.expires_at > now)?;
-                    Some((*k, e.bytes.clone()))
+                    Some((*k, e.bytes.clone(), e.accessed_at, e.expires_at))
                 })
                 .take(limit + 1)
                 .collect()
         };
         let sessions = live
             .iter()
-            .map(|(key, bytes)| UserSession::decode(*key, bytes).map(|(entry, _)| entry))
+            .map(|(key, bytes, accessed_at, expires_at)| {
+                let (mut entry, _) = UserSession::decode(*key, bytes)?;
+                entry.accessed_at = *accessed_at;
+                entry.expires_at = *expires_at;
+                Ok(entry)
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(UserSessionsPage::first(sessions, limit))
     }
@@ -425,6 +482,76 @@ mod tests {
         ));
         assert_eq!(store.load(&at.id.to_string()).await.unwrap(), Some(at));
         assert_eq!(store.count().await.unwrap(), 1);
+    }
+
+    /// A touch moves the deadline and access time kept beside the envelope: loads,
+    /// expiry and listings see them, the stored envelope and version stay as saved, and
+    /// a later save replaces both.
+    #[tokio::test]
+    async fn touch_moves_only_the_times_beside_the_envelope() {
+        let clock = crate::ManualClock::at(Timestamp::from_millis(1_000));
+        let store =
+            MemoryStore::new().with_settings(StoreSettings::new().with_clock(clock.clone()));
+        let user = crate::UserBinding::new("ada@example.com").unwrap();
+        let mut record = record_of_size(200)
+            .with_created_at(Timestamp::from_millis(1_000))
+            .with_accessed_at(Timestamp::from_millis(1_000))
+            .with_expires_at(Timestamp::from_millis(10_000))
+            .with_user(Some(user.clone()));
+        store.create(&record).await.unwrap();
+        let saved = store.raw_entries();
+
+        let mut touched = record.clone();
+        touched.accessed_at = Timestamp::from_millis(5_000);
+        touched.expires_at = Timestamp::from_millis(20_000);
+        // Data in the touched record is not written: a touch never rolls data back.
+        touched.data.insert("stale".into(), Value::Bool(true));
+        store.touch(&touched).await.unwrap();
+        assert_eq!(store.raw_entries(), saved);
+
+        clock.set(Timestamp::from_millis(15_000));
+        let loaded = store.load(&record.id.to_string()).await.unwrap().unwrap();
+        assert_eq!(loaded.accessed_at, Timestamp::from_millis(5_000));
+        assert_eq!(loaded.expires_at, Timestamp::from_millis(20_000));
+        assert_eq!(loaded.version, record.version);
+        assert_eq!(loaded.data, record.data);
+        let page = store.sessions_of(&user.user_key(), None, 10).await.unwrap();
+        assert_eq!(page.sessions.len(), 1);
+        assert_eq!(page.sessions[0].accessed_at, Timestamp::from_millis(5_000));
+        assert_eq!(page.sessions[0].expires_at, Timestamp::from_millis(20_000));
+
+        // A save still checks the version, and its own times replace the touched ones.
+        let expected = record.version;
+        record.version += 1;
+        record.accessed_at = Timestamp::from_millis(15_000);
+        record.expires_at = Timestamp::from_millis(16_000);
+        assert!(matches!(
+            store.save(&record, expected + 5).await,
+            Err(Error::Conflict)
+        ));
+        store.save(&record, expected).await.unwrap();
+        assert_eq!(
+            store.load(&record.id.to_string()).await.unwrap(),
+            Some(record.clone())
+        );
+        clock.set(Timestamp::from_millis(16_000));
+        assert_eq!(store.load(&record.id.to_string()).await.unwrap(), None);
+        assert!(matches!(store.touch(&touched).await, Err(Error::NotFound)));
+    }
+
+    /// Loads hand out fresh records: changing one changes neither the store nor the
+    /// next load.
+    #[tokio::test]
+    async fn a_loaded_record_never_aliases_the_stored_one() {
+        let store = MemoryStore::new();
+        let record = record_of_size(300);
+        store.create(&record).await.unwrap();
+        let id = record.id.to_string();
+        let mut first = store.load(&id).await.unwrap().unwrap();
+        first
+            .data
+            .insert("note".into(), Value::String("changed".into()));
+        assert_eq!(store.load(&id).await.unwrap(), Some(record));
     }
 
     #[tokio::test]

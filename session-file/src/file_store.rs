@@ -535,6 +535,10 @@ impl Job {
 
 #[async_trait]
 impl SessionStore for FileStore {
+    fn backend(&self) -> &'static str {
+        "file"
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities::new()
             .with_compare_and_set(true)

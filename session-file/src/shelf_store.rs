@@ -761,6 +761,10 @@ fn open_error(path: &Path, e: DatabaseError) -> Error {
 
 #[async_trait]
 impl SessionStore for ShelfStore {
+    fn backend(&self) -> &'static str {
+        "shelf"
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities::new()
             .with_compare_and_set(true)

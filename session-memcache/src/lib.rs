@@ -7,7 +7,7 @@
 //!
 //! # async fn run() -> session_core::Result<()> {
 //! // From a URL, e.g. taken from configuration:
-//! let store = MemcacheStore::open("memcache://10.0.0.1:11211,10.0.0.2:11211?prefix=shop:").await?;
+//! let store = MemcacheStore::open_url("memcache://10.0.0.1:11211,10.0.0.2:11211?prefix=shop:").await?;
 //!
 //! // Or in code:
 //! let options = MemcacheOptions::new(["10.0.0.1:11211", "10.0.0.2:11211"])?
@@ -19,7 +19,8 @@
 //!
 //! [`MemcacheStore`] implements the whole
 //! [`SessionStore`](session_core::SessionStore) contract except enumeration (memcached
-//! cannot list keys): `add` for create, read + compare-and-swap for save and touch,
+//! cannot list keys): `add` for create, compare-and-swap for save and touch (one round
+//! trip when this store saw the item last, else read first),
 //! expiry both as the item's exptime and checked on every read against the store's
 //! [`Clock`](session_core::Clock), and size limits checked before sending.
 //!

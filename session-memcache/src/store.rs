@@ -39,7 +39,10 @@ const CAS_ATTEMPTS: usize = 64;
 /// - **`touch`** rewrites the stored envelope with the new `accessed_at` and
 ///   `expires_at`, keeping the stored data and version, under the same read-then-CAS, and
 ///   sets the item's exptime to the new deadline in the same command. A touch therefore
-///   never rolls back a concurrent save, and the next load shows the new times.
+///   never rolls back a concurrent save, and the next load shows the new times. When
+///   this store last saw the item at the record's version and the record holds exactly
+///   the stored data, the read is skipped: one compare-and-swap against the remembered
+///   token (see `recent.rs`), which decides as the read would.
 /// - **Expiry**: the item's exptime follows the record's deadline (see the crate docs for
 ///   the 30-day rule), and every read also checks the decoded `expires_at` against the
 ///   store's [`Clock`](session_core::Clock): an expired record does not load, save or touch.
@@ -87,7 +90,8 @@ struct Inner {
     /// ([`MemcacheOptions::max_record_size`]): always set, never over an item.
     settings: StoreSettings,
     timeout: Duration,
-    /// CAS tokens of items recently loaded or saved: one-round-trip saves.
+    /// CAS tokens of items recently loaded, saved or touched: one-round-trip saves and
+    /// touches.
     recent: Recent,
 }
 
@@ -139,7 +143,7 @@ impl MemcacheStore {
 
     /// [`MemcacheStore::connect`] with options from a `memcache://h1:port,h2:port?...`
     /// URL (see [`MemcacheOptions::from_url`]) and the system clock.
-    pub async fn open(url: &str) -> Result<Self> {
+    pub async fn open_url(url: &str) -> Result<Self> {
         Self::connect(MemcacheOptions::from_url(url)?).await
     }
 
@@ -261,6 +265,21 @@ impl Inner {
         let Some(cas) = self.recent.cas_for(key, expected_version, now) else {
             return Ok(false);
         };
+        self.swap_known(Operation::Save, key, record, bytes, cas, now)
+            .await
+    }
+
+    /// Writes `bytes` (the encoding of `record`) over the item under `key` if its CAS
+    /// token is still `cas`; remembers the new token. `Ok(false)`: someone wrote since.
+    async fn swap_known(
+        &self,
+        op: Operation,
+        key: &str,
+        record: &Record,
+        bytes: &[u8],
+        cas: u64,
+        now: Timestamp,
+    ) -> Result<bool> {
         let result = self
             .client
             .set(key, bytes)
@@ -269,13 +288,11 @@ impl Inner {
             .return_cas()
             .send()
             .await
-            .map_err(client_error(Operation::Save))?;
+            .map_err(client_error(op))?;
         match result.status {
             MutationStatus::Applied => {
                 match result.cas {
-                    Some(new) => self
-                        .recent
-                        .remember(key, record.version, record.expires_at, new),
+                    Some(new) => self.recent.remember(key, record, bytes, new),
                     None => self.recent.forget(key),
                 }
                 Ok(true)
@@ -286,10 +303,37 @@ impl Inner {
             }
             MutationStatus::CasMismatch => Ok(false),
             other => Err(unexpected(
-                Operation::Save,
+                op,
                 format!("compare-and-swap answered {other:?}"),
             )),
         }
+    }
+
+    /// The one-round-trip touch: a compare-and-swap against the CAS token of the item
+    /// last seen under `key`, when that item had the record's version, is live by the
+    /// clock, and holds exactly the record's data (its envelope, re-encoded with the
+    /// stored times, hashes as the stored one did; see `recent.rs`). Then the write
+    /// changes only the times, as the read-modify-write would. `Ok(false)`: take that
+    /// path.
+    async fn touch_with_known_cas(&self, key: &str, record: &Record) -> Result<bool> {
+        let now = self.settings.now();
+        let Some(seen) = self.recent.seen(key, record.version, now) else {
+            return Ok(false);
+        };
+        let mut touched = record.clone();
+        touched.accessed_at = seen.accessed_at;
+        touched.expires_at = seen.expires_at;
+        match self.encode(&touched) {
+            Ok(as_stored) if self.recent.digest(&as_stored) == seen.digest => {}
+            // Other data than stored (or a record that does not encode): the slow
+            // path writes the stored data, or reports the error.
+            _ => return Ok(false),
+        }
+        touched.accessed_at = record.accessed_at;
+        touched.expires_at = record.expires_at;
+        let bytes = self.encode(&touched)?;
+        self.swap_known(Operation::Touch, key, &touched, &bytes, seen.cas, now)
+            .await
     }
 
     /// The read-check-CAS loop behind `save` and `touch`. `rewrite` gets the stored
@@ -351,6 +395,10 @@ impl fmt::Debug for MemcacheStore {
 
 #[async_trait]
 impl SessionStore for MemcacheStore {
+    fn backend(&self) -> &'static str {
+        "memcache"
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities::new()
             .with_compare_and_set(true)
@@ -380,7 +428,7 @@ impl SessionStore for MemcacheStore {
         }
         inner
             .recent
-            .remember(&key, record.version, record.expires_at, stored.cas);
+            .remember(&key, &record, &stored.bytes, stored.cas);
         Ok(Some(record))
     }
 
@@ -439,13 +487,22 @@ impl SessionStore for MemcacheStore {
 
     async fn touch(&self, record: &Record) -> Result<String> {
         let inner = &self.inner;
-        let write = inner.read_modify_write(Operation::Touch, record.id, |mut current| {
-            // Only the times move: data and version stay what is stored, so a touch
-            // racing a save cannot undo it.
-            current.accessed_at = record.accessed_at;
-            current.expires_at = record.expires_at;
-            Ok((inner.encode(&current)?, record.expires_at))
-        });
+        let key = inner.prefix.key_for(&record.id);
+        let write = async {
+            if inner.touch_with_known_cas(&key, record).await? {
+                return Ok(());
+            }
+            inner.recent.forget(&key);
+            inner
+                .read_modify_write(Operation::Touch, record.id, |mut current| {
+                    // Only the times move: data and version stay what is stored, so a
+                    // touch racing a save cannot undo it.
+                    current.accessed_at = record.accessed_at;
+                    current.expires_at = record.expires_at;
+                    Ok((inner.encode(&current)?, record.expires_at))
+                })
+                .await
+        };
         inner.bounded(Operation::Touch, write).await?;
         Ok(record.id.to_string())
     }

@@ -180,3 +180,26 @@ async fn undecodable_stored_bytes_are_corrupt_not_a_session_and_not_overwritten(
     s.store.delete(&r.id).await.unwrap();
     assert_eq!(s.raw.get(&key).await, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_opened_by_url_keeps_the_urls_prefix_and_reaches_its_server() {
+    let server = Memcached::start();
+    let prefix = common::random_prefix();
+    let url = format!("memcache://{}?prefix={prefix}", server.addr());
+    let store = MemcacheStore::open_url(&url).await.unwrap();
+    assert_eq!(store.prefix().as_str(), prefix);
+    assert_eq!(store.servers(), [server.addr().to_string()]);
+    let r = record(Clock::system().now(), Duration::from_secs(600));
+    store.create(&r).await.unwrap();
+    let raw = RawServers::new(&[server.addr().to_string()]).await;
+    let key = format!("{prefix}{}", r.id.storage_key().to_hex());
+    assert!(
+        raw.get(&key).await.is_some(),
+        "the record is under the URL's prefix"
+    );
+    assert_eq!(store.load(&r.id.to_string()).await.unwrap(), Some(r));
+    assert!(matches!(
+        MemcacheStore::open_url(&format!("memcache://{}?prefx=x", server.addr())).await,
+        Err(Error::Config(_))
+    ));
+}

@@ -10,33 +10,23 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Memcached, RawServers};
+use common::Memcached;
 use serde_json::json;
-use session_core::{
-    Clock, Error, ManualClock, Record, SessionId, SessionStore, StoreSettings, Timestamp,
-};
-use session_memcache::{MemcacheOptions, MemcacheStore};
+use session_core::{Clock, Error, ManualClock, Record, SessionStore};
+use session_memcache::MemcacheStore;
 
+use common::{ten_minute_record as record, RawServers, TwoInstances};
+
+/// Two instances, and a raw view of what the server holds.
 struct Setup {
     _server: Memcached,
-    /// Two instances (two app processes) on one namespace.
     a: MemcacheStore,
     b: MemcacheStore,
     raw: RawServers,
 }
 
 async fn setup(clock: Clock) -> Setup {
-    let server = Memcached::start();
-    let prefix = common::random_prefix();
-    let open = |clock: Clock| {
-        let options = MemcacheOptions::new(&[server.addr()])
-            .and_then(|o| o.with_prefix(prefix.clone()))
-            .map(|o| o.with_settings(StoreSettings::new().with_clock(clock)))
-            .unwrap();
-        MemcacheStore::new(options)
-    };
-    let a = open(clock.clone()).await.unwrap();
-    let b = open(clock).await.unwrap();
+    let TwoInstances { server, a, b } = common::two_instances(clock).await;
     let raw = RawServers::new(&[server.addr()]).await;
     Setup {
         _server: server,
@@ -44,17 +34,6 @@ async fn setup(clock: Clock) -> Setup {
         b,
         raw,
     }
-}
-
-fn record(now: Timestamp) -> Record {
-    let mut data = session_core::Data::new();
-    data.insert("user".into(), json!("ada"));
-    Record::new(
-        SessionId::generate(),
-        data,
-        now,
-        now.saturating_add(Duration::from_secs(600)),
-    )
 }
 
 fn next(r: &Record, n: i64) -> Record {

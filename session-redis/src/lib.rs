@@ -6,6 +6,8 @@
 //!   cluster: one more, for the user index on its own node).
 //! - **Compare-and-set**: `save` checks the stored version and refuses to bring back a
 //!   deleted or expired record, atomically, inside Redis.
+//!   An opt-in last-writer-wins mode ([`WriteMode::LastWriterWins`], URL `write=lww`)
+//!   skips the script for unbound sessions and loses concurrent updates.
 //! - **Native TTLs**: every key carries its record's deadline (`PXAT`), so the server
 //!   drops expired sessions by itself and `delete_expired` only prunes the user indexes (it
 //!   reports 0). Expiry is also checked against the store's
@@ -70,7 +72,7 @@ mod store;
 mod store_url;
 mod users;
 
-pub use options::{RedisOptions, DEFAULT_PREFIX, DEFAULT_SCAN_COUNT, DEFAULT_TIMEOUT};
+pub use options::{RedisOptions, WriteMode, DEFAULT_PREFIX, DEFAULT_SCAN_COUNT, DEFAULT_TIMEOUT};
 pub use store::{manager_config, RedisStore};
 pub use store_url::RedisUrl;
 

@@ -12,6 +12,38 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The `COUNT` hint of each `SCAN` call when none is given.
 pub const DEFAULT_SCAN_COUNT: usize = 1000;
 
+/// How a [`RedisStore`](crate::RedisStore) writes a save.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum WriteMode {
+    /// Compare-and-set (the default): a save whose expected version is not the stored
+    /// one is [`Error::Conflict`](session_core::Error::Conflict), checked atomically in
+    /// a server-side script, and the middleware replays the request's changes on the
+    /// winner's data.
+    #[default]
+    CompareAndSet,
+    /// Last writer wins: a save overwrites whatever version is stored (`SET … XX
+    /// PXAT`, no script for unbound sessions), so **of two concurrent requests that
+    /// change the same session, the slower one's save silently erases the other's
+    /// changes**. Only for apps whose sessions are never written by two requests at
+    /// once, or that accept losing such updates (what tower-sessions does). It still
+    /// never resurrects: a deleted session stays deleted (`XX`), and a session expired
+    /// by the store's clock is `NotFound` (see [`RedisOptions::with_write_mode`]).
+    /// [`Capabilities::compare_and_set`](session_core::Capabilities) is then `false`.
+    LastWriterWins,
+}
+
+impl WriteMode {
+    /// The mode a URL's `write` parameter names: `cas` or `lww`.
+    pub fn from_param(value: &str) -> Option<Self> {
+        match value {
+            "cas" => Some(WriteMode::CompareAndSet),
+            "lww" => Some(WriteMode::LastWriterWins),
+            _ => None,
+        }
+    }
+}
+
 /// Settings of a [`RedisStore`](crate::RedisStore). Build with [`RedisOptions::new`] and
 /// the `with_*` methods; the store's constructors check them.
 ///
@@ -30,6 +62,7 @@ pub struct RedisOptions {
     timeout: Duration,
     settings: StoreSettings,
     scan_count: usize,
+    write_mode: WriteMode,
 }
 
 impl RedisOptions {
@@ -42,6 +75,7 @@ impl RedisOptions {
             timeout: DEFAULT_TIMEOUT,
             settings: StoreSettings::new(),
             scan_count: DEFAULT_SCAN_COUNT,
+            write_mode: WriteMode::CompareAndSet,
         }
     }
 
@@ -94,6 +128,37 @@ impl RedisOptions {
     pub fn with_scan_count(mut self, count: usize) -> Self {
         self.scan_count = count;
         self
+    }
+
+    /// How saves are written: [`WriteMode::CompareAndSet`] (the default) or the opt-in
+    /// [`WriteMode::LastWriterWins`], which loses concurrent updates (read its warning).
+    ///
+    /// In last-writer-wins mode an unbound save is `GETRANGE` of the stored header and
+    /// `SET … XX PXAT`, pipelined in one round trip, where the default runs a script
+    /// that costs the server a copy of the value into Lua. `XX` writes only a key that
+    /// exists; the header read alongside tells whether the session it replaced had
+    /// expired by the store's clock (the server still holding it), and then the write
+    /// is undone by deleting the session (it was dead) and the save is `NotFound`. For
+    /// that one round trip such a session is loadable again: a window only where the
+    /// store's clock runs ahead of the server's. A bound session, or a save that binds
+    /// one, runs the compare-and-set script without the version check, so the user
+    /// index stays exact.
+    ///
+    /// ```
+    /// use session_redis::{RedisOptions, WriteMode};
+    ///
+    /// let options = RedisOptions::new().with_write_mode(WriteMode::LastWriterWins);
+    /// assert_eq!(options.write_mode(), WriteMode::LastWriterWins);
+    /// assert_eq!(RedisOptions::new().write_mode(), WriteMode::CompareAndSet);
+    /// ```
+    pub fn with_write_mode(mut self, mode: WriteMode) -> Self {
+        self.write_mode = mode;
+        self
+    }
+
+    /// How saves are written.
+    pub fn write_mode(&self) -> WriteMode {
+        self.write_mode
     }
 
     /// The key prefix.

@@ -18,7 +18,8 @@
 
 use std::sync::LazyLock;
 
-use redis::{Script, Value};
+use redis::aio::ConnectionLike;
+use redis::{Cmd, FromRedisValue, RedisResult, Script, Value};
 
 /// A script's source: the shared header reader and index helpers
 /// (`scripts/header.lua`), then the script itself.
@@ -31,13 +32,26 @@ macro_rules! script_source {
     };
 }
 
-/// Compare-and-set save (see `scripts/save.lua`).
-pub(crate) static SAVE: LazyLock<Script> =
-    LazyLock::new(|| Script::new(script_source!("save.lua")));
+/// A script whose common case runs first (`$first`), before the shared helpers are
+/// defined: the helpers cost a hot call about a quarter of a microsecond of the
+/// server's time (closures made on every call), a sixth of a whole save.
+macro_rules! fast_first_source {
+    ($first:literal, $file:literal) => {
+        concat!(
+            include_str!(concat!("scripts/", $first)),
+            include_str!("scripts/header.lua"),
+            include_str!(concat!("scripts/", $file))
+        )
+    };
+}
 
-/// Deadline-only update (see `scripts/touch.lua`).
+/// Compare-and-set save (see `scripts/save_first.lua`, then `scripts/save.lua`).
+pub(crate) static SAVE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(fast_first_source!("save_first.lua", "save.lua")));
+
+/// Deadline-only update (see `scripts/touch_first.lua`, then `scripts/touch.lua`).
 pub(crate) static TOUCH: LazyLock<Script> =
-    LazyLock::new(|| Script::new(script_source!("touch.lua")));
+    LazyLock::new(|| Script::new(fast_first_source!("touch_first.lua", "touch.lua")));
 
 /// Create over a leftover expired by the store's clock, or a bound create on a
 /// standalone server (see `scripts/create.lua`).
@@ -70,6 +84,32 @@ pub(crate) static PRUNE: LazyLock<Script> =
 /// deployments: loading one a deployment does not use costs nothing but the load).
 pub(crate) fn all() -> [&'static Script; 5] {
     [&SAVE, &TOUCH, &CREATE, &DELETE, &FILE]
+}
+
+/// The start of an `EVALSHA` of `script` over `keys` keys, for the hot paths (`save`,
+/// `touch`): the caller appends the keys and arguments straight into the command, where
+/// [`Script::key`]/[`arg`](redis::ScriptInvocation::arg) would first copy each one
+/// (the value included) into its own buffer and then again into the command.
+pub(crate) fn evalsha(script: &Script, keys: usize) -> Cmd {
+    let mut cmd = redis::cmd("EVALSHA");
+    cmd.arg(script.get_hash()).arg(keys);
+    cmd
+}
+
+/// Runs `cmd` (built by [`evalsha`] for `script`); on `NOSCRIPT` (a restart, a
+/// failover, a `SCRIPT FLUSH`) loads the script and sends it once more.
+pub(crate) async fn invoke<T: FromRedisValue, C: ConnectionLike>(
+    script: &Script,
+    cmd: &Cmd,
+    conn: &mut C,
+) -> RedisResult<T> {
+    match cmd.query_async(conn).await {
+        Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+            script.prepare_invoke().load_async(conn).await?;
+            cmd.query_async(conn).await
+        }
+        other => other,
+    }
 }
 
 /// The `inline` argument of the session scripts.
@@ -168,8 +208,13 @@ mod tests {
         assert!(header.contains("string.sub(head, 62, 125)"));
         assert!(header.contains("tonumber(string.sub(head, 42, 61)), string.sub(head, 2, 21)"));
         for source in [
-            script_source!("save.lua"),
-            script_source!("touch.lua"),
+            fast_first_source!("save_first.lua", "save.lua"),
+            fast_first_source!("touch_first.lua", "touch.lua"),
+        ] {
+            assert!(source.contains(header));
+            assert_eq!(source.matches("local V =").count(), 1, "{source}");
+        }
+        for source in [
             script_source!("create.lua"),
             script_source!("delete.lua"),
             script_source!("file.lua"),
@@ -181,11 +226,25 @@ mod tests {
             assert_eq!(source.matches("local V =").count(), 1, "{source}");
         }
         assert!(include_str!("scripts/touch.lua").contains("'SETRANGE', KEYS[1], 21,"));
+        assert!(include_str!("scripts/touch_first.lua").contains("'SETRANGE', KEYS[1], 21,"));
+        // The fast paths compare the deadline field (Lua 42..61) with now as text.
+        for first in [
+            include_str!("scripts/save_first.lua"),
+            include_str!("scripts/touch_first.lua"),
+        ] {
+            assert!(first.contains("string.sub(head, 42, 61) >"), "{first}");
+            assert!(first.contains("string.byte(head, 42) == 43"), "{first}");
+        }
+        assert_eq!(
+            layout::now_field(session_core::Timestamp::from_millis(5)),
+            "+0000000000000000005"
+        );
         // Scripts a cluster runs name one key only.
         for cluster in [
             include_str!("scripts/file.lua"),
             include_str!("scripts/delete_if_bound.lua"),
             include_str!("scripts/touch.lua"),
+            include_str!("scripts/touch_first.lua"),
             include_str!("scripts/delete.lua"),
         ] {
             assert!(!cluster.contains("KEYS[2]"), "{cluster}");

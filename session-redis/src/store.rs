@@ -19,7 +19,7 @@ use crate::cluster;
 use crate::connection::{timed, unexpected, Connection};
 use crate::keys::KeySpace;
 use crate::layout;
-use crate::options::RedisOptions;
+use crate::options::{RedisOptions, WriteMode};
 use crate::scan::{per_key, KeyScan, ScanContext};
 use crate::scripts::{self, SaveReply, TouchReply, CREATE, DELETE, SAVE, TOUCH};
 use crate::store_url::RedisUrl;
@@ -66,6 +66,7 @@ pub(crate) struct Settings {
     pub(crate) timeout: Duration,
     pub(crate) store: StoreSettings,
     scan_count: usize,
+    write_mode: WriteMode,
 }
 
 /// Sessions in Redis, standalone or Cluster.
@@ -79,7 +80,7 @@ pub(crate) struct Settings {
 /// |---|---|---|
 /// | `load` | `GET` | 1 |
 /// | `create` | `SET … NX PXAT`; bound: the create script (cluster: file in the index first) | 1 (2 if the id is taken, or bound on a cluster) |
-/// | `save` | script: version check, then `SET … PXAT` | 1 |
+/// | `save` | script: version check, then `SET … PXAT` (last-writer-wins, unbound: `GETRANGE` + `SET … XX PXAT` pipelined) | 1 |
 /// | `touch` | script: `SETRANGE` of the header's times, `PEXPIREAT` | 1 |
 /// | `delete` | script: `UNLINK`, and unfile from the user's index | 1 (cluster, bound: 2) |
 /// | `count` | `SCAN`, then `GETRANGE` of each key's deadline | 2 per batch of keys (on a cluster: per primary, the `GETRANGE`s sent concurrently) |
@@ -199,6 +200,7 @@ impl RedisStore {
                 timeout: options.timeout(),
                 store: options.settings().clone(),
                 scan_count: options.scan_count(),
+                write_mode: options.write_mode(),
             }),
         }
     }
@@ -412,6 +414,61 @@ impl RedisStore {
         Ok(code == 1)
     }
 
+    /// A last-writer-wins save of an unbound record: the stored header and `SET … XX
+    /// PXAT`, pipelined in one round trip (see [`RedisOptions::with_write_mode`]).
+    async fn save_lww(
+        &self,
+        record: &Record,
+        key: &str,
+        value: &[u8],
+        pxat: i64,
+    ) -> Result<String> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("GETRANGE")
+            .arg(key)
+            .arg(0)
+            .arg(layout::HEADER_V2_LEN - 1)
+            .cmd("SET")
+            .arg(key)
+            .arg(value)
+            .arg("XX")
+            .arg("PXAT")
+            .arg(pxat);
+        let mut conn = self.conn.clone();
+        let (head, set): (Vec<u8>, Value) = self
+            .run(Operation::Save, async { pipe.query_async(&mut conn).await })
+            .await?;
+        match set {
+            Value::Okay => {}
+            Value::SimpleString(ref s) if s == "OK" => {}
+            // XX: nothing was there, nothing was written.
+            Value::Nil => return Err(Error::NotFound),
+            other => return Err(unexpected(Some(Operation::Save), "SET XX", other)),
+        }
+        // What was replaced. A value in no layout of ours was someone else's: last
+        // writer wins over it too.
+        let Ok((old, _)) = layout::split(&head) else {
+            return Ok(record.id.to_string());
+        };
+        let member = record.id.storage_key();
+        if old.expires_at <= self.now() {
+            // Expired by the store's clock while the server still held it: the write
+            // brought a dead session back, so it goes again (and with it any index
+            // entry the dead one had).
+            self.delete_scripted(Operation::Save, key.as_bytes().to_vec(), None)
+                .await?;
+            if let Some(user) = old.user {
+                self.unfile(Operation::Save, &user, &[member]).await?;
+            }
+            return Err(Error::NotFound);
+        }
+        if let Some(user) = old.user {
+            // Unbound by this save: out of the old user's index, after the write.
+            self.unfile(Operation::Save, &user, &[member]).await?;
+        }
+        Ok(record.id.to_string())
+    }
+
     pub(crate) async fn run<T>(
         &self,
         operation: Operation,
@@ -427,9 +484,17 @@ fn unknown_layout() -> Error {
 
 #[async_trait]
 impl SessionStore for RedisStore {
+    fn backend(&self) -> &'static str {
+        if self.conn.is_cluster() {
+            "redis-cluster"
+        } else {
+            "redis"
+        }
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities::new()
-            .with_compare_and_set(true)
+            .with_compare_and_set(self.settings.write_mode == WriteMode::CompareAndSet)
             .with_enumerate(true)
             .with_native_ttl(true)
             .with_revoke(true)
@@ -510,9 +575,13 @@ impl SessionStore for RedisStore {
     async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
         let value = self.value(record)?;
         let key = self.settings.keys.key(&record.id);
-        let now = self.now().as_millis();
         let pxat = layout::pxat(record.expires_at);
         let user = record.user_key();
+        let lww = self.settings.write_mode == WriteMode::LastWriterWins;
+        if lww && user.is_none() {
+            return self.save_lww(record, &key, &value, pxat).await;
+        }
+        let now = layout::now_field(self.now());
         let member = record.id.storage_key();
         let cluster = self.conn.is_cluster();
         if let (true, Some(user)) = (cluster, &user) {
@@ -520,20 +589,30 @@ impl SessionStore for RedisStore {
             self.file(Operation::Save, user, Some(&member), pxat)
                 .await?;
         }
-        let mut script = SAVE.key(&key);
-        if let (false, Some(user)) = (cluster, &user) {
-            script.key(self.settings.indexes.key_of_user(user));
+        let index = match (cluster, &user) {
+            (false, Some(user)) => Some(self.settings.indexes.key_of_user(user)),
+            _ => None,
+        };
+        let mut cmd = scripts::evalsha(&SAVE, 1 + usize::from(index.is_some()));
+        cmd.arg(&key);
+        if let Some(index) = &index {
+            cmd.arg(index);
         }
-        script
-            .arg(layout::version_field(expected_version))
+        let version = match lww {
+            // Bound, last-writer-wins: the script for the index, any version.
+            true => String::new(),
+            false => layout::version_field(expected_version),
+        };
+        cmd.arg(version)
             .arg(now)
             .arg(&value)
             .arg(pxat)
             .arg(user.map(|u| u.to_hex()).unwrap_or_default())
             .arg(scripts::inline(cluster));
+        drop(value);
         let mut conn = self.conn.clone();
         let reply: Value = self
-            .run(Operation::Save, script.invoke_async(&mut conn))
+            .run(Operation::Save, scripts::invoke(&SAVE, &cmd, &mut conn))
             .await?;
         let (code, old) = scripts::reply(&reply)
             .ok_or_else(|| unexpected(Some(Operation::Save), "the save script", &reply))?;
@@ -554,20 +633,23 @@ impl SessionStore for RedisStore {
 
     async fn touch(&self, record: &Record) -> Result<String> {
         let key = self.settings.keys.key(&record.id);
-        let now = self.now().as_millis();
+        let now = layout::now_field(self.now());
         let times = layout::times_field(record.accessed_at, record.expires_at);
         let pxat = layout::pxat(record.expires_at);
         let user = record.user_key();
         let cluster = self.conn.is_cluster();
-        let mut script = TOUCH.key(&key);
-        script
+        let mut cmd = scripts::evalsha(&TOUCH, 1);
+        cmd.arg(&key)
             .arg(now)
             .arg(&times)
             .arg(pxat)
             .arg(user.map(|u| u.to_hex()).unwrap_or_default())
             .arg(scripts::inline(cluster));
         let mut conn = self.conn.clone();
-        let touched = self.run(Operation::Touch, script.invoke_async::<Value>(&mut conn));
+        let touched = self.run(
+            Operation::Touch,
+            scripts::invoke::<Value, _>(&TOUCH, &cmd, &mut conn),
+        );
         let reply = match (cluster, &user) {
             // Cluster: the index (another node) is stretched alongside, not after.
             (true, Some(user)) => {

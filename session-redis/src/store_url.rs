@@ -4,10 +4,10 @@
 use session_core::params::{url_query, without_params, Params};
 use session_core::{redact_url, Error, Result};
 
-use crate::RedisOptions;
+use crate::{RedisOptions, WriteMode};
 
 /// Our parameters: the rest of a `redis://` URL goes to redis-rs untouched.
-const OURS: &[&str] = &["prefix", "timeout", "max_record_size"];
+const OURS: &[&str] = &["prefix", "timeout", "max_record_size", "write"];
 
 /// A parsed `redis://` or `redis+cluster://` store URL: the server (or the cluster's
 /// seed nodes) as redis-rs URLs, and the options.
@@ -48,17 +48,18 @@ impl std::fmt::Debug for RedisUrl {
 }
 
 impl RedisUrl {
-    /// What `redis://` URLs take: ours (`prefix`, `timeout`, `max_record_size`), then
+    /// What `redis://` URLs take: ours (`prefix`, `timeout`, `max_record_size`, `write`
+    /// = `cas` (the default) or `lww`, see [`WriteMode`](crate::WriteMode)), then
     /// redis-rs's `protocol` (`resp2`/`resp3`). redis-rs reads `db`, `user` and `pass`
     /// only from `redis+unix://` URLs, which are not store URLs, so they are not listed.
     pub const URL_PARAMS: &'static [&'static str] =
-        &["prefix", "timeout", "max_record_size", "protocol"];
+        &["prefix", "timeout", "max_record_size", "write", "protocol"];
 
     /// What `redis+cluster://` URLs take: ours only.
     pub const CLUSTER_URL_PARAMS: &'static [&'static str] = OURS;
 
-    /// Reads `redis://[user:pass@]host[:port][/db][?prefix=…&timeout=…&max_record_size=…&protocol=…]`
-    /// or `redis+cluster://[user:pass@]h1:p1,h2:p2[?prefix=…&timeout=…&max_record_size=…]`
+    /// Reads `redis://[user:pass@]host[:port][/db][?prefix=…&timeout=…&max_record_size=…&write=…&protocol=…]`
+    /// or `redis+cluster://[user:pass@]h1:p1,h2:p2[?prefix=…&timeout=…&max_record_size=…&write=…]`
     /// (user info applies to every seed node), in the shared grammar of
     /// [`session_core::params`]. An unknown or repeated parameter, a bad value, or a
     /// cluster URL with a path or an empty host is an [`Error::Config`].
@@ -92,6 +93,14 @@ impl RedisUrl {
         if let Some(limit) = params.limit("max_record_size")? {
             let settings = options.settings().clone().with_max_record_size(limit);
             options = options.with_settings(settings);
+        }
+        if let Some(mode) = params.text("write") {
+            let mode = WriteMode::from_param(mode).ok_or_else(|| {
+                Error::Config(format!(
+                    "`{scheme}://` URL parameter write: expected cas or lww, got {mode:?}"
+                ))
+            })?;
+            options = options.with_write_mode(mode);
         }
         let nodes = match cluster {
             false => vec![without_ours(text)?],
@@ -204,5 +213,19 @@ mod tests {
         assert_eq!(url.options().settings().max_record_size(), None);
         assert!(RedisUrl::parse("redis://h/?timeout=0s").is_err());
         assert!(RedisUrl::parse("redis+cluster://h:1?protocol=resp3").is_err());
+    }
+
+    #[test]
+    fn write_mode_is_cas_unless_lww_is_asked_for() {
+        let default = RedisUrl::parse("redis://h:1/").unwrap();
+        assert_eq!(default.options().write_mode(), WriteMode::CompareAndSet);
+        let lww = RedisUrl::parse("redis://h:1/?write=lww").unwrap();
+        assert_eq!(lww.options().write_mode(), WriteMode::LastWriterWins);
+        assert_eq!(lww.nodes(), ["redis://h:1/"]);
+        let cas = RedisUrl::parse("redis+cluster://a:1,b:2?write=cas").unwrap();
+        assert_eq!(cas.options().write_mode(), WriteMode::CompareAndSet);
+        let bad = RedisUrl::parse("redis://h:1/?write=fast").unwrap_err();
+        assert!(bad.to_string().contains("expected cas or lww"), "{bad}");
+        assert!(RedisUrl::parse("redis://h:1/?write=lww&write=cas").is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! `RedisStore` on the shared standalone server (`SESSION_TEST_REDIS_URL`, default
 //! `redis://127.0.0.1:6379/`): the whole conformance suite (with its
-//! compare-and-set stress case), the size limit, prefix isolation, and what happens to values the store
+//! compare-and-set stress case; again in the last-writer-wins mode), the size limit, prefix
+//! isolation, and what happens to values the store
 //! did not write.
 
 mod common;
@@ -10,13 +11,24 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use session_conformance::{cases, run_case, suite, Harness};
 use session_core::{Clock, Data, Error, Record, SessionId, SessionStore};
-use session_redis::{RedisOptions, RedisStore};
+use session_redis::{RedisOptions, RedisStore, WriteMode};
 
 use common::{fixture, test_options, PrefixGuard, Target};
 
 suite!(
     standalone,
     fixture = |clock| async move { fixture(Target::shared(), test_options(clock)).await }
+);
+
+// The whole suite again in the opt-in last-writer-wins mode: `compare_and_set: false`,
+// so the suite checks that the stale save wins, and everything else (no resurrection,
+// expiry by the store's clock, the user index) as for the default mode.
+suite!(
+    standalone_lww,
+    fixture = |clock| async move {
+        let options = test_options(clock).with_write_mode(WriteMode::LastWriterWins);
+        fixture(Target::shared(), options).await
+    }
 );
 
 /// The one case a size limit changes, with a limit: `TooLarge` on create and save, and
@@ -334,4 +346,63 @@ async fn works_over_resp3_too() {
     assert_eq!(store.raw_entries().await.unwrap().len(), 1);
     store.delete(&r.id).await.unwrap();
     assert_eq!(store.load(&cookie).await.unwrap(), None);
+}
+
+/// Last-writer-wins: no compare-and-set, and still no resurrection. A session the
+/// store's clock calls expired while the server still holds it is `NotFound`, and the
+/// key the `SET XX` rewrote is gone afterwards; a rebinding save moves the index entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_writer_wins_never_resurrects_and_keeps_the_index() {
+    let manual = session_core::ManualClock::new();
+    let options = test_options(manual.clock()).with_write_mode(WriteMode::LastWriterWins);
+    let store = Target::shared().store(options).await;
+    let _guard = PrefixGuard::new(Target::shared(), store.prefix());
+    assert!(!store.capabilities().compare_and_set);
+
+    let now = manual.clock().now();
+    let r = Record::new(
+        SessionId::generate(),
+        Data::new(),
+        now,
+        now.saturating_add(Duration::from_secs(60)),
+    );
+    store.create(&r).await.unwrap();
+    // A stale expected version wins.
+    let first = r.clone().with_version(2);
+    store.save(&first, 1).await.unwrap();
+    let stale = r.clone().with_version(2);
+    store.save(&stale, 1).await.unwrap();
+    assert_eq!(store.load(&r.id.to_string()).await.unwrap(), Some(stale));
+
+    // Bound by a save, then unbound by one: the index follows.
+    let ada = session_core::UserBinding::new("ada").unwrap();
+    let bound = r.clone().with_version(3).with_user(Some(ada.clone()));
+    store.save(&bound, 2).await.unwrap();
+    let listed = store.sessions_of(&ada.user_key(), None, 10).await.unwrap();
+    assert_eq!(listed.sessions.len(), 1);
+    let unbound = r.clone().with_version(4);
+    store.save(&unbound, 3).await.unwrap();
+    let listed = store.sessions_of(&ada.user_key(), None, 10).await.unwrap();
+    assert!(listed.sessions.is_empty());
+    assert_eq!(
+        store.raw_entries().await.unwrap().len(),
+        1,
+        "the index went"
+    );
+
+    // Past its deadline by the store's clock; the server still holds the key.
+    manual.advance(Duration::from_secs(61));
+    let late = r
+        .clone()
+        .with_version(5)
+        .with_expires_at(manual.clock().now().saturating_add(Duration::from_secs(60)));
+    assert!(matches!(store.save(&late, 4).await, Err(Error::NotFound)));
+    assert!(
+        store.raw_entries().await.unwrap().is_empty(),
+        "nothing brought back"
+    );
+    assert_eq!(store.load(&r.id.to_string()).await.unwrap(), None);
+    // A deleted session stays deleted.
+    assert!(matches!(store.save(&late, 5).await, Err(Error::NotFound)));
+    assert!(store.raw_entries().await.unwrap().is_empty());
 }

@@ -38,6 +38,8 @@
 //! tokio, without TLS; enable one of sqlx's TLS features in the app for encrypted
 //! server connections.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
 compile_error!("session-sql needs at least one of its `sqlite`, `postgres` or `mysql` features");
 

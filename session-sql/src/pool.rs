@@ -14,12 +14,15 @@ use crate::Backend;
 pub enum SqlPool {
     /// An SQLite pool.
     #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     Sqlite(sqlx::SqlitePool),
     /// A PostgreSQL pool.
     #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     Postgres(sqlx::PgPool),
     /// A MySQL or MariaDB pool.
     #[cfg(feature = "mysql")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
     MySql(sqlx::MySqlPool),
 }
 
@@ -58,6 +61,7 @@ impl SqlPool {
 }
 
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 impl From<sqlx::SqlitePool> for SqlPool {
     fn from(pool: sqlx::SqlitePool) -> Self {
         SqlPool::Sqlite(pool)
@@ -65,6 +69,7 @@ impl From<sqlx::SqlitePool> for SqlPool {
 }
 
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 impl From<sqlx::PgPool> for SqlPool {
     fn from(pool: sqlx::PgPool) -> Self {
         SqlPool::Postgres(pool)
@@ -72,6 +77,7 @@ impl From<sqlx::PgPool> for SqlPool {
 }
 
 #[cfg(feature = "mysql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
 impl From<sqlx::MySqlPool> for SqlPool {
     fn from(pool: sqlx::MySqlPool) -> Self {
         SqlPool::MySql(pool)

@@ -357,6 +357,10 @@ impl fmt::Debug for SqlStore {
 
 #[async_trait]
 impl SessionStore for SqlStore {
+    fn backend(&self) -> &'static str {
+        self.pool.backend().name()
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities::new()
             .with_compare_and_set(true)

@@ -3,8 +3,11 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use tracing::Instrument;
+
 use crate::{Error, Result, SessionOptions, SessionStore};
 
+use super::state::Phase;
 use super::{Outcome, Session};
 
 /// Drives one request's session: builds the [`Session`] handle handlers use and, once,
@@ -80,21 +83,31 @@ impl SessionDriver {
         if st.is_dirty() && !st.write_wanted(&shared.options) && st.is_ready() {
             tracing::debug!("explicit save mode: dropping unsaved session changes");
         }
-        match st.flush(&*shared.store, &shared.options).await {
-            Ok(()) => {}
+        let flushed = st
+            .flush(&*shared.store, &shared.options)
+            .instrument(shared.span.clone())
+            .await;
+        let flushed = match flushed {
             Err(Error::NotFound) => {
                 tracing::info!("session vanished while being saved (deleted or expired)");
+                Ok(())
             }
-            Err(e) => return Err(e),
-        }
-        Ok(st.outcome())
+            other => other,
+        };
+        st.trace
+            .finish(&shared.span, st.phase != Phase::Unloaded, flushed.is_err());
+        flushed.map(|()| st.outcome())
     }
 
     /// Ends the request without writing anything more (the response failed), but
     /// reports what already happened: a `delete` or `persist` done during the request
     /// still changes the cookie.
     pub async fn finish_unsaved(self) -> Outcome {
-        self.session.shared.state.lock().await.outcome()
+        let shared = &self.session.shared;
+        let mut st = shared.state.lock().await;
+        st.trace
+            .finish(&shared.span, st.phase != Phase::Unloaded, false);
+        st.outcome()
     }
 }
 

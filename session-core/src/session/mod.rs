@@ -15,6 +15,7 @@ mod user;
 use std::sync::Arc;
 
 use tokio::sync::Mutex;
+use tracing::Instrument;
 
 use crate::{CookieLifetime, Error, Result, SessionId, SessionOptions, SessionStore, Timestamp};
 use state::{Phase, State};
@@ -83,6 +84,9 @@ struct Shared {
     // An async mutex: store calls are awaited while it is held, which also serialises
     // the handle's own writes.
     state: Mutex<State>,
+    /// The request's `session.request` span: every store call of the request runs in
+    /// it, whichever handler or task makes it.
+    span: tracing::Span,
 }
 
 impl std::fmt::Debug for Session {
@@ -111,6 +115,7 @@ impl Session {
                 store,
                 options,
                 state: Mutex::new(State::new(cookie_value)),
+                span: crate::observe::RequestTrace::span(),
             }),
         }
     }
@@ -228,17 +233,23 @@ impl Session {
     async fn loaded(&self) -> Result<tokio::sync::MutexGuard<'_, State>> {
         let mut st = self.shared.state.lock().await;
         if st.phase == Phase::Unloaded {
-            st.load(&*self.shared.store, &self.shared.options).await?;
+            st.load(&*self.shared.store, &self.shared.options)
+                .instrument(self.shared.span.clone())
+                .await?;
         }
         Ok(st)
     }
 
     async fn remove_stored(&self, st: &mut State) -> Result<()> {
-        st.delete_stored(&*self.shared.store).await
+        st.delete_stored(&*self.shared.store)
+            .instrument(self.shared.span.clone())
+            .await
     }
 
     async fn flush(&self, st: &mut State) -> Result<()> {
-        st.flush(&*self.shared.store, &self.shared.options).await
+        st.flush(&*self.shared.store, &self.shared.options)
+            .instrument(self.shared.span.clone())
+            .await
     }
 }
 

@@ -13,6 +13,7 @@ use crate::{
 
 use super::change::Change;
 use super::{CookieChange, Outcome};
+use crate::observe::RequestTrace;
 
 /// How many fresh ids `create` tries before giving up. With 256-bit ids a second
 /// attempt already means a broken random source or store.
@@ -91,6 +92,8 @@ pub(crate) struct State {
     pub(crate) cookie: CookieChange,
     /// How to get back to the stored data if a mid-request write is refused.
     undo: Undo,
+    /// What this request did to the store, for its span and metrics.
+    pub(crate) trace: RequestTrace,
 }
 
 /// The stored values of the keys changed since the last write, so a refused
@@ -124,6 +127,7 @@ impl State {
             sealed_data: None,
             cookie: CookieChange::Unchanged,
             undo: Undo::default(),
+            trace: RequestTrace::default(),
         }
     }
 
@@ -296,7 +300,13 @@ impl State {
                 }
                 Ok(_) => self.cookie = CookieChange::Remove,
                 Err(Error::Corrupt(why)) => {
-                    tracing::warn!(%why, "stored session does not decode; starting a new one");
+                    // Only the part of the reason before the decoder's own message: serde
+                    // quotes the bytes it refused, which may be session data.
+                    let context = why.split(':').next().unwrap_or_default();
+                    tracing::warn!(
+                        context,
+                        "stored session does not decode; starting a new one"
+                    );
                     self.cookie = CookieChange::Remove;
                 }
                 Err(e) => return Err(e),
@@ -426,6 +436,7 @@ impl State {
         };
         self.data = std::mem::take(&mut record.data);
         let cookie = result?;
+        self.trace.created = true;
         self.base = Some(Base::of(&record, cookie.clone()));
         self.cookie = CookieChange::Set(cookie);
         self.forget_changes();
@@ -462,6 +473,7 @@ impl State {
             self.data = std::mem::take(&mut record.data);
             match result {
                 Ok(cookie) => {
+                    self.trace.saved = true;
                     self.base = Some(Base::of(&record, cookie.clone()));
                     self.cookie = CookieChange::Set(cookie);
                     self.forget_changes();
@@ -471,6 +483,7 @@ impl State {
                 }
                 Err(Error::Conflict) if replays < options.conflict_retries => {
                     replays += 1;
+                    self.trace.replayed();
                     tracing::debug!(replays, "session save conflicted; replaying changes");
                     // Requests that keep colliding on one hot session would otherwise
                     // retry in lock-step; a short random pause spreads them out.
@@ -550,6 +563,7 @@ impl State {
         }
         match result {
             Ok(cookie) => {
+                self.trace.touched = true;
                 self.base = Some(Base::of(&record, cookie.clone()));
                 self.cookie = CookieChange::Set(cookie);
                 self.synced = true;
@@ -569,7 +583,7 @@ impl State {
         if let Some(base) = self.base.as_ref() {
             match store.delete(&base.id).await {
                 // Without server-side revoke, expiring the cookie is all there is.
-                Ok(()) | Err(Error::Unsupported(_)) => {}
+                Ok(()) | Err(Error::Unsupported(_)) => self.trace.deleted = true,
                 Err(e) => return Err(e),
             }
         }
@@ -584,6 +598,7 @@ impl State {
     /// The stored session disappeared under us (a logout elsewhere, or expiry): stop
     /// writing, drop the data, expire the cookie. Never re-create it.
     fn gone(&mut self) {
+        self.trace.vanished = true;
         self.reset();
         self.phase = Phase::Deleted;
         self.cookie = CookieChange::Remove;

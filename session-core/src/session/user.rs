@@ -1,6 +1,8 @@
 //! Sessions by user on the handle (contract rule 12): bind at login, check the auth
 //! hash, list the user's devices, log out one or all of them.
 
+use tracing::Instrument;
+
 use super::state::Phase;
 use super::Session;
 use crate::{Result, ScanCursor, StorageKey, UserBinding, UserSessionsPage};
@@ -81,7 +83,7 @@ impl Session {
             None => Ok(false),
             Some(user) if user.auth_hash_matches(current) => Ok(true),
             Some(_) => {
-                st.delete_stored(&*self.shared.store).await?;
+                self.remove_stored(&mut st).await?;
                 st.phase = Phase::Ready;
                 Ok(false)
             }
@@ -108,7 +110,11 @@ impl Session {
         let Some(user) = self.user().await?.map(|u| u.user_key()) else {
             return Ok(UserSessionsPage::default());
         };
-        self.shared.store.sessions_of(&user, cursor, limit).await
+        self.shared
+            .store
+            .sessions_of(&user, cursor, limit)
+            .instrument(self.shared.span.clone())
+            .await
     }
 
     /// Ends every other session of this session's user ("log out my other devices")
@@ -119,7 +125,11 @@ impl Session {
             return Ok(0);
         };
         let current = st.base.as_ref().map(|b| b.id.storage_key());
-        self.shared.store.revoke_user(&user, current.as_ref()).await
+        self.shared
+            .store
+            .revoke_user(&user, current.as_ref())
+            .instrument(self.shared.span.clone())
+            .await
     }
 
     /// Ends every session of this session's user, this one included ("log out
@@ -139,8 +149,9 @@ impl Session {
             .shared
             .store
             .revoke_user(&user, current.as_ref())
+            .instrument(self.shared.span.clone())
             .await?;
-        st.delete_stored(&*self.shared.store).await?;
+        self.remove_stored(&mut st).await?;
         st.phase = Phase::Ready;
         Ok(others + u64::from(current.is_some()))
     }
@@ -155,10 +166,14 @@ impl Session {
             return Ok(false);
         };
         if st.base.as_ref().is_some_and(|b| b.id.storage_key() == *key) {
-            st.delete_stored(&*self.shared.store).await?;
+            self.remove_stored(&mut st).await?;
             st.phase = Phase::Deleted;
             return Ok(true);
         }
-        self.shared.store.revoke_session(&user, key).await
+        self.shared
+            .store
+            .revoke_session(&user, key)
+            .instrument(self.shared.span.clone())
+            .await
     }
 }

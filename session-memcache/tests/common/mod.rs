@@ -80,6 +80,43 @@ pub async fn store_on(servers: &[String], clock: Clock) -> MemcacheStore {
         .unwrap_or_else(|e| panic!("test store: {e}"))
 }
 
+/// Two stores (two app processes) on one private server, under one fresh prefix.
+pub struct TwoInstances {
+    pub server: Memcached,
+    pub a: MemcacheStore,
+    pub b: MemcacheStore,
+}
+
+/// [`TwoInstances`] on `clock`.
+pub async fn two_instances(clock: Clock) -> TwoInstances {
+    let server = Memcached::start();
+    let prefix = random_prefix();
+    let open = |clock: Clock| {
+        let options = MemcacheOptions::new(&[server.addr()])
+            .and_then(|o| o.with_prefix(prefix.clone()))
+            .map(|o| o.with_settings(StoreSettings::new().with_clock(clock)))
+            .unwrap_or_else(|e| panic!("test store options: {e}"));
+        MemcacheStore::new(options)
+    };
+    let a = open(clock.clone())
+        .await
+        .unwrap_or_else(|e| panic!("store a: {e}"));
+    let b = open(clock).await.unwrap_or_else(|e| panic!("store b: {e}"));
+    TwoInstances { server, a, b }
+}
+
+/// A new record of user "ada", live for ten minutes from `now`.
+pub fn ten_minute_record(now: session_core::Timestamp) -> Record {
+    let mut data = session_core::Data::new();
+    data.insert("user".into(), serde_json::json!("ada"));
+    Record::new(
+        SessionId::generate(),
+        data,
+        now,
+        now.saturating_add(std::time::Duration::from_secs(600)),
+    )
+}
+
 /// The conformance fixture: a store in a fresh namespace, with a raw dump of what the
 /// servers hold for it.
 pub async fn suite_fixture(clock: Clock) -> Fixture {

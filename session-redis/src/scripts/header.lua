@@ -8,12 +8,10 @@ local V =
 local HEX =
   '^%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x$'
 
--- The header of the session at `key`: nil if there is no such key; false if its value
--- is in no layout this release knows; else the deadline (ms), the 20-digit version
--- field and the bound user's key ('' when unbound). Reads 125 bytes at most, never
--- the envelope.
-local function read_head(key)
-  local head = redis.call('GETRANGE', key, 0, 124)
+-- The header `head` read by GETRANGE 0 124 of a session: nil if there is no such key
+-- (empty); false if its value is in no layout this release knows; else the deadline
+-- (ms), the 20-digit version field and the bound user's key ('' when unbound).
+local function parse_head(head)
   if #head == 0 then
     return nil
   end
@@ -28,6 +26,11 @@ local function read_head(key)
     end
   end
   return tonumber(string.sub(head, 42, 61)), string.sub(head, 2, 21), user
+end
+
+-- parse_head of the session at `key`. Reads 125 bytes at most, never the envelope.
+local function read_head(key)
+  return parse_head(redis.call('GETRANGE', key, 0, 124))
 end
 
 -- Makes the index at `index` outlive the deadline `pxat` (ms): never shortens it.

@@ -1,17 +1,6 @@
--- session-redis: extend a live session's deadline without rewriting its data or version.
--- Touches KEYS[1] only (and on a standalone server the index of the user the stored
--- header names, so that the index outlives the session).
---
--- KEYS[1]  the session's key
--- ARGV[1]  now, in ms, by the store's clock
--- ARGV[2]  the header's accessed-at and expires-at fields, 40 bytes back to back
--- ARGV[3]  the new deadline for PEXPIREAT, in ms
--- ARGV[4]  the user's key hex the caller believes bound ('' unbound)
--- ARGV[5]  '1' standalone: stretch the index here; '0' cluster: the caller does
---
--- Returns 1 touched, 0 missing or expired, -2 not a known layout; on a cluster {1, user}
--- when the stored binding is not the one the caller believes.
-local expires, _, user = read_head(KEYS[1])
+-- session-redis: the touch script after its fast path (touch_first.lua) and the
+-- shared helpers (header.lua). `head` is the header touch_first.lua read.
+local expires, _, user = parse_head(head)
 if expires == nil then
   return 0
 end

@@ -210,6 +210,9 @@ impl SessionStore for Refusing {
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
     }
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
     async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
         self.inner.load(cookie_value).await
     }
