@@ -4,9 +4,9 @@
 //! seals: seal = XChaCha20-Poly1305 with a fresh random nonce and the cookie name as
 //! associated data, then unpadded URL-safe base64 (create, save and touch all seal);
 //! load = base64-decode and open. The store additionally encodes or decodes the
-//! envelope, compresses it when it is large enough to gain (raw-DEFLATE from 256
-//! bytes, by default), derives nothing per call (keys are derived once) and checks
-//! the embedded deadline. It cannot revoke, so there is no delete.
+//! envelope, compresses it only when it would not fit the cookie otherwise (by
+//! default; no payload of the grid does), derives nothing per call (keys are derived
+//! once) and checks the embedded deadline. It cannot revoke, so there is no delete.
 //!
 //! `MemoryStore` has no I/O and so no raw limit; it is compared with tower-sessions'
 //! `MemoryStore` only.

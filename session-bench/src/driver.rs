@@ -53,6 +53,21 @@ pub trait Raw: Send + Sync + 'static {
     async fn touch(&self, handle: &str, item: &Item) -> TaskResult<()>;
     /// Removes an item.
     async fn delete(&self, handle: &str) -> TaskResult<()>;
+    /// What the raw compare-and-set save runs, if the backend has one measured next to
+    /// the plain save (Redis: the smallest correct CAS script).
+    fn cas_label(&self) -> Option<String> {
+        None
+    }
+    /// Overwrites an item only if it still holds the version before `item.version`.
+    async fn save_cas(&self, _handle: &str, _item: &Item) -> TaskResult<()> {
+        Err("this raw client has no compare-and-set".into())
+    }
+    /// A variant of our store whose saves are measured next to ours on the same
+    /// sessions (Redis: the last-writer-wins mode), if the backend has one. On the raw
+    /// client because it is the backend module's one hook the driver asks about.
+    fn save_variant(&self) -> Option<Arc<dyn SessionStore>> {
+        None
+    }
 }
 
 /// One backend to measure.
@@ -72,7 +87,7 @@ pub struct Target {
 }
 
 /// Our store's sessions of one payload size.
-struct Pool {
+pub struct Pool {
     records: Vec<Record>,
     cookies: Arc<Vec<String>>,
 }
@@ -93,7 +108,9 @@ fn item(raw: &dyn Raw, r: &Record) -> BoxResult<Item> {
     })
 }
 
-async fn ours_pool(store: &Arc<dyn SessionStore>, records: Vec<Record>) -> BoxResult<Pool> {
+/// Creates `records` through `store` (32 tasks, untimed): the sessions a cell's loads
+/// read and its saves replace.
+pub async fn ours_pool(store: &Arc<dyn SessionStore>, records: Vec<Record>) -> BoxResult<Pool> {
     let shared = Arc::new(records);
     let (s, r) = (store.clone(), shared.clone());
     let (_, cookies) = measure_map(32, shared.len(), move |i| {
@@ -127,7 +144,9 @@ async fn raw_pool(raw: &Arc<dyn Raw>, records: &[Record]) -> BoxResult<RawPool> 
     })
 }
 
-async fn run_ours(
+/// One timed round of `op` through our `store` on `pool`'s sessions (loads read them in
+/// turn; saves replace each task's own sessions with their next version).
+pub async fn run_ours(
     store: &Arc<dyn SessionStore>,
     pool: &mut Pool,
     op: Op,
@@ -293,6 +312,37 @@ async fn run_raw(
     }
 }
 
+/// [`run_raw`]'s saves through [`Raw::save_cas`]: the same plan of next versions.
+async fn run_raw_cas(
+    raw: &Arc<dyn Raw>,
+    pool: &mut RawPool,
+    tasks: usize,
+    n: usize,
+    payload: usize,
+) -> BoxResult<Sample> {
+    let t = now();
+    let mut plan = Vec::with_capacity(n);
+    for idx in plan_indices(tasks, n) {
+        let mut next = pool.items[idx].clone();
+        next.version += 1;
+        pool.items[idx].version = next.version;
+        let mut record = sample_record(t, payload, idx);
+        record.version = next.version;
+        next.bytes = Arc::new(raw.bytes(&record)?);
+        plan.push((pool.handles[idx].clone(), next));
+    }
+    let plan = Arc::new(plan);
+    let x = raw.clone();
+    measure(tasks, n, move |i| {
+        let (x, p) = (x.clone(), plan.clone());
+        async move {
+            let (handle, item) = &p[i];
+            x.save_cas(handle, item).await
+        }
+    })
+    .await
+}
+
 fn blank(backend: &str, op: Op, tasks: usize, payload: usize) -> Row {
     Row {
         backend: backend.to_owned(),
@@ -307,6 +357,11 @@ fn blank(backend: &str, op: Op, tasks: usize, payload: usize) -> Row {
         ours_vs_raw_async: None,
         ours_vs_peer: None,
         note: None,
+        raw_cas: None,
+        ours_vs_raw_cas: None,
+        ours_lww: None,
+        lww_vs_raw: None,
+        lww_vs_peer: None,
     }
 }
 
@@ -355,6 +410,16 @@ pub async fn bench_target(target: &Target, grid: &Grid) -> BoxResult<Vec<Row>> {
                 }
                 let mut ours = Vec::new();
                 let mut raws: Vec<Vec<Sample>> = raw_pools.iter().map(|_| Vec::new()).collect();
+                // Saves: the raw compare-and-set and our store's variant, where there are.
+                let cas = raw_pools
+                    .first()
+                    .filter(|(raw, _)| op == Op::Save && raw.cas_label().is_some())
+                    .map(|(raw, _)| raw.clone());
+                let variant = raw_pools
+                    .first()
+                    .filter(|_| op == Op::Save)
+                    .and_then(|(raw, _)| raw.save_variant());
+                let (mut cas_samples, mut variant_samples) = (Vec::new(), Vec::new());
                 // Alternating which side goes first, so a burst of noise from other
                 // processes lands on both sides alike; the rates are the rounds' median.
                 for round in 0..grid.rounds.max(1) {
@@ -375,6 +440,25 @@ pub async fn bench_target(target: &Target, grid: &Grid) -> BoxResult<Vec<Row>> {
                                 .await?,
                         );
                     }
+                    if let (Some(raw), Some((_, rp))) = (&cas, raw_pools.first_mut()) {
+                        cas_samples.push(run_raw_cas(raw, rp, tasks, per_round, payload).await?);
+                    }
+                    if let Some(store) = &variant {
+                        variant_samples
+                            .push(run_ours(store, &mut pool, op, tasks, per_round, payload).await?);
+                    }
+                }
+                if let Some(raw) = &cas {
+                    row.raw_cas = Some(Side {
+                        what: raw.cas_label().unwrap_or_default(),
+                        figures: summarize(cas_samples),
+                    });
+                }
+                if variant.is_some() {
+                    row.ours_lww = Some(Side {
+                        what: format!("{} (last-writer-wins)", target.what),
+                        figures: summarize(variant_samples),
+                    });
                 }
                 row.ours = Some(Side {
                     what: target.what.clone(),

@@ -1,7 +1,13 @@
 //! HTTP level: the demo app (`session_demo::app`) on each backend, the same routes with
 //! no session layer, and the same routes behind tower-sessions' layer (from the peers
 //! workspace), each server in its own process with its own tokio runtime (two worker
-//! threads), under a load generator in this process on loopback.
+//! threads), under a load generator in this process on loopback. The same three on
+//! actix-web (`--frameworks`): the demo's actix app (`session_demo::actix_app`) over
+//! `session_actix`'s middleware (`ours-actix`), the bare actix app (`bare-actix`), and actix-session's middleware
+//! on the backends it shares with ours, Redis and the cookie (`actix-session`, from
+//! the peers workspace); each actix server runs two workers. On each framework the
+//! `hand-written` app ([`crate::hand_written`]) serves the same two routes with no
+//! session library, its own signed cookie and the raw client: the limit.
 //!
 //! The load generator opens N keep-alive HTTP/1.1 connections (hyper's client, one
 //! task each). Each connection is one returning visitor: its first request,
@@ -13,7 +19,10 @@
 //! - `GET /counter`: read-modify-write (one load and one save per request).
 //!
 //! One second of warm-up, then the measured window; requests/s and latency quantiles
-//! are over the window only.
+//! are over the window only. `vs bare app` divides by the bare app of the same
+//! framework on the same path; an `ours` row's `vs hand-written` by the hand-written
+//! app and its `vs peer` by the other library, on the same framework, backend and
+//! path.
 
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
@@ -23,6 +32,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix_web::{web, App, HttpRequest, HttpResponse};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use axum::Router;
 use http_body_util::{BodyExt, Empty};
@@ -33,12 +46,82 @@ use hyper_util::rt::TokioIo;
 use rand::RngCore;
 use session_any::SessionConfig;
 
+use crate::hand_written::{self, Reply};
 use crate::measure::{quantile, round1, round2, TaskResult};
 use crate::memcache::PrivateServer;
 use crate::peers::Peers;
 use crate::results::{HttpRow, Report};
 use crate::serve::{login_page, until_stdin_closes};
+use crate::serve_actix;
 use crate::{BoxResult, Options};
+
+/// The web framework of a server under load, and so of its row's stacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Framework {
+    /// axum 0.8 (our tower layer, tower-sessions).
+    Axum,
+    /// actix-web 4 (our actix middleware, actix-session).
+    Actix,
+}
+
+impl Framework {
+    /// The stack name of the app without sessions.
+    fn bare(self) -> &'static str {
+        match self {
+            Framework::Axum => "bare",
+            Framework::Actix => "bare-actix",
+        }
+    }
+
+    /// The stack name of the demo on our sessions.
+    fn ours(self) -> &'static str {
+        match self {
+            Framework::Axum => "ours",
+            Framework::Actix => "ours-actix",
+        }
+    }
+
+    /// The stack name of the hand-written limit.
+    fn hand_written(self) -> &'static str {
+        match self {
+            Framework::Axum => "hand-written",
+            Framework::Actix => "hand-written-actix",
+        }
+    }
+
+    /// The other library's stack on this framework, and the backends it shares with
+    /// ours.
+    fn peer(self) -> (&'static str, &'static [&'static str]) {
+        match self {
+            Framework::Axum => ("tower-sessions", crate::peers::SHARED),
+            Framework::Actix => ("actix-session", crate::peers::ACTIX_SHARED),
+        }
+    }
+
+    /// The framework a row's stack ran on.
+    fn of_stack(stack: &str) -> Framework {
+        if [
+            Framework::Actix.bare(),
+            Framework::Actix.ours(),
+            Framework::Actix.hand_written(),
+            Framework::Actix.peer().0,
+        ]
+        .contains(&stack)
+        {
+            Framework::Actix
+        } else {
+            Framework::Axum
+        }
+    }
+
+    /// `--framework` of the `serve` process.
+    fn arg(self) -> &'static str {
+        match self {
+            Framework::Axum => "axum",
+            Framework::Actix => "actix",
+        }
+    }
+}
 
 const PATHS: [&str; 2] = ["/", "/counter"];
 const WARMUP: Duration = Duration::from_secs(1);
@@ -51,7 +134,7 @@ fn secret() -> String {
 
 /// The demo's two measured routes with no session layer: the same page, and a counter
 /// in a process-wide atomic.
-fn bare_app() -> Router {
+pub(crate) fn bare_app() -> Router {
     let counter = Arc::new(AtomicU64::new(0));
     Router::new()
         .route("/", get(|| async { login_page(false) }))
@@ -64,21 +147,219 @@ fn bare_app() -> Router {
         )
 }
 
-/// The server process: `serve [--url URL]` (no URL: the bare app). Prints
-/// `LISTENING <addr>` and serves until its standard input closes.
-pub async fn serve(url: Option<&str>) -> BoxResult<()> {
-    let app = match url {
-        None => bare_app(),
-        Some(url) => {
-            let mut config = SessionConfig::for_url(url);
-            config.secrets = vec![secret()];
-            config.cookie_secrets = vec![secret()];
-            // Plain HTTP on loopback.
-            config.cookie.secure = false;
-            session_demo::app(config.layer().await?)
-        }
+/// The demo's settings for `url`: fresh secrets, plain HTTP on loopback.
+pub(crate) fn demo_config(url: &str) -> SessionConfig {
+    let mut config = SessionConfig::for_url(url);
+    config.secrets = vec![secret()];
+    config.cookie_secrets = vec![secret()];
+    config.cookie.secure = false;
+    config
+}
+
+/// Which app a server process serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Stack {
+    /// The demo app on our sessions (`--url`), or the bare app (no `--url`).
+    Demo,
+    /// The hand-written limit on `--backend` ([`crate::hand_written`]).
+    HandWritten,
+}
+
+/// The options of the internal `serve` command.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The app: the demo (or with no `--url` the bare app), or the hand-written limit.
+    #[arg(long, value_enum, default_value = "demo")]
+    pub stack: Stack,
+    /// The demo's store URL (none: the bare app); the hand-written app's Redis or
+    /// SQLite URL.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The web framework serving it.
+    #[arg(long, value_enum, default_value = "axum")]
+    pub framework: Framework,
+    /// The hand-written app's backend.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(hand_written::BACKENDS.iter().copied()))]
+    pub backend: Option<String>,
+    /// The hand-written app's Redis key prefix or SQLite table.
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+}
+
+impl ServeArgs {
+    async fn hand_written(&self) -> BoxResult<Arc<hand_written::App>> {
+        let backend = self
+            .backend
+            .as_deref()
+            .ok_or("--stack hand-written needs --backend")?;
+        Ok(Arc::new(
+            hand_written::App::open(backend, self.url.as_deref(), &self.prefix).await?,
+        ))
+    }
+}
+
+/// The server process: `serve [--url URL]` (no URL: the bare app), or `serve --stack
+/// hand-written --backend B`. Prints `LISTENING <addr>` and serves until its standard
+/// input closes.
+pub async fn serve(args: &ServeArgs) -> BoxResult<()> {
+    let app = match (args.stack, args.url.as_deref()) {
+        (Stack::HandWritten, _) => hand_written_app(args.hand_written().await?),
+        (Stack::Demo, None) => bare_app(),
+        (Stack::Demo, Some(url)) => session_demo::app(demo_config(url).layer().await?),
     };
     until_stdin_closes(app).await
+}
+
+/// The hand-written app's cookie value in `headers`.
+fn hw_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|h| hand_written::cookie_value(h, hand_written::COOKIE))
+}
+
+/// A hand-written route's answer on axum: `content_type` and the cookie, or a 500.
+fn hw_response(reply: BoxResult<Reply>, content_type: &'static str) -> Response {
+    let reply = match reply {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("hand-written: {e}");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let mut response = reply.body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    if let Some(c) = reply
+        .set_cookie
+        .and_then(|c| HeaderValue::from_str(&c).ok())
+    {
+        headers.insert(SET_COOKIE, c);
+    }
+    response
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+const TEXT: &str = "text/plain; charset=utf-8";
+
+/// [`hand_written`]'s two routes on axum.
+pub(crate) fn hand_written_app(app: Arc<hand_written::App>) -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(
+                |State(app): State<Arc<hand_written::App>>, headers: HeaderMap| async move {
+                    hw_response(app.index(hw_cookie(&headers)).await, HTML)
+                },
+            ),
+        )
+        .route(
+            "/counter",
+            get(
+                |State(app): State<Arc<hand_written::App>>, headers: HeaderMap| async move {
+                    hw_response(app.counter(hw_cookie(&headers)).await, TEXT)
+                },
+            ),
+        )
+        .with_state(app)
+}
+
+/// A hand-written route's answer on actix-web.
+fn hw_actix_response(reply: BoxResult<Reply>, content_type: &'static str) -> HttpResponse {
+    match reply {
+        Ok(reply) => {
+            let mut response = HttpResponse::Ok();
+            response.content_type(content_type);
+            if let Some(c) = reply.set_cookie {
+                response.insert_header((SET_COOKIE.as_str(), c));
+            }
+            response.body(reply.body)
+        }
+        Err(e) => {
+            eprintln!("hand-written: {e}");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+fn hw_actix_cookie(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get_all(COOKIE.as_str())
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|h| hand_written::cookie_value(h, hand_written::COOKIE))
+}
+
+/// [`hand_written`]'s two routes on actix-web.
+fn hand_written_actix_app(cfg: &mut web::ServiceConfig, app: Arc<hand_written::App>) {
+    cfg.app_data(web::Data::from(app))
+        .route(
+            "/",
+            web::get().to(
+                |app: web::Data<hand_written::App>, req: HttpRequest| async move {
+                    hw_actix_response(app.index(hw_actix_cookie(&req)).await, HTML)
+                },
+            ),
+        )
+        .route(
+            "/counter",
+            web::get().to(
+                |app: web::Data<hand_written::App>, req: HttpRequest| async move {
+                    hw_actix_response(app.counter(hw_actix_cookie(&req)).await, TEXT)
+                },
+            ),
+        );
+}
+
+/// [`bare_app`] on actix-web.
+fn bare_actix_app(cfg: &mut web::ServiceConfig, counter: Arc<AtomicU64>) {
+    cfg.route(
+        "/",
+        web::get().to(|| async { serve_actix::login_response(false) }),
+    )
+    .route(
+        "/counter",
+        web::get().to(move || {
+            let counter = counter.clone();
+            async move { (counter.fetch_add(1, Ordering::Relaxed) + 1).to_string() }
+        }),
+    );
+}
+
+/// The server process on actix-web: `serve --framework actix [--url URL]` (no URL: the
+/// bare actix app; else the demo's actix app; `--stack hand-written`: the limit). Its
+/// own actix system, like any actix app's `main`.
+pub fn serve_actix(args: &ServeArgs) -> BoxResult<()> {
+    actix_web::rt::System::new().block_on(async move {
+        if args.stack == Stack::HandWritten {
+            // One app (one connection manager or pool) shared by both workers, as the
+            // axum server shares it between its two worker threads.
+            let app = args.hand_written().await?;
+            return serve_actix::serve!(move || {
+                let app = app.clone();
+                App::new().configure(move |cfg| hand_written_actix_app(cfg, app))
+            })
+            .await;
+        }
+        match args.url.as_deref() {
+            None => {
+                let counter = Arc::new(AtomicU64::new(0));
+                serve_actix::serve!(move || {
+                    let counter = counter.clone();
+                    App::new().configure(move |cfg| bare_actix_app(cfg, counter))
+                })
+                .await
+            }
+            Some(url) => {
+                let sessions =
+                    session_actix::SessionMiddleware::from(demo_config(url).sessions().await?);
+                serve_actix::serve!(move || session_demo::actix_app::app(sessions.clone())).await
+            }
+        }
+    })
 }
 
 /// A server process, stopped (stdin closed, then killed if need be) when dropped.
@@ -249,6 +530,8 @@ fn row(stack: &str, backend: &str, path: &str, connections: usize) -> HttpRow {
         p99_us: 0.0,
         errors: 0,
         vs_bare: None,
+        vs_hand_written: None,
+        vs_peer: None,
         note: None,
     }
 }
@@ -354,8 +637,40 @@ async fn clean(backend: &str, opts: &Options) {
     }
 }
 
-/// Every HTTP run: the bare app, ours on each of `backends` that is reachable, and
-/// tower-sessions on the shared ones.
+/// Removes the keys under `prefix` (a run's own, as actix-session names them) from
+/// the shared Redis: `SCAN` then `UNLINK`, nothing else.
+async fn clean_prefix(url: &str, prefix: &str) {
+    use session_redis::redis;
+    let Ok(mut conn) = crate::redis::connect(url).await else {
+        return;
+    };
+    let pattern = format!("{prefix}*");
+    let mut cursor: u64 = 0;
+    loop {
+        let page: Result<(u64, Vec<String>), _> = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await;
+        let Ok((next, keys)) = page else {
+            return;
+        };
+        if !keys.is_empty() {
+            let _: Result<i64, _> = redis::cmd("UNLINK").arg(&keys).query_async(&mut conn).await;
+        }
+        if next == 0 {
+            return;
+        }
+        cursor = next;
+    }
+}
+
+/// Every HTTP run, per framework of `--frameworks`: the bare app, ours on each of
+/// `backends` that is reachable, and the other library (tower-sessions on axum,
+/// actix-session on actix) on the backends it shares with ours.
 pub async fn run(
     opts: &Options,
     backends: &[String],
@@ -366,15 +681,17 @@ pub async fn run(
 ) -> BoxResult<Vec<HttpRow>> {
     let exe = std::env::current_exe()?;
     let mut rows = Vec::new();
-    let serve = |url: Option<&str>| {
+    let serve = |framework: Framework, url: Option<&str>| {
         let mut cmd = crate::pin::server_command(&exe);
-        cmd.arg("serve");
+        cmd.args(["serve", "--framework", framework.arg()]);
         if let Some(u) = url {
             cmd.args(["--url", u]);
         }
         cmd
     };
-    rows.extend(measure("bare", "none", serve(None), opts).await);
+    for &framework in &opts.frameworks {
+        rows.extend(measure(framework.bare(), "none", serve(framework, None), opts).await);
+    }
     let skipped: Vec<String> = report.skipped.clone();
     for backend in backends {
         let unreachable = skipped
@@ -397,25 +714,94 @@ pub async fn run(
         let Some(url) = demo_url(backend, opts, scratch, memcache_addr.as_deref()) else {
             continue;
         };
-        rows.extend(measure("ours", backend, serve(Some(&url)), opts).await);
-        clean(backend, opts).await;
-        if let Some(p) = peers {
-            if crate::peers::SHARED.contains(&backend.as_str()) {
-                let peer_scratch = opts.scratch()?;
-                let url = Peers::url(backend, opts, Some(peer_scratch.path()));
-                let cmd = p.serve_command(backend, url.as_deref());
-                rows.extend(measure("tower-sessions", backend, cmd, opts).await);
+        for &framework in &opts.frameworks {
+            rows.extend(
+                measure(
+                    framework.ours(),
+                    backend,
+                    serve(framework, Some(&url)),
+                    opts,
+                )
+                .await,
+            );
+            clean(backend, opts).await;
+            if hand_written::BACKENDS.contains(&backend.as_str()) {
+                let prefix = format!("bench:http:hand-written:{}:", std::process::id());
+                let mut cmd = crate::pin::server_command(&exe);
+                cmd.args(["serve", "--stack", "hand-written", "--framework"])
+                    .args([framework.arg(), "--backend", backend]);
+                match backend.as_str() {
+                    "redis" => {
+                        cmd.args(["--url", &opts.redis, "--prefix", &prefix]);
+                    }
+                    "sqlite" => {
+                        let db = crate::sql::sqlite_url(scratch, "hand-written.db");
+                        cmd.args(["--url", &db, "--prefix", "hand_written"]);
+                    }
+                    _ => {}
+                }
+                rows.extend(measure(framework.hand_written(), backend, cmd, opts).await);
+                if backend == "redis" {
+                    clean_prefix(&opts.redis, &prefix).await;
+                }
+            }
+            let (stack, shared) = framework.peer();
+            let Some(p) = peers.filter(|_| shared.contains(&backend.as_str())) else {
+                continue;
+            };
+            let peer_scratch = opts.scratch()?;
+            let url = Peers::url(backend, opts, Some(peer_scratch.path()));
+            let prefix = (framework == Framework::Actix && backend == "redis")
+                .then(|| format!("bench:http:actix-session:{}:", std::process::id()));
+            let cmd = p.serve_command(stack, backend, url.as_deref(), prefix.as_deref());
+            rows.extend(measure(stack, backend, cmd, opts).await);
+            if let Some(prefix) = prefix {
+                clean_prefix(&opts.redis, &prefix).await;
             }
         }
     }
-    let bare: Vec<(String, f64)> = rows
+    let bare: Vec<(Framework, String, f64)> = rows
         .iter()
-        .filter(|r| r.stack == "bare")
-        .map(|r| (r.path.clone(), r.requests_per_s))
+        .filter(|r| r.stack == Framework::of_stack(&r.stack).bare())
+        .map(|r| {
+            (
+                Framework::of_stack(&r.stack),
+                r.path.clone(),
+                r.requests_per_s,
+            )
+        })
         .collect();
+    let rate = |stack: &str, backend: &str, path: &str| {
+        rows.iter()
+            .find(|o| o.stack == stack && o.backend == backend && o.path == path)
+            .map(|o| o.requests_per_s)
+            .filter(|&x| x > 0.0)
+    };
+    let against: Vec<(Option<f64>, Option<f64>)> = rows
+        .iter()
+        .map(|r| {
+            let framework = Framework::of_stack(&r.stack);
+            if r.stack != framework.ours() {
+                return (None, None);
+            }
+            let by = |stack| rate(stack, &r.backend, &r.path).map(|x| round2(r.requests_per_s / x));
+            (by(framework.hand_written()), by(framework.peer().0))
+        })
+        .collect();
+    for (r, (hw, peer)) in rows.iter_mut().zip(against) {
+        r.vs_hand_written = hw;
+        r.vs_peer = peer;
+    }
     for r in &mut rows {
-        if let Some((_, b)) = bare.iter().find(|(p, _)| *p == r.path) {
-            if *b > 0.0 && r.stack != "bare" {
+        let framework = Framework::of_stack(&r.stack);
+        if r.stack == framework.bare() {
+            continue;
+        }
+        if let Some((_, _, b)) = bare
+            .iter()
+            .find(|(f, p, _)| *f == framework && *p == r.path)
+        {
+            if *b > 0.0 {
                 r.vs_bare = Some(round2(r.requests_per_s / b));
             }
         }

@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run -p session-bench --release -- all [--json PATH] [--markdown PATH] [options]
 //! cargo run -p session-bench --release -- redis|memcache|sql|file|cookie|memory [options]
-//! cargo run -p session-bench --release -- http|touch|scale [options]
+//! cargo run -p session-bench --release -- http|touch|scale|cpu|users|tiered [options]
 //! cargo run -p session-bench --release -- help [command]
 //! ```
 //!
@@ -15,8 +15,12 @@
 //! both sides follow are one file both include ([`measure`]).
 
 mod cookie;
+mod cpu;
+#[path = "shared/cpu.rs"]
+mod cpu_driver;
 mod driver;
 mod file;
+mod hand_written;
 mod http;
 #[path = "shared/measure.rs"]
 mod measure;
@@ -29,7 +33,11 @@ mod results;
 mod scale;
 #[path = "shared/serve.rs"]
 mod serve;
+#[path = "shared/serve_actix.rs"]
+mod serve_actix;
 mod sql;
+mod targets;
+mod tiered;
 mod touch;
 mod users;
 mod workload;
@@ -84,7 +92,8 @@ enum Command {
     Memcache(Options),
     /// Store level: the cookie store.
     Cookie(Options),
-    /// HTTP level only: the demo app per backend, the bare app, tower-sessions.
+    /// HTTP level only: the demo app per backend, the bare app, tower-sessions (axum);
+    /// the demo on actix-web, the bare actix app, actix-session (actix).
     Http(Options),
     /// Store writes of a read-only workload per touch policy.
     Touch(Options),
@@ -95,6 +104,11 @@ enum Command {
     /// revoking 1, 10, 100 and 1,000 sessions of one user next to the raw queries, and
     /// bound versus unbound create and save.
     Users(Options),
+    /// Issue 22's tiered stores: loads and saves of `TieredStore` (in-process cache
+    /// with and without an invalidation bus, shared Redis cache) over SQLite and
+    /// PostgreSQL, next to the durable store alone and tower-sessions'
+    /// `CachingSessionStore` with a moka cache; hit rates over a warm working set.
+    Tiered(Options),
     /// The Markdown of an earlier JSON report (after a change to the tables, without
     /// measuring again).
     Render {
@@ -105,14 +119,44 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         markdown: Option<PathBuf>,
     },
+    /// The session layers' own CPU per request over the memory store (ours,
+    /// tower-sessions', minus the bare app), in instructions counted by valgrind's
+    /// callgrind over in-process requests (also part of `http` and `all`).
+    Cpu(Options),
+    /// Issue 21's targets, met / not met / not measured with the worst cell, judged on
+    /// the JSON of one or more earlier runs (read as one report).
+    Targets {
+        /// The JSON reports (`--json` of earlier runs).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// An earlier report to compare with: the cookie speed-up and "no regression".
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        /// The run-to-run spread a cell may drop by against the baseline (a fraction).
+        #[arg(long, value_name = "X", default_value = "0.1")]
+        spread: f64,
+        /// Write the Markdown here instead of printing it.
+        #[arg(long, value_name = "PATH")]
+        markdown: Option<PathBuf>,
+    },
+    /// Internal: the process `cpu` counts: `--requests` requests of `--path` through
+    /// one router in process.
+    #[command(hide = true)]
+    CpuRun {
+        /// The router.
+        #[arg(long, value_enum)]
+        stack: cpu::Stack,
+        /// `/` or `/counter`.
+        #[arg(long, value_parser = ["/", "/counter"])]
+        path: String,
+        /// Requests after the first (which creates the session).
+        #[arg(long)]
+        requests: usize,
+    },
     /// Internal: the HTTP server process of `http`. Prints `LISTENING <addr>` and
     /// serves until its standard input closes.
     #[command(hide = true)]
-    Serve {
-        /// The store URL of the demo app; none: the bare app.
-        #[arg(long)]
-        url: Option<String>,
-    },
+    Serve(http::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -139,13 +183,35 @@ fn main() -> ExitCode {
 }
 
 fn run(name: &str, command: Command, command_line: String) -> BoxResult<()> {
+    if let Command::Serve(args) = &command {
+        if args.framework == http::Framework::Actix {
+            // actix-web runs its own runtimes (one per worker), not the shared tokio one.
+            return http::serve_actix(args);
+        }
+    }
+    if let Command::CpuRun {
+        stack,
+        path,
+        requests,
+    } = &command
+    {
+        // Its own current-thread runtime: one thread's work, no scheduler.
+        return cpu::run_one(*stack, path, *requests);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     match command {
         Command::Render { from, markdown } => render(&from, markdown.as_deref()),
-        Command::Serve { url } => runtime.block_on(http::serve(url.as_deref())),
+        Command::Targets {
+            files,
+            baseline,
+            spread,
+            markdown,
+        } => targets::command(&files, baseline.as_deref(), spread, markdown.as_deref()),
+        Command::Serve(args) => runtime.block_on(http::serve(&args)),
+        Command::CpuRun { .. } => Err("cpu-run runs on its own runtime".into()),
         Command::All(opts)
         | Command::Memory(opts)
         | Command::File(opts)
@@ -158,8 +224,10 @@ fn run(name: &str, command: Command, command_line: String) -> BoxResult<()> {
         | Command::Memcache(opts)
         | Command::Cookie(opts)
         | Command::Http(opts)
+        | Command::Cpu(opts)
         | Command::Touch(opts)
         | Command::Users(opts)
+        | Command::Tiered(opts)
         | Command::Scale(opts) => {
             if let Some(cpus) = &opts.server_cpus {
                 pin::set_server_cpus(cpus);
@@ -269,12 +337,31 @@ pub struct Options {
     /// `taskset -c LIST`; see pinned.sh [default: unpinned].
     #[arg(long, value_name = "LIST")]
     server_cpus: Option<String>,
+    /// For all / http: which web frameworks' stacks (axum: bare, ours, tower-sessions;
+    /// actix: bare-actix, ours-actix, actix-session).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        value_enum,
+        default_value = "axum,actix"
+    )]
+    frameworks: Vec<http::Framework>,
     /// Keep-alive connections of the HTTP load generator.
     #[arg(long, value_name = "N", default_value = "32", value_parser = positive::<usize>)]
     connections: usize,
     /// scale: sessions.
     #[arg(long, value_name = "N", default_value = "1000000", value_parser = positive::<usize>)]
     sessions: usize,
+    /// cpu (and http, all): requests between the two instruction counts of each
+    /// stack and path (counted at N/2 and 3N/2).
+    #[arg(long, value_name = "N", default_value = "2000", value_parser = positive::<usize>)]
+    cpu_requests: usize,
+    /// tiered: loads per store per cell, split over the rounds [default: 10 × --ops]
+    /// (a cache hit takes about a microsecond: a round of --ops / --rounds would last
+    /// about a millisecond).
+    #[arg(long, value_name = "N", value_parser = positive::<usize>)]
+    load_ops: Option<usize>,
     /// file: expired files of the big delete_expired run.
     #[arg(long, value_name = "N", default_value = "100000", value_parser = positive::<usize>)]
     sweep_files: usize,
@@ -356,8 +443,8 @@ async fn dispatch(command: &str, opts: Options, command_line: String) -> BoxResu
     let (store_backends, touch_counts, http_backends) = match command {
         "all" => (selected(BACKENDS), true, selected(BACKENDS)),
         "http" => (Vec::new(), false, selected(BACKENDS)),
-        "touch" => (Vec::new(), true, Vec::new()),
-        "scale" | "users" => (Vec::new(), false, Vec::new()),
+        "touch" | "cpu" => (Vec::new(), command == "touch", Vec::new()),
+        "scale" | "users" | "tiered" => (Vec::new(), false, Vec::new()),
         "sql" => (owned(&["sqlite", "postgres", "mysql"]), false, Vec::new()),
         "file" => (owned(&["file", "file-nosync"]), false, Vec::new()),
         one if BACKENDS.contains(&one) => (owned(&[one]), false, Vec::new()),
@@ -402,6 +489,12 @@ async fn dispatch(command: &str, opts: Options, command_line: String) -> BoxResu
         )
         .await?;
     }
+    // The in-process count needs the axum stacks; `--frameworks actix` alone skips it.
+    let counts_cpu = command == "cpu"
+        || (matches!(command, "http" | "all") && opts.frameworks.contains(&http::Framework::Axum));
+    if counts_cpu {
+        report.cpu = cpu::run(&opts, peers.as_ref(), &mut report.skipped).await?;
+    }
     if command == "file" {
         extra = file::sweeps(scratch.path(), opts.sweep_files).await?;
     }
@@ -429,9 +522,17 @@ async fn dispatch(command: &str, opts: Options, command_line: String) -> BoxResu
         }
         report.users = users::run(targets).await?;
     }
+    if command == "tiered" {
+        report.tiered = tiered::run(&opts, scratch.path(), peers.as_ref(), &mut report).await?;
+    }
     drop(memcached);
     report.load_average.push(load_average());
     let mut markdown = report.to_markdown();
+    // Issue 21's targets judge store, HTTP and cpu cells, none of which `tiered` has.
+    if command != "tiered" {
+        markdown.push('\n');
+        markdown.push_str(&targets::markdown(&targets::evaluate(&report, None, 0.1)));
+    }
     if !extra.is_empty() {
         markdown.push('\n');
         markdown.push_str(&extra);
@@ -612,10 +713,21 @@ mod tests {
             "http",
             "touch",
             "scale",
+            "cpu",
+            "cpu --cpu-requests 100 --peers off",
+            "tiered",
+            "tiered --load-ops 1_000 --backends postgres --op-list load",
+            "cpu-run --stack ours --path /counter --requests 10",
             "render --from report.json",
             "render --from report.json --markdown report.md",
+            "targets a.json",
+            "targets a.json b.json --baseline c.json --spread 0.05 --markdown t.md",
             "serve",
             "serve --url memory://",
+            "serve --framework actix",
+            "serve --framework actix --url cookie://",
+            "serve --stack hand-written --backend memory",
+            "serve --stack hand-written --framework actix --backend redis --url redis://x/ --prefix p:",
         ] {
             assert!(parse(command).is_ok(), "{command}");
         }
@@ -636,13 +748,17 @@ mod tests {
         assert_eq!(opts.sessions, 1_000_000);
         assert_eq!(opts.sweep_files, 100_000);
         assert_eq!(opts.server_cpus, None);
+        assert_eq!(
+            opts.frameworks,
+            [http::Framework::Axum, http::Framework::Actix]
+        );
     }
 
     #[test]
     fn options_parse_as_pinned_sh_and_the_readme_type_them() {
         let opts = options(
             "all --json r.json --markdown r.md --peers off --backends memory,file-nosync \
-             --sessions 1_000 --http-secs 2 --server-cpus 1-3",
+             --sessions 1_000 --http-secs 2 --server-cpus 1-3 --frameworks actix",
         );
         assert_eq!(opts.json, Some(PathBuf::from("r.json")));
         assert_eq!(opts.markdown, Some(PathBuf::from("r.md")));
@@ -654,6 +770,7 @@ mod tests {
         assert_eq!(opts.sessions, 1000);
         assert_eq!(opts.http_secs, 2);
         assert_eq!(opts.server_cpus.as_deref(), Some("1-3"));
+        assert_eq!(opts.frameworks, [http::Framework::Actix]);
     }
 
     #[test]
@@ -665,10 +782,18 @@ mod tests {
             "all --backends memory,nope",
             "all --peers maybe",
             "all --sessions 0",
+            "tiered --load-ops 0",
             "all --op-list create,upsert",
             "render",
             "render --from r.json --ops 5",
+            "targets",
+            "targets a.json --ops 5",
             "serve --ops 5",
+            "serve --framework rocket",
+            "serve --stack hand-written --backend file",
+            "cpu-run --stack ours --path /login --requests 1",
+            "cpu-run --stack tower --path / --requests 1",
+            "http --frameworks axum,warp",
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }

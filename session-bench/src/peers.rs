@@ -8,12 +8,15 @@ use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::measure::PeerRow;
+use crate::measure::{Grid, PeerRow};
 use crate::results::Row;
 use crate::{BoxResult, Options};
 
 /// The backends tower-sessions has a store for (and the names the peers binary uses).
 pub const SHARED: &[&str] = &["memory", "sqlite", "postgres", "mysql", "redis"];
+
+/// The backends actix-session has a store for that ours has too (its HTTP rows only).
+pub const ACTIX_SHARED: &[&str] = &["redis", "cookie"];
 
 /// A located (built) peers binary.
 pub struct Peers {
@@ -61,9 +64,14 @@ impl Peers {
         })
     }
 
-    /// The URL the peer gets for `backend`, if any.
+    /// The binary.
+    pub fn bin(&self) -> &Path {
+        &self.bin
+    }
+
+    /// The URL the peer gets for `backend`, if any (`moka-B`: B's, the durable store's).
     pub fn url(backend: &str, opts: &Options, scratch: Option<&Path>) -> Option<String> {
-        match backend {
+        match backend.strip_prefix("moka-").unwrap_or(backend) {
             "postgres" => Some(opts.postgres.clone()),
             "mysql" => Some(opts.mysql.clone()),
             "redis" => Some(opts.redis.clone()),
@@ -82,11 +90,25 @@ impl Peers {
         if !SHARED.contains(&backend) {
             return Ok(None);
         }
+        self.store_rows_on(backend, opts, &opts.grid)
+            .await
+            .map(Some)
+    }
+
+    /// tower-sessions' figures for the peers binary's store `backend` over `grid`: one
+    /// of [`SHARED`], or `moka-sqlite` / `moka-postgres` (`CachingSessionStore` with a
+    /// moka cache in front of the store, for the `tiered` command).
+    pub async fn store_rows_on(
+        &self,
+        backend: &str,
+        opts: &Options,
+        grid: &Grid,
+    ) -> BoxResult<Vec<PeerRow>> {
         eprintln!("  tower-sessions on {backend}");
         let scratch = opts.scratch()?;
         let mut cmd = Command::new(&self.bin);
         cmd.args(["store", "--backend", backend])
-            .args(opts.grid.to_args());
+            .args(grid.to_args());
         if let Some(url) = Self::url(backend, opts, Some(scratch.path())) {
             cmd.args(["--url", &url]);
         }
@@ -106,15 +128,31 @@ impl Peers {
             }
             rows.push(serde_json::from_str(&line)?);
         }
-        Ok(Some(rows))
+        Ok(rows)
     }
 
-    /// A command that serves the two HTTP routes behind tower-sessions' layer.
-    pub fn serve_command(&self, backend: &str, url: Option<&str>) -> Command {
+    /// A command that serves the two HTTP routes behind `stack` (`tower-sessions`'
+    /// layer on axum or `actix-session`'s middleware on actix-web); `prefix` names
+    /// actix-session's Redis keys.
+    pub fn serve_command(
+        &self,
+        stack: &str,
+        backend: &str,
+        url: Option<&str>,
+        prefix: Option<&str>,
+    ) -> Command {
         let mut cmd = crate::pin::server_command(&self.bin);
         cmd.args(["serve", "--backend", backend]);
+        // Named only when not the default, so an older `--peers-bin` still serves
+        // tower-sessions.
+        if stack != "tower-sessions" {
+            cmd.args(["--stack", stack]);
+        }
         if let Some(url) = url {
             cmd.args(["--url", url]);
+        }
+        if let Some(prefix) = prefix {
+            cmd.args(["--prefix", prefix]);
         }
         cmd
     }

@@ -8,16 +8,24 @@
 //!   compare-and-set script, `EVALSHA`, which a plain `SET` cannot be);
 //! - touch: `PEXPIREAT key deadline` (the store's touch script also rewrites the
 //!   header's times);
-//! - delete: `DEL key`.
+//! - delete: `DEL key`;
+//! - raw CAS (saves, a column of its own): `EVALSHA` of the smallest correct
+//!   compare-and-set script ([`RAW_CAS`]: the stored version field, then `SET … PXAT`),
+//!   sent as one command built in place, as our store sends its save script: the floor
+//!   a compare-and-set save can reach on Redis 7, where `SET` has no condition on the
+//!   value.
+//!
+//! Saves also run through a second `RedisStore` on the same keys in its
+//! last-writer-wins mode (`write=lww`): the "ours-lww" column.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use session_core::{Codec, Record, UserKey};
+use session_core::{Codec, Record, SessionStore, UserKey};
 use session_redis::redis::aio::ConnectionManager;
 use session_redis::redis::{self as client};
-use session_redis::{manager_config, RedisOptions, RedisStore};
+use session_redis::{manager_config, RedisOptions, RedisStore, WriteMode};
 
 use crate::driver::{Item, Raw, Target};
 use crate::measure::{Op, TaskResult};
@@ -37,9 +45,19 @@ pub fn stored_value(r: &Record) -> BoxResult<Vec<u8>> {
     Ok(out)
 }
 
+/// The raw CAS script: the 20 version digits after the layout tag must be the expected
+/// ones (a missing key reads as `""`, so it is refused too), then the write.
+pub const RAW_CAS: &str = "if redis.call('GETRANGE', KEYS[1], 1, 20) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+return 1";
+
 struct RedisRaw {
     conn: ConnectionManager,
     prefix: String,
+    /// SHA-1 of [`RAW_CAS`], loaded on the server.
+    cas_sha: String,
+    /// Our store on the same prefix in last-writer-wins mode.
+    lww: Arc<dyn SessionStore>,
 }
 
 impl RedisRaw {
@@ -121,6 +139,33 @@ impl Raw for RedisRaw {
         let _: i64 = self.query(client::cmd("DEL").arg(handle)).await?;
         Ok(())
     }
+
+    fn cas_label(&self) -> Option<String> {
+        Some("EVALSHA: GETRANGE 1 20 = expected version, then SET PXAT".into())
+    }
+
+    async fn save_cas(&self, handle: &str, item: &Item) -> TaskResult<()> {
+        let saved: i64 = self
+            .query(
+                client::cmd("EVALSHA")
+                    .arg(&self.cas_sha)
+                    .arg(1)
+                    .arg(handle)
+                    .arg(format!("{:020}", item.version.saturating_sub(1)))
+                    .arg(item.bytes.as_slice())
+                    .arg(item.expires_ms),
+            )
+            .await?;
+        if saved == 1 {
+            Ok(())
+        } else {
+            Err("the raw compare-and-set found another version".into())
+        }
+    }
+
+    fn save_variant(&self) -> Option<Arc<dyn SessionStore>> {
+        Some(self.lww.clone())
+    }
 }
 
 /// The server's `redis_version`.
@@ -155,7 +200,21 @@ pub async fn target(url: &str) -> BoxResult<(Target, String)> {
     let version = server_version(&conn).await;
     let prefix = format!("bench:{}:", std::process::id());
     let raw_prefix = format!("{prefix}raw:");
-    let store = RedisStore::from_manager(conn.clone(), RedisOptions::new().with_prefix(prefix))?;
+    let store = RedisStore::from_manager(
+        conn.clone(),
+        RedisOptions::new().with_prefix(prefix.clone()),
+    )?;
+    let lww = RedisStore::from_manager(
+        conn.clone(),
+        RedisOptions::new()
+            .with_prefix(prefix)
+            .with_write_mode(WriteMode::LastWriterWins),
+    )?;
+    let cas_sha: String = client::cmd("SCRIPT")
+        .arg("LOAD")
+        .arg(RAW_CAS)
+        .query_async(&mut conn.clone())
+        .await?;
     let raw_store = RedisStore::from_manager(
         conn.clone(),
         RedisOptions::new().with_prefix(raw_prefix.clone()),
@@ -169,6 +228,8 @@ pub async fn target(url: &str) -> BoxResult<(Target, String)> {
             raw: Some(Arc::new(RedisRaw {
                 conn,
                 prefix: raw_prefix,
+                cas_sha,
+                lww: Arc::new(lww),
             })),
             raw_async: None,
             cleanup: Some(Box::new(move || {

@@ -39,6 +39,24 @@ pub struct Row {
     /// Why a side is missing, or anything else worth knowing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Saves only, where the backend has one: the raw client's smallest correct
+    /// compare-and-set on the same bytes (Redis: a script that checks the version, then
+    /// `SET … PXAT`): the floor a compare-and-set save can reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_cas: Option<Side>,
+    /// ours / raw_cas, ops/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ours_vs_raw_cas: Option<f64>,
+    /// Saves only, where the store has one: our store in its last-writer-wins mode
+    /// (Redis: `write=lww`), on the same sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ours_lww: Option<Side>,
+    /// ours_lww / raw, ops/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lww_vs_raw: Option<f64>,
+    /// ours_lww / peer, ops/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lww_vs_peer: Option<f64>,
 }
 
 impl Row {
@@ -54,6 +72,16 @@ impl Row {
         self.ours_vs_raw = ratio(&self.raw);
         self.ours_vs_raw_async = ratio(&self.raw_async);
         self.ours_vs_peer = ratio(&self.peer);
+        self.ours_vs_raw_cas = ratio(&self.raw_cas);
+        let lww = self.ours_lww.as_ref().map(|s| s.figures.ops_per_s);
+        let lww_ratio = |other: &Option<Side>| match (lww, other) {
+            (Some(o), Some(s)) if s.figures.ops_per_s > 0.0 => {
+                Some(round2(o / s.figures.ops_per_s))
+            }
+            _ => None,
+        };
+        self.lww_vs_raw = lww_ratio(&self.raw);
+        self.lww_vs_peer = lww_ratio(&self.peer);
         self
     }
 }
@@ -61,7 +89,8 @@ impl Row {
 /// One HTTP load-generator run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HttpRow {
-    /// `ours`, `bare` or `tower-sessions`.
+    /// `bare`, `ours`, `hand-written` or `tower-sessions` (axum); `bare-actix`,
+    /// `ours-actix`, `hand-written-actix` or `actix-session` (actix-web).
     pub stack: String,
     /// The backend behind the session layer (`none` for the bare app).
     pub backend: String,
@@ -77,8 +106,16 @@ pub struct HttpRow {
     pub p99_us: f64,
     /// Responses that were not 2xx or failed.
     pub errors: u64,
-    /// requests_per_s / the bare app's on the same path.
+    /// requests_per_s / the bare app's of the same framework on the same path.
     pub vs_bare: Option<f64>,
+    /// Ours only: requests_per_s / the hand-written app's (no session library) of the
+    /// same framework, backend and path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vs_hand_written: Option<f64>,
+    /// Ours only: requests_per_s / the other library's (tower-sessions on axum,
+    /// actix-session on actix-web) of the same backend and path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vs_peer: Option<f64>,
     /// Why the run is missing, if it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -137,6 +174,75 @@ pub struct UserRow {
     pub vs_raw: Option<f64>,
 }
 
+/// One store of the `tiered` command (issue 22) in one cell: a store with a cache tier,
+/// or a durable store alone, ours or tower-sessions'.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TieredRow {
+    /// The durable store's backend: `sqlite` or `postgres`.
+    pub durable: String,
+    /// The store's short name in the tables (`SqlStore`, `local`, `local + PostgresBus`,
+    /// `shared Redis`, `t-s SqliteStore`, `t-s Caching(Moka)`, ...).
+    pub store: String,
+    /// `ours` or `tower-sessions`.
+    pub library: String,
+    /// Whether the store has a cache tier (`false`: the durable store alone).
+    pub cached: bool,
+    /// `load` or `save`.
+    pub op: String,
+    /// Concurrent tasks.
+    pub concurrency: usize,
+    /// Size of the encoded session, bytes.
+    pub payload_bytes: usize,
+    /// What ran, in full.
+    pub what: String,
+    /// Throughput and latency.
+    pub figures: Figures,
+    /// Loads of a cached store: hits over the timed loads (ours: `TierStats`;
+    /// tower-sessions: 1 - the loads that reached its durable store / loads).
+    pub hit_rate: Option<f64>,
+    /// ops/s / the same library's durable store alone in the same cell.
+    pub vs_durable: Option<f64>,
+    /// Our cached stores: ops/s / tower-sessions' `CachingSessionStore` over the same
+    /// durable backend in the same cell.
+    pub vs_peer_cache: Option<f64>,
+    /// Anything worth knowing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl TieredRow {
+    /// Fills in `vs_durable` and `vs_peer_cache` of every row from the others of its
+    /// cell.
+    pub fn fill_ratios(rows: &mut [TieredRow]) {
+        let same_cell = |a: &TieredRow, b: &TieredRow| {
+            a.durable == b.durable
+                && a.op == b.op
+                && a.concurrency == b.concurrency
+                && a.payload_bytes == b.payload_bytes
+        };
+        let ratio = |x: f64, y: f64| (y > 0.0).then(|| round2(x / y));
+        let snapshot = rows.to_vec();
+        for row in rows.iter_mut() {
+            let durable = snapshot
+                .iter()
+                .find(|o| same_cell(o, row) && o.library == row.library && !o.cached);
+            row.vs_durable = match durable {
+                Some(d) if row.cached => ratio(row.figures.ops_per_s, d.figures.ops_per_s),
+                _ => None,
+            };
+            let peer_cache = snapshot
+                .iter()
+                .find(|o| same_cell(o, row) && o.library == "tower-sessions" && o.cached);
+            row.vs_peer_cache = match peer_cache {
+                Some(p) if row.cached && row.library == "ours" => {
+                    ratio(row.figures.ops_per_s, p.figures.ops_per_s)
+                }
+                _ => None,
+            };
+        }
+    }
+}
+
 /// Store writes of a read-only workload under one touch policy.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TouchRow {
@@ -152,6 +258,23 @@ pub struct TouchRow {
     pub writes: u64,
     /// 1 - writes / writes under `Always`, percent.
     pub reduction_pct: Option<f64>,
+}
+
+/// The instructions one request costs, counted by callgrind (`session-bench cpu`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CpuRow {
+    /// `bare`, `ours`, `hand-written` or `tower-sessions`.
+    pub stack: String,
+    /// The store behind the layer (`none` for the bare app).
+    pub backend: String,
+    /// The path every request asked for.
+    pub path: String,
+    /// Requests between the two counts the figure is the difference of.
+    pub requests: usize,
+    /// Instructions per request, the whole router.
+    pub instructions_per_request: f64,
+    /// The same minus the bare app's on the same path: the layer's own share.
+    pub layer_instructions_per_request: Option<f64>,
 }
 
 /// Everything one run measured.
@@ -178,6 +301,12 @@ pub struct Report {
     /// Sessions-by-user rows.
     #[serde(default)]
     pub users: Vec<UserRow>,
+    /// Stores with a cache tier next to their durable store alone (`tiered`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiered: Vec<TieredRow>,
+    /// Instructions per request of the session layers (`cpu`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu: Vec<CpuRow>,
     /// Backends or stacks not measured, and why.
     pub skipped: Vec<String>,
 }
@@ -235,9 +364,11 @@ impl Report {
         self.store_tables(&mut out);
         self.targets(&mut out);
         self.http_table(&mut out);
+        self.cpu_table(&mut out);
         self.scale_table(&mut out);
         self.touch_table(&mut out);
         self.users_table(&mut out);
+        self.tiered_tables(&mut out);
         out
     }
 
@@ -253,6 +384,8 @@ impl Report {
             let has_async = rows.iter().any(|r| r.raw_async.is_some());
             let has_raw = rows.iter().any(|r| r.raw.is_some());
             let has_peer = rows.iter().any(|r| r.peer.is_some());
+            let has_cas = rows.iter().any(|r| r.raw_cas.is_some());
+            let has_lww = rows.iter().any(|r| r.ours_lww.is_some());
             let mut headers = vec!["op", "tasks", "payload", "ours ops/s", "ours p50/p99 µs"];
             if has_raw {
                 headers.extend(["raw ops/s", "raw p50/p99 µs", "ours/raw"]);
@@ -262,6 +395,12 @@ impl Report {
             }
             if has_peer {
                 headers.extend(["tower-sessions ops/s", "t-s p50/p99 µs", "ours/t-s"]);
+            }
+            if has_cas {
+                headers.extend(["raw CAS ops/s", "ours/raw CAS"]);
+            }
+            if has_lww {
+                headers.extend(["ours-lww ops/s", "lww/raw", "lww/t-s"]);
             }
             headers.push("note");
             let mut table = Table::new(&headers);
@@ -286,6 +425,14 @@ impl Report {
                     let (x, xl) = fmt_side(&r.peer);
                     cells.extend([x, xl, fmt_ratio(r.ours_vs_peer)]);
                 }
+                if has_cas {
+                    let (x, _) = fmt_side(&r.raw_cas);
+                    cells.extend([x, fmt_ratio(r.ours_vs_raw_cas)]);
+                }
+                if has_lww {
+                    let (x, _) = fmt_side(&r.ours_lww);
+                    cells.extend([x, fmt_ratio(r.lww_vs_raw), fmt_ratio(r.lww_vs_peer)]);
+                }
                 cells.push(r.note.clone().unwrap_or_default());
                 table.row(cells);
             }
@@ -297,6 +444,8 @@ impl Report {
                     ("raw", &r.raw),
                     ("async raw", &r.raw_async),
                     ("tower-sessions", &r.peer),
+                    ("raw CAS", &r.raw_cas),
+                    ("ours-lww", &r.ours_lww),
                 ] {
                     if let Some(s) = side {
                         let line = format!("{label} {}: {}", r.op, s.what);
@@ -365,6 +514,7 @@ impl Report {
                 }
             }
         }
+        self.redis_limit_targets(&mut targets);
         let mut peers: Vec<&str> = Vec::new();
         for r in self.rows.iter().filter(|r| r.peer.is_some()) {
             if !peers.contains(&r.backend.as_str()) {
@@ -480,6 +630,87 @@ impl Report {
         let _ = writeln!(out, "### Targets\n\n{}", table.render());
     }
 
+    /// Issue 21's Redis targets: each a ratio over the cells it names, worst cell shown.
+    fn redis_limit_targets(&self, targets: &mut Vec<Target>) {
+        type Pick = fn(&Row) -> Option<f64>;
+        let specs: [(&str, &str, &[usize], f64, Pick); 8] = [
+            ("save", "ours ≥ 0.9 × raw CAS", &[1, 32], 0.9, |r| {
+                r.ours_vs_raw_cas
+            }),
+            ("save", "ours ≥ 0.85 × raw SET", &[1], 0.85, |r| {
+                r.ours_vs_raw
+            }),
+            (
+                "touch",
+                "ours ≥ 0.9 × raw PEXPIREAT",
+                &[1, 32],
+                0.9,
+                |r| r.ours_vs_raw,
+            ),
+            (
+                "touch",
+                "ours ≥ 1.0 × tower-sessions",
+                &[1, 32],
+                1.0,
+                |r| r.ours_vs_peer,
+            ),
+            ("load", "ours ≥ 0.9 × raw GET", &[32], 0.9, |r| {
+                r.ours_vs_raw
+            }),
+            (
+                "load",
+                "ours ≥ 1.0 × tower-sessions",
+                &[1, 32],
+                1.0,
+                |r| r.ours_vs_peer,
+            ),
+            ("save", "ours ≥ 1.0 × tower-sessions", &[1], 1.0, |r| {
+                r.ours_vs_peer
+            }),
+            (
+                "save",
+                "ours-lww ≥ 1.0 × tower-sessions",
+                &[1, 32],
+                1.0,
+                |r| r.lww_vs_peer,
+            ),
+        ];
+        for (op, what, tasks, threshold, pick) in specs {
+            let mut t = Target {
+                what: format!(
+                    "redis {op}, {} task(s): {what} (issue 21)",
+                    tasks
+                        .iter()
+                        .map(usize::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+                threshold,
+                worst: None,
+                worst_p50: None,
+            };
+            for r in self
+                .rows
+                .iter()
+                .filter(|r| r.backend == "redis" && r.op == op && tasks.contains(&r.concurrency))
+            {
+                if let Some(x) = pick(r) {
+                    if t.worst.as_ref().is_none_or(|(w, _)| x < *w) {
+                        let at = format!(
+                            "{} task(s), {}",
+                            r.concurrency,
+                            fmt_payload(r.payload_bytes)
+                        );
+                        t.worst = Some((x, at));
+                    }
+                }
+            }
+            if t.worst.is_some() {
+                targets.push(t);
+            }
+        }
+    }
+
     fn http_table(&self, out: &mut String) {
         if self.http.is_empty() {
             return;
@@ -494,6 +725,8 @@ impl Report {
             "p99 µs",
             "errors",
             "vs bare app",
+            "vs hand-written",
+            "vs peer",
             "note",
         ]);
         for h in &self.http {
@@ -507,10 +740,45 @@ impl Report {
                 format!("{:.0}", h.p99_us),
                 h.errors.to_string(),
                 fmt_ratio(h.vs_bare),
+                fmt_ratio(h.vs_hand_written),
+                fmt_ratio(h.vs_peer),
                 h.note.clone().unwrap_or_default(),
             ]);
         }
         let _ = writeln!(out, "### HTTP\n\n{}", table.render());
+    }
+
+    fn cpu_table(&self, out: &mut String) {
+        if self.cpu.is_empty() {
+            return;
+        }
+        let mut table = Table::new(&[
+            "stack",
+            "backend",
+            "path",
+            "instructions / request",
+            "layer's own (minus bare)",
+        ]);
+        for c in &self.cpu {
+            table.row(vec![
+                c.stack.clone(),
+                c.backend.clone(),
+                c.path.clone(),
+                crate::report::thousands(c.instructions_per_request as u64),
+                c.layer_instructions_per_request
+                    .map(|x| {
+                        let sign = if x < 0.0 { "−" } else { "" };
+                        format!("{sign}{}", crate::report::thousands(x.abs() as u64))
+                    })
+                    .unwrap_or_else(|| "–".into()),
+            ]);
+        }
+        let requests = self.cpu.first().map(|c| c.requests).unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "### CPU per request (callgrind, in process, {requests} requests between two counts)\n\n{}",
+            table.render()
+        );
     }
 
     fn scale_table(&self, out: &mut String) {
@@ -630,5 +898,74 @@ impl Report {
             "### Sessions by user (one op: a whole listing in pages of 100, or one revoke)\n\n{}",
             table.render()
         );
+    }
+
+    fn tiered_tables(&self, out: &mut String) {
+        if self.tiered.is_empty() {
+            return;
+        }
+        let mut groups: Vec<(&str, &str)> = Vec::new();
+        for r in &self.tiered {
+            if !groups.contains(&(r.durable.as_str(), r.op.as_str())) {
+                groups.push((&r.durable, &r.op));
+            }
+        }
+        for (durable, op) in groups {
+            let rows: Vec<&TieredRow> = self
+                .tiered
+                .iter()
+                .filter(|r| r.durable == durable && r.op == op)
+                .collect();
+            let mut stores: Vec<(&str, &str)> = Vec::new();
+            for r in &rows {
+                if !stores.iter().any(|(s, _)| *s == r.store) {
+                    stores.push((&r.store, &r.what));
+                }
+            }
+            let mut cells: Vec<(usize, usize)> = Vec::new();
+            for r in &rows {
+                if !cells.contains(&(r.payload_bytes, r.concurrency)) {
+                    cells.push((r.payload_bytes, r.concurrency));
+                }
+            }
+            let mut table = Table::new(&[
+                "payload",
+                "tasks",
+                "store",
+                "ops/s",
+                "p50 / p99 µs",
+                "hit rate",
+                "× durable alone",
+                "ours / t-s caching",
+                "note",
+            ]);
+            for (payload, tasks) in cells {
+                for (store, _) in &stores {
+                    let Some(r) = rows.iter().find(|r| {
+                        r.store == *store && r.payload_bytes == payload && r.concurrency == tasks
+                    }) else {
+                        continue;
+                    };
+                    table.row(vec![
+                        fmt_payload(payload),
+                        tasks.to_string(),
+                        r.store.clone(),
+                        fmt_rate(r.figures.ops_per_s),
+                        format!("{:.0} / {:.0}", r.figures.p50_us, r.figures.p99_us),
+                        r.hit_rate
+                            .map(|h| format!("{:.1} %", h * 100.0))
+                            .unwrap_or_else(|| "–".into()),
+                        fmt_ratio(r.vs_durable),
+                        fmt_ratio(r.vs_peer_cache),
+                        r.note.clone().unwrap_or_default(),
+                    ]);
+                }
+            }
+            let _ = writeln!(out, "### Tiered stores: {op} over {durable}\n");
+            for (store, what) in stores {
+                let _ = writeln!(out, "- {store}: {what}");
+            }
+            let _ = writeln!(out, "\n{}", table.render());
+        }
     }
 }

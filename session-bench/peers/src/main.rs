@@ -1,10 +1,12 @@
 //! tower-sessions, measured the way session-bench measures our stores.
 //!
 //! ```text
-//! session-bench-peers store --backend memory|sqlite|postgres|mysql|redis [--url URL]
+//! session-bench-peers store --backend memory|sqlite|postgres|mysql|redis|moka-sqlite|moka-postgres [--url URL]
 //!     [--payloads 100,2048,32768] [--concurrency 1,32] [--ops 3000] [--rounds 5]
 //!     [--op-list create,load,save,touch,delete]
 //! session-bench-peers serve --backend memory|sqlite|postgres|mysql|redis [--url URL]
+//! session-bench-peers serve --stack actix-session --backend redis|cookie [--url URL]
+//! session-bench-peers cpu --path /|/counter --requests N
 //! ```
 //!
 //! `store` prints one JSON object per line: backend, op, concurrency, payload_bytes and
@@ -14,9 +16,22 @@
 //! its session layer does to extend a session). Payloads are sized like ours: the
 //! MessagePack-encoded record (what its stores write) is `payload` bytes.
 //!
+//! `moka-sqlite` and `moka-postgres` are `CachingSessionStore` with a `MokaStore`
+//! (tower-sessions-moka-store, capacity 10,000) in front of the SQLite or PostgreSQL
+//! store (`--url` is the durable store's). Their working set is warm: the sessions are
+//! created through the caching store (which caches them) and one untimed load pass
+//! over them runs before each load cell; their load rows carry the hit rate, 1 - the
+//! loads that reached the durable store (counted by a wrapper around it) / the loads.
+//!
 //! `serve` serves `GET /` (reads the session) and `GET /counter` (increments a counter
 //! in it) behind `SessionManagerLayer` with the store, prints `LISTENING <addr>`, and
-//! stops when its standard input closes.
+//! stops when its standard input closes. With `--stack actix-session` the same two
+//! routes are an actix-web app behind actix-session's `SessionMiddleware`, on its
+//! Redis store or its cookie store (the backends it shares with ours).
+//!
+//! `cpu` drives the same router over tower-sessions' `MemoryStore` in process, no
+//! socket, on a current-thread runtime (session-bench's `src/shared/cpu.rs`): what
+//! session-bench counts the instructions of under callgrind.
 //!
 //! The grid, its flags, the sample text, the timed runner, the statistics, the row
 //! schema and the server's stop rule are session-bench's own source files
@@ -24,18 +39,27 @@
 //! it cannot depend on the bench crate, and the two sides cannot drift apart.
 
 // Shared with session-bench, which uses all of it; the peers need most.
+#[path = "../../src/shared/cpu.rs"]
+mod cpu;
 #[allow(dead_code)]
 #[path = "../../src/shared/measure.rs"]
 mod measure;
 #[path = "../../src/shared/serve.rs"]
 mod serve;
+#[path = "../../src/shared/serve_actix.rs"]
+mod serve_actix;
 
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
+use actix_session::storage::{CookieSessionStore, RedisSessionStore, SessionStore as ActixStore};
+use actix_web::cookie::Key;
+use actix_web::{web, App, HttpResponse};
 use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::get;
@@ -43,7 +67,10 @@ use axum::Router;
 use clap::Parser;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
-use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer, SessionStore};
+use tower_sessions::{
+    CachingSessionStore, Expiry, MemoryStore, Session, SessionManagerLayer, SessionStore,
+};
+use tower_sessions_moka_store::MokaStore;
 use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
 use tower_sessions_redis_store::RedisStore;
 use tower_sessions_sqlx_store::sqlx::mysql::MySqlPoolOptions;
@@ -70,21 +97,50 @@ enum Cli {
         #[command(flatten)]
         grid: Grid,
     },
-    /// Serve `GET /` and `GET /counter` behind `SessionManagerLayer` on the store until
-    /// standard input closes.
-    Serve {
-        #[command(flatten)]
-        target: StoreArgs,
+    /// Serve `GET /` and `GET /counter` behind `SessionManagerLayer` on the store (or
+    /// actix-session's middleware, `--stack actix-session`) until standard input
+    /// closes.
+    Serve(ServeArgs),
+    /// One visitor's requests of `--path` through the router of `serve --backend
+    /// memory`, in process (no socket), on a current-thread runtime: what
+    /// session-bench counts instructions of.
+    Cpu {
+        /// `/` or `/counter`.
+        #[arg(long, value_parser = ["/", "/counter"])]
+        path: String,
+        /// Requests after the first (which creates the session).
+        #[arg(long)]
+        requests: usize,
     },
+}
+
+/// Which session stack serves, on which store, and where.
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// tower-sessions' layer on axum, or actix-session's middleware on actix-web.
+    #[arg(long, default_value = "tower-sessions", value_parser = ["tower-sessions", "actix-session"])]
+    stack: String,
+    /// The backend (tower-sessions: memory, sqlite, postgres, mysql, redis;
+    /// actix-session: redis, cookie).
+    #[arg(long, value_parser = ["memory", "sqlite", "postgres", "mysql", "redis", "cookie"])]
+    backend: String,
+    /// Its URL (every backend but memory and cookie needs one).
+    #[arg(long)]
+    url: Option<String>,
+    /// actix-session on Redis: the prefix of its keys, so the bench can remove what
+    /// the run wrote (`SCAN` on it) and nothing else [default:
+    /// `bench:http:actix-session:<pid>:`].
+    #[arg(long)]
+    prefix: Option<String>,
 }
 
 /// Which tower-sessions store, and where.
 #[derive(Debug, clap::Args)]
 struct StoreArgs {
-    /// The backend.
-    #[arg(long, value_parser = ["memory", "sqlite", "postgres", "mysql", "redis"])]
+    /// The backend (`moka-B`: `CachingSessionStore` with a moka cache in front of B).
+    #[arg(long, value_parser = ["memory", "sqlite", "postgres", "mysql", "redis", "moka-sqlite", "moka-postgres"])]
     backend: String,
-    /// Its URL (every backend but memory needs one).
+    /// Its URL (every backend but memory needs one; `moka-B`: B's).
     #[arg(long)]
     url: Option<String>,
 }
@@ -119,19 +175,71 @@ struct Opened {
     store: DynStore,
     what: String,
     cleanup: Option<Cleanup>,
+    /// A caching store's loads that reached its durable store (its cache's misses).
+    durable_loads: Option<Arc<AtomicU64>>,
 }
+
+/// The durable store behind a `CachingSessionStore`, counting the loads that reach it:
+/// `CachingSessionStore` counts nothing, and a load reaches the durable store only when
+/// the cache missed. A hit never gets here, so the count costs the hit path nothing.
+#[derive(Debug, Clone)]
+struct Counted {
+    inner: DynStore,
+    loads: Arc<AtomicU64>,
+}
+
+#[async_trait::async_trait]
+impl SessionStore for Counted {
+    async fn create(&self, record: &mut Record) -> tower_sessions::session_store::Result<()> {
+        self.inner.create(record).await
+    }
+    async fn save(&self, record: &Record) -> tower_sessions::session_store::Result<()> {
+        self.inner.save(record).await
+    }
+    async fn load(&self, id: &Id) -> tower_sessions::session_store::Result<Option<Record>> {
+        self.loads.fetch_add(1, Ordering::Relaxed);
+        self.inner.load(id).await
+    }
+    async fn delete(&self, id: &Id) -> tower_sessions::session_store::Result<()> {
+        self.inner.delete(id).await
+    }
+}
+
+/// The capacity of the moka caches: ours' default (`session_tiered::DEFAULT_CAPACITY`).
+const MOKA_CAPACITY: u64 = 10_000;
 
 fn table_name() -> String {
     format!("ts_bench_{}", std::process::id())
 }
 
 async fn open(backend: &str, url: Option<&str>) -> BoxResult<Opened> {
+    if let Some(durable) = backend.strip_prefix("moka-") {
+        let inner = Box::pin(open(durable, url)).await?;
+        let loads = Arc::new(AtomicU64::new(0));
+        let counted = Counted {
+            inner: inner.store,
+            loads: loads.clone(),
+        };
+        return Ok(Opened {
+            store: Arc::new(CachingSessionStore::new(
+                MokaStore::new(Some(MOKA_CAPACITY)),
+                counted,
+            )),
+            what: format!(
+                "tower-sessions CachingSessionStore<MokaStore (capacity {MOKA_CAPACITY}), {}>",
+                inner.what.trim_start_matches("tower-sessions-sqlx-store ")
+            ),
+            cleanup: inner.cleanup,
+            durable_loads: Some(loads),
+        });
+    }
     let url = || url.ok_or_else(|| format!("{backend} needs --url"));
     Ok(match backend {
         "memory" => Opened {
             store: Arc::new(MemoryStore::default()),
             what: "tower-sessions MemoryStore".into(),
             cleanup: None,
+            durable_loads: None,
         },
         "sqlite" => {
             let options = SqliteConnectOptions::from_str(url()?)?
@@ -150,6 +258,7 @@ async fn open(backend: &str, url: Option<&str>) -> BoxResult<Opened> {
                 what: "tower-sessions-sqlx-store SqliteStore (WAL, synchronous=NORMAL, 32 connections)"
                     .into(),
                 cleanup: None,
+                durable_loads: None,
             }
         }
         "postgres" => {
@@ -170,6 +279,7 @@ async fn open(backend: &str, url: Option<&str>) -> BoxResult<Opened> {
                         let _ = sqlx::query(&sql).execute(&pool).await;
                     })
                 })),
+                durable_loads: None,
             }
         }
         "mysql" => {
@@ -198,6 +308,7 @@ async fn open(backend: &str, url: Option<&str>) -> BoxResult<Opened> {
                         let _ = sqlx::query(&sql).execute(&pool).await;
                     })
                 })),
+                durable_loads: None,
             }
         }
         "redis" => {
@@ -207,6 +318,7 @@ async fn open(backend: &str, url: Option<&str>) -> BoxResult<Opened> {
                 store: Arc::new(RedisStore::new(pool)),
                 what: "tower-sessions-redis-store RedisStore (fred pool of 6)".into(),
                 cleanup: None,
+                durable_loads: None,
             }
         }
         other => return Err(format!("no tower-sessions store for {other:?}").into()),
@@ -322,6 +434,21 @@ async fn store_command(target: &StoreArgs, grid: &Grid) -> BoxResult<()> {
             created.extend(pool.iter().map(|r| r.id));
             for &op in &grid.ops {
                 for &tasks in &grid.tasks {
+                    let counted = opened.durable_loads.as_ref().filter(|_| op == Op::Load);
+                    if counted.is_some() {
+                        // The warm pass: every session of the working set, untimed.
+                        run_op(
+                            &opened.store,
+                            &pool,
+                            &mut created,
+                            Op::Load,
+                            32,
+                            SESSIONS,
+                            payload,
+                        )
+                        .await?;
+                    }
+                    let misses_before = counted.map(|c| c.load(Ordering::Relaxed));
                     let mut samples = Vec::new();
                     for _ in 0..grid.rounds {
                         samples.push(
@@ -337,7 +464,7 @@ async fn store_command(target: &StoreArgs, grid: &Grid) -> BoxResult<()> {
                             .await?,
                         );
                     }
-                    let row = PeerRow {
+                    let mut row = PeerRow {
                         backend: backend.to_owned(),
                         op: op.name().to_owned(),
                         concurrency: tasks,
@@ -350,7 +477,17 @@ async fn store_command(target: &StoreArgs, grid: &Grid) -> BoxResult<()> {
                             },
                             figures: summarize(samples),
                         },
+                        hit_rate: None,
                     };
+                    if let (Some(c), Some(before)) = (counted, misses_before) {
+                        let loads = row.side.figures.ops;
+                        let misses = c.load(Ordering::Relaxed).saturating_sub(before);
+                        if loads > 0 {
+                            let hits = loads.saturating_sub(misses) as f64;
+                            row.hit_rate =
+                                Some((hits / loads as f64 * 10_000.0).round() / 10_000.0);
+                        }
+                    }
                     println!("{}", serde_json::to_string(&row)?);
                     std::io::stdout().flush()?;
                 }
@@ -399,7 +536,8 @@ async fn counter(session: Session) -> Result<String, StatusCode> {
     Ok(n.to_string())
 }
 
-async fn serve_store<S: SessionStore + Clone>(store: S) -> BoxResult<()> {
+/// The two routes behind tower-sessions' layer on `store`.
+fn router<S: SessionStore + Clone>(store: S) -> Router {
     // A fixed deadline an hour away: sessions are written only when they change (the
     // default layer behaviour), and leftovers in a shared Redis expire by themselves.
     let layer = SessionManagerLayer::new(store)
@@ -407,11 +545,14 @@ async fn serve_store<S: SessionStore + Clone>(store: S) -> BoxResult<()> {
         .with_expiry(Expiry::AtDateTime(
             OffsetDateTime::now_utc() + time::Duration::hours(1),
         ));
-    let app = Router::new()
+    Router::new()
         .route("/", get(index))
         .route("/counter", get(counter))
-        .layer(layer);
-    serve::until_stdin_closes(app).await
+        .layer(layer)
+}
+
+async fn serve_store<S: SessionStore + Clone>(store: S) -> BoxResult<()> {
+    serve::until_stdin_closes(router(store)).await
 }
 
 /// `Arc<dyn SessionStore>` is not `Clone + SessionStore` itself; this is.
@@ -434,7 +575,7 @@ impl SessionStore for Shared {
     }
 }
 
-async fn serve_command(target: &StoreArgs) -> BoxResult<()> {
+async fn serve_command(target: &ServeArgs) -> BoxResult<()> {
     let opened = open(&target.backend, target.url.as_deref()).await?;
     let result = match target.backend.as_str() {
         // The concrete types, so the layer is exactly what an app would build.
@@ -447,8 +588,101 @@ async fn serve_command(target: &StoreArgs) -> BoxResult<()> {
     result
 }
 
+async fn actix_index(session: actix_session::Session) -> actix_web::Result<HttpResponse> {
+    let logged_in = session.get::<bool>("logged_in")?.unwrap_or(false);
+    Ok(serve_actix::login_response(logged_in))
+}
+
+async fn actix_counter(session: actix_session::Session) -> actix_web::Result<String> {
+    let n = session.get::<u64>("counter")?.unwrap_or(0) + 1;
+    session.insert("counter", n)?;
+    Ok(n.to_string())
+}
+
+/// actix-session's middleware as close to ours as it goes: a persistent cookie
+/// (`Max-Age`) for a 24-hour session, extended only when the state changes (ours: 24 h
+/// idle, a touch at most once a minute, so a read-only page writes nothing), not
+/// `Secure` (plain HTTP on loopback), `security` as ours: the Redis store's cookie
+/// signed, the cookie store's encrypted.
+fn actix_session_middleware<S: ActixStore>(
+    store: S,
+    key: Key,
+    security: CookieContentSecurity,
+) -> actix_session::SessionMiddleware<S> {
+    actix_session::SessionMiddleware::builder(store, key)
+        .cookie_secure(false)
+        .cookie_content_security(security)
+        .session_lifecycle(
+            PersistentSession::default()
+                .session_ttl(actix_web::cookie::time::Duration::hours(24))
+                .session_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
+        )
+        .build()
+}
+
+/// Serves the two routes; `store` makes each worker's store (the cookie store is not
+/// `Clone`; the Redis one shares its connection), all under one key.
+async fn serve_actix_store<S: ActixStore + 'static>(
+    store: impl Fn() -> S + Clone + Send + 'static,
+    security: CookieContentSecurity,
+) -> BoxResult<()> {
+    let key = Key::generate();
+    serve_actix::serve!(move || {
+        App::new()
+            .wrap(actix_session_middleware(store(), key.clone(), security))
+            .route("/", web::get().to(actix_index))
+            .route("/counter", web::get().to(actix_counter))
+    })
+    .await
+}
+
+/// `serve --stack actix-session`: its own actix system (actix-web runs its workers'
+/// runtimes itself), not the tokio runtime the other commands share.
+fn serve_actix_session(target: &ServeArgs) -> BoxResult<()> {
+    actix_web::rt::System::new().block_on(async {
+        match target.backend.as_str() {
+            "redis" => {
+                let url = target.url.as_deref().ok_or("redis needs --url")?;
+                let prefix = target
+                    .prefix
+                    .clone()
+                    .unwrap_or_else(|| format!("bench:http:actix-session:{}:", std::process::id()));
+                let store = RedisSessionStore::builder(url)
+                    .cache_keygen(move |key| format!("{prefix}{key}"))
+                    .build()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                serve_actix_store(move || store.clone(), CookieContentSecurity::Signed).await
+            }
+            "cookie" => {
+                serve_actix_store(CookieSessionStore::default, CookieContentSecurity::Private).await
+            }
+            other => Err(format!("actix-session has no store for {other:?} here").into()),
+        }
+    })
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if let Cli::Serve(target) = &cli {
+        if target.stack == "actix-session" {
+            return exit_code(serve_actix_session(target));
+        }
+        if target.backend == "cookie" {
+            return exit_code(Err("tower-sessions has no cookie store".into()));
+        }
+    }
+    if let Cli::Cpu { path, requests } = &cli {
+        // One thread, so the instruction count is this visitor's work and no
+        // scheduler's.
+        let result = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(Into::into)
+            .and_then(|rt| rt.block_on(cpu::drive(router(MemoryStore::default()), path, *requests)))
+            .map(|bytes| println!("{bytes}"));
+        return exit_code(result);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -463,9 +697,14 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli {
             Cli::Store { target, grid } => store_command(&target, &grid).await,
-            Cli::Serve { target } => serve_command(&target).await,
+            Cli::Serve(target) => serve_command(&target).await,
+            Cli::Cpu { .. } => Err("cpu runs on its own runtime".into()),
         }
     });
+    exit_code(result)
+}
+
+fn exit_code(result: BoxResult<()>) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -297,7 +297,8 @@ pub struct Side {
 /// reads it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PeerRow {
-    /// Backend: `memory`, `sqlite`, `postgres`, `mysql` or `redis`.
+    /// Backend: `memory`, `sqlite`, `postgres`, `mysql` or `redis`; `moka-sqlite` or
+    /// `moka-postgres` for `CachingSessionStore` with a moka cache in front of those.
     pub backend: String,
     /// Operation.
     pub op: String,
@@ -307,6 +308,9 @@ pub struct PeerRow {
     pub payload_bytes: usize,
     /// What ran and how fast.
     pub side: Side,
+    /// Loads of a caching store: the share of the timed loads its cache answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hit_rate: Option<f64>,
 }
 
 /// The median of the rounds' rates, and the latency quantiles over every operation of

@@ -3,7 +3,8 @@
 //! and talk to the load generator the same way.
 //!
 //! Included by both workspaces like `measure.rs` (as a module named `serve`, next to
-//! `measure`): std, tokio and axum only.
+//! `measure`): std, tokio and axum only; the actix-web servers' half is
+//! `serve_actix.rs`.
 
 use std::io::{Read as _, Write as _};
 
@@ -15,15 +16,21 @@ use crate::measure::BoxResult;
 /// The login page of `GET /`, as session-demo renders it (the bare app always shows
 /// the logged-out one).
 pub fn login_page(logged_in: bool) -> Html<String> {
+    Html(login_html(logged_in))
+}
+
+/// The HTML of [`login_page`], for the actix-web servers (`serve_actix.rs`), which
+/// answer the same bytes without axum's wrapper.
+pub fn login_html(logged_in: bool) -> String {
     let body = if logged_in {
         "<h1>You are logged in</h1><a id=\"logout\" href=\"/logout\">Logout</a>"
     } else {
         "<h1>You are not logged in.</h1><a id=\"login\" href=\"/login\">Login now</a>"
     };
-    Html(format!(
+    format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>session demo</title></head>\
          <body>{body}</body></html>\n"
-    ))
+    )
 }
 
 /// Serves `app` on a free loopback port: prints `LISTENING <addr>` (the line the
