@@ -7,8 +7,10 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use session_core::params::{is_secret_param, parse_bool, parse_duration};
 use session_core::{redact_url, Error, Expiry, Result, SaveMode, SessionOptions, TouchPolicy};
-use session_tower::{CookieConfig, SessionLayer, SigningKeys};
+use session_http::{CookieConfig, HttpSessions, SigningKeys};
+use session_tower::SessionLayer;
 
+use crate::cache::{redact_cache_url, CacheUrl};
 use crate::url::{BackendKind, StoreUrl};
 use crate::AnyStore;
 
@@ -17,10 +19,17 @@ use crate::AnyStore;
 /// does not (its values are sealed, not signed: see `SESSION_COOKIE_SECRET`).
 pub const SECRET_ENV: &str = "SESSION_SECRET";
 
+/// Environment variable naming the cache in front of the store (`cache` in TOML):
+/// `local://?…` or a shared `redis://`, `memcache://`, `memory://` store. Set, it
+/// overrides the TOML `cache` as `SESSION_URL` overrides `url`; set to the empty string,
+/// it turns a configured cache off.
+pub const CACHE_URL_ENV: &str = "SESSION_CACHE_URL";
+
 /// Everything an app needs to set sessions up, from TOML or the environment.
 ///
 /// ```toml
 /// url = "file:///var/lib/myapp/sessions"
+/// cache = "local://?capacity=10000&ttl=30s" # optional: a cache in front of the store
 /// idle_timeout = "30m"
 /// absolute_lifetime = "7days"
 /// touch = "throttled:1m"        # always | on_change | throttled[:interval]
@@ -49,17 +58,28 @@ pub const SECRET_ENV: &str = "SESSION_SECRET";
 /// `7days`; a unit is always written), or `none` for no limit. Booleans set from the
 /// environment take `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
 ///
+/// `cache` (in the environment `SESSION_CACHE_URL`) puts a cache in front of the store
+/// (feature `tiered`): `local://?capacity=…&ttl=…&heartbeat=…&bus=none|store|redis|postgres&bus_url=…&channel=…`
+/// keeps recent sessions in each instance's memory, or a `redis://`, `redis+cluster://`,
+/// `memcache://` or `memory://` URL names a cache every instance shares; see
+/// [`CacheUrl`] and the session-any README. It is a key of its own next to `url`, not
+/// a `[store]` parameter: the store's parameters are the backend's.
+///
 /// Signing secrets are read from `SESSION_SECRET` unless `secrets` is set; keeping
 /// them out of files is the point. A `cookie://` store needs no signing secret, only
 /// its sealing secret (`cookie_secrets` or `SESSION_COOKIE_SECRET`).
 ///
-/// `Debug` shows the URL redacted (password and credential-bearing query parameters as
-/// `***`) and no secret at all, so a configuration can be logged.
+/// `Debug` shows the URLs redacted (password and credential-bearing query parameters as
+/// `***`, also inside a cache's `bus_url`) and no secret at all, so a configuration can
+/// be logged.
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SessionConfig {
     /// Backend URL, e.g. `memory://`, `file:///path`, `redis://host/`.
     pub url: String,
+    /// The cache in front of the store, e.g. `local://?ttl=30s`, `redis://cache/`;
+    /// `None`: no cache. See [`SessionConfig::cache_url`].
+    pub cache: Option<String>,
     /// Idle timeout; `None` (`"none"`) for none (then an absolute lifetime is required).
     #[serde(deserialize_with = "optional_duration")]
     pub idle_timeout: Option<Duration>,
@@ -114,6 +134,7 @@ impl fmt::Debug for SessionConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionConfig")
             .field("url", &redact_url(&self.url))
+            .field("cache", &self.cache.as_deref().map(redact_cache_url))
             .field("idle_timeout", &self.idle_timeout)
             .field("absolute_lifetime", &self.absolute_lifetime)
             .field("touch", &self.touch)
@@ -173,6 +194,7 @@ impl Default for SessionConfig {
         let expiry = Expiry::default();
         SessionConfig {
             url: "memory://".into(),
+            cache: None,
             idle_timeout: expiry.idle_timeout(),
             absolute_lifetime: expiry.absolute_lifetime(),
             touch: TouchPolicy::default(),
@@ -201,7 +223,7 @@ impl SessionConfig {
         toml::from_str(text).map_err(|e| Error::Config(format!("session configuration: {e}")))
     }
 
-    /// Defaults overridden by `SESSION_URL`, `SESSION_IDLE_TIMEOUT`,
+    /// Defaults overridden by `SESSION_URL`, `SESSION_CACHE_URL`, `SESSION_IDLE_TIMEOUT`,
     /// `SESSION_ABSOLUTE_LIFETIME`, `SESSION_TOUCH`, `SESSION_SAVE_MODE`,
     /// `SESSION_SAVE_ON_SERVER_ERROR`, `SESSION_COOKIE_NAME` and
     /// `SESSION_COOKIE_SECURE`, where set: each is its TOML key, upper-case, after
@@ -216,6 +238,11 @@ impl SessionConfig {
         let duration = |key: &str, v: String| duration_or_none(key, &v).map_err(Error::Config);
         if let Some(v) = lookup("SESSION_URL") {
             self.url = v;
+        }
+        // As SESSION_URL overrides `url`; empty turns a cache from the file off, which
+        // leaving the variable unset cannot.
+        if let Some(v) = lookup(CACHE_URL_ENV) {
+            self.cache = if v.trim().is_empty() { None } else { Some(v) };
         }
         if let Some(v) = lookup("SESSION_IDLE_TIMEOUT") {
             self.idle_timeout = duration("SESSION_IDLE_TIMEOUT", v)?;
@@ -273,11 +300,40 @@ impl SessionConfig {
         let mut url = StoreUrl::parse(&self.url)?;
         for (name, value) in &self.store {
             url = url.with_param(name, value).map_err(|e| match e {
+                Error::Config(msg) if name == "cache" => Error::Config(format!(
+                    "[store] {name}: {msg}; a cache is named by the top-level `cache` key, next to `url`"
+                )),
                 Error::Config(msg) => Error::Config(format!("[store] {name}: {msg}")),
                 other => other,
             })?;
         }
         Ok(url)
+    }
+
+    /// The cache in front of the store, parsed and checked against the store's URL
+    /// (no I/O): `None` without one. [`Error::Config`] for a cache URL that does not
+    /// parse ([`CacheUrl::parse`]) or does not fit the store ([`CacheUrl::check`]: a
+    /// `cookie://` store, `bus=store` over a store whose server carries no bus).
+    ///
+    /// ```
+    /// use session_any::{CacheBus, SessionConfig};
+    ///
+    /// let mut config = SessionConfig::for_url("memory://");
+    /// config.cache = Some("local://?ttl=10s".into());
+    /// let cache = config.cache_url()?.expect("a cache");
+    /// assert_eq!(cache.bus(&config.store_url()?)?, Some(CacheBus::Off));
+    ///
+    /// config.cache = Some("local://?ttl=10".into());
+    /// assert!(config.cache_url().unwrap_err().to_string().contains("ttl"));
+    /// # Ok::<(), session_core::Error>(())
+    /// ```
+    pub fn cache_url(&self) -> Result<Option<CacheUrl>> {
+        let Some(text) = &self.cache else {
+            return Ok(None);
+        };
+        let cache = CacheUrl::parse(text)?;
+        cache.check(&self.store_url()?)?;
+        Ok(Some(cache))
     }
 
     /// The session options this configuration describes.
@@ -316,28 +372,55 @@ impl SessionConfig {
     }
 
     /// Opens the configured store (the cookie store binds its values to the configured
-    /// cookie name).
+    /// cookie name), behind the configured cache if there is one
+    /// ([`AnyStore::open_with_cache`]).
     pub async fn store(&self) -> Result<AnyStore> {
-        self.open_store(self.store_url()?).await
+        let url = self.store_url()?;
+        let cache = self.cache_url()?;
+        self.open_store(url, cache).await
     }
 
-    async fn open_store(&self, url: StoreUrl) -> Result<AnyStore> {
+    async fn open_store(&self, url: StoreUrl, cache: Option<CacheUrl>) -> Result<AnyStore> {
         let ctx = crate::url::OpenContext {
             clock: session_core::Clock::system(),
             cookie_name: Some(self.cookie.name.clone()),
             cookie_secrets: self.cookie_secrets.clone(),
         };
-        AnyStore::open_parsed(url, ctx).await
+        match cache {
+            None => AnyStore::open_parsed(url, ctx).await,
+            #[cfg(feature = "tiered")]
+            Some(cache) => AnyStore::open_tiered(url, &cache, ctx).await,
+            #[cfg(not(feature = "tiered"))]
+            Some(_) => Err(Error::Config(
+                "a session cache (`cache`, SESSION_CACHE_URL) needs the `tiered` feature of session-any"
+                    .into(),
+            )),
+        }
     }
 
-    /// A ready [`SessionLayer`]: store, options, cookie attributes and signing keys.
+    /// The sessions this configuration describes, for any framework: store, options,
+    /// cookie attributes and signing keys, checked. `session_tower::SessionLayer` and
+    /// `session_actix::SessionMiddleware` are both made `From` it:
+    ///
+    /// ```no_run
+    /// # async fn run() -> session_core::Result<()> {
+    /// use session_any::SessionConfig;
+    /// use session_tower::SessionLayer;
+    ///
+    /// let config = SessionConfig::from_env()?;
+    /// let layer = SessionLayer::from(config.sessions().await?);
+    /// // or, on actix-web: session_actix::SessionMiddleware::from(config.sessions().await?)
+    /// # Ok(()) }
+    /// ```
+    ///
     /// A self-sealed store (`cookie://`) is set up without signing keys: neither
     /// `secrets` nor `SESSION_SECRET` is read.
-    pub async fn layer(&self) -> Result<SessionLayer> {
+    pub async fn sessions(&self) -> Result<HttpSessions> {
         // Everything that needs no I/O is checked first, so a bad cookie name or a
         // missing secret leaves nothing behind (no new directory, no migrated table).
         let url = self.store_url()?;
         url.check()?;
+        let cache = self.cache_url()?;
         let options = self.options()?;
         options.validate()?;
         self.cookie.validate()?;
@@ -345,8 +428,8 @@ impl SessionConfig {
             true => Some(self.signing_keys()?),
             false => None,
         };
-        let store = self.open_store(url).await?.into_inner();
-        let mut builder = SessionLayer::builder_from_arc(store)
+        let store = self.open_store(url, cache).await?.into_inner();
+        let mut builder = session_http::Builder::<HttpSessions>::new(store)
             .options(options)
             .cookie(self.cookie.clone())
             .save_on_server_error(self.save_on_server_error);
@@ -354,6 +437,11 @@ impl SessionConfig {
             builder = builder.keys(keys);
         }
         builder.build()
+    }
+
+    /// A ready tower [`SessionLayer`]: [`SessionConfig::sessions`] as a layer.
+    pub async fn layer(&self) -> Result<SessionLayer> {
+        self.sessions().await.map(SessionLayer::from)
     }
 }
 

@@ -41,6 +41,9 @@ pub(crate) const JOIN_WAIT: Duration = Duration::from_millis(250);
 pub(crate) struct LazyPlan {
     /// The store name its errors carry (`"redis"`, `"sql"`, `"memcache"`).
     pub(crate) store: &'static str,
+    /// What [`SessionStore::backend`] answers, connected or not (`"postgres"`,
+    /// `"redis-cluster"`...): metrics keep one label across the connect.
+    pub(crate) backend: &'static str,
     /// What the store can do; none of the network backends' capabilities depend on
     /// the server (Redis Cluster or not is in the URL's scheme), so they are known now.
     pub(crate) capabilities: Capabilities,
@@ -235,6 +238,10 @@ impl SessionStore for LazyStore {
         self.plan.capabilities
     }
 
+    fn backend(&self) -> &'static str {
+        self.plan.backend
+    }
+
     async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
         self.store().await?.load(cookie_value).await
     }
@@ -329,6 +336,7 @@ mod tests {
     fn plan() -> LazyPlan {
         LazyPlan {
             store: "test",
+            backend: "memory",
             capabilities: MemoryStore::new().capabilities(),
             connect_timeout: Duration::from_secs(1),
         }

@@ -188,8 +188,10 @@ mod redis {
                     .unwrap_or_else(|e| Service::Redis.unreachable(&base, e));
             assert!(!lazy.is_connected() && eager.is_connected());
             assert_eq!(lazy.capabilities(), eager.capabilities(), "{query}");
+            assert_eq!((lazy.backend(), eager.backend()), ("redis", "redis"));
             lazy.connect().await.unwrap();
             assert_eq!(lazy.capabilities(), eager.capabilities(), "{query}");
+            assert_eq!(lazy.backend(), "redis");
             // A cluster's are the same: RedisStore does not tell them apart, and nothing
             // listens here, so this never connects.
             let cluster = AnyStore::open(&format!(
@@ -198,6 +200,7 @@ mod redis {
             .await
             .unwrap();
             assert_eq!(cluster.capabilities(), eager.capabilities(), "{query}");
+            assert_eq!(cluster.backend(), "redis-cluster");
         }
     }
 
@@ -304,6 +307,7 @@ mod postgres {
             .await
             .unwrap_or_else(|e| Service::Postgres.unreachable(&base, e));
         assert_eq!(lazy.capabilities(), eager.capabilities());
+        assert_eq!((lazy.backend(), eager.backend()), ("postgres", "postgres"));
     }
 }
 
@@ -327,6 +331,7 @@ mod mysql {
             .await
             .unwrap_or_else(|e| Service::MySql.unreachable(&base, e));
         assert_eq!(lazy.capabilities(), eager.capabilities());
+        assert_eq!((lazy.backend(), eager.backend()), ("mysql", "mysql"));
         assert_eq!(lazy.count().await.is_ok(), eager.count().await.is_ok());
     }
 }
@@ -349,6 +354,7 @@ mod memcache {
         let url = format!("{}?timeout=500ms&item_size_limit=64KiB", server.url());
         let store = open_while_down(&url, Duration::from_millis(500)).await;
         assert_eq!(store.capabilities(), eager.capabilities());
+        assert_eq!((store.backend(), eager.backend()), ("memcache", "memcache"));
 
         server.restart();
         let unknown = "b".repeat(43);

@@ -59,12 +59,12 @@ fn bogus_urls(dir: &std::path::Path) -> Vec<(String, &'static str)> {
         (
             cfg!(feature = "redis"),
             "redis://127.0.0.1:1/?bogus=1".to_owned(),
-            "known: prefix, timeout, max_record_size, protocol",
+            "known: prefix, timeout, max_record_size, write, protocol",
         ),
         (
             cfg!(feature = "redis"),
             "redis+cluster://127.0.0.1:1,127.0.0.1:2?bogus=1".to_owned(),
-            "known: prefix, timeout, max_record_size",
+            "known: prefix, timeout, max_record_size, write",
         ),
         (
             cfg!(feature = "memcache"),
@@ -406,4 +406,20 @@ fn configuration_takes_the_same_grammar() {
         msg.contains("SESSION_COOKIE_SECURE") && msg.contains("maybe"),
         "{msg}"
     );
+}
+
+/// Each embedded backend names itself for metrics and traces (`SessionStore::backend`).
+#[tokio::test]
+async fn embedded_stores_name_their_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().display();
+    for (url, backend) in [
+        ("memory://".to_owned(), "memory"),
+        (format!("file://{root}/files"), "file"),
+        (format!("shelf://{root}/shelf.redb"), "shelf"),
+        ("sqlite::memory:".to_owned(), "sqlite"),
+    ] {
+        let store = AnyStore::open(&url).await.unwrap();
+        assert_eq!(store.backend(), backend, "{url}");
+    }
 }

@@ -21,6 +21,15 @@ pub struct Cli {
     )]
     pub url: Option<String>,
 
+    /// The cache the app puts in front of the store, as session-any takes it
+    /// (SESSION_CACHE_URL, `cache` in its configuration): local://?… (in each app
+    /// instance's memory, told through a bus) or redis://…, memcache://… (shared). Give
+    /// the app's, so that delete, purge, revoke-user and revoke-session invalidate what
+    /// the app has cached; without it, an app instance may go on serving a session
+    /// deleted here from its cache. An empty value is no cache.
+    #[arg(long, env = "SESSION_CACHE_URL", global = true, hide_env_values = true)]
+    pub cache_url: Option<String>,
+
     /// Print one JSON object on stdout (errors too: {"error": …, "exit_code": …}).
     #[arg(long, global = true)]
     pub json: bool,

@@ -55,9 +55,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: &Cli, url: &str) -> AdminResult<Report> {
-    let target = Target::new(url, &cli.cookie_name)?;
+    let cache = cli.cache_url.as_deref().filter(|c| !c.trim().is_empty());
+    let target = Target::new(url, cache, &cli.cookie_name)?;
     let page_size = cli.page_size as usize;
-    match &cli.command {
+    let mut report = match &cli.command {
         Command::Gc { dry_run } => commands::gc::run(&target, page_size, *dry_run, cli.quiet).await,
         Command::Stats => commands::stats::run(&target, page_size, cli.quiet).await,
         Command::Inspect { id } => commands::inspect::run(&target, id, &cli.cookie_name).await,
@@ -73,7 +74,29 @@ async fn run(cli: &Cli, url: &str) -> AdminResult<Report> {
         Command::RevokeSession { user, storage_key } => {
             commands::revoke_session::run(&target, user, storage_key).await
         }
+    }?;
+    // Which cache the command went through, in every command's object (not in
+    // `inspect`'s, which is the record itself).
+    if let (Some(shown), Some(object)) = (target.cache_shown(), report.json.as_object_mut()) {
+        if object.contains_key("command") {
+            object.insert("cache".into(), shown.into());
+        }
     }
+    let ends_sessions = matches!(
+        cli.command,
+        Command::Delete { .. }
+            | Command::Purge { .. }
+            | Command::RevokeUser { .. }
+            | Command::RevokeSession { .. }
+    );
+    if ends_sessions && target.cache_is_deaf() && !cli.quiet {
+        eprintln!(
+            "session-admin: note: the cache is local:// without a bus (bus=none), so only \
+             this process's memory was invalidated; the app's instances were not told and \
+             may serve those sessions from their memory until the cache's ttl has passed"
+        );
+    }
+    Ok(report)
 }
 
 /// The error's message, with a pointer to `migrate` where the SQL table is missing.

@@ -2,7 +2,7 @@
 //! I/O, and the SQL-specific adjustments that keep admin commands from creating
 //! anything.
 
-use session_any::{AnyStore, BackendKind, SessionConfig, StoreUrl};
+use session_any::{AnyStore, BackendKind, CacheBus, CacheUrl, SessionConfig, StoreUrl};
 
 use crate::exit::{AdminError, AdminResult};
 
@@ -21,22 +21,64 @@ pub enum Backend {
 }
 
 /// A store URL as given on the command line, checked against session-any's scheme
-/// table: the scheme is known and every query parameter is one it takes.
+/// table: the scheme is known and every query parameter is one it takes. With the
+/// app's cache URL, the store opens behind that cache (session-tiered's
+/// `TieredStore`), so what the commands delete is invalidated where the app caches it.
 #[derive(Debug, Clone)]
 pub struct Target {
     url: StoreUrl,
+    cache: Option<CacheUrl>,
     cookie_name: String,
 }
 
 impl Target {
-    /// The URL `url`; `cookie_name` is the session cookie's name, which the cookie
-    /// store binds its values to. An unknown scheme or query parameter is a usage
-    /// error (exit 2) naming it, before anything is opened.
-    pub fn new(url: &str, cookie_name: &str) -> AdminResult<Self> {
+    /// The URL `url`, behind the cache `cache` if given; `cookie_name` is the session
+    /// cookie's name, which the cookie store binds its values to. An unknown scheme or
+    /// query parameter, in either URL, or a cache that cannot stand in front of the
+    /// store (a `cookie://` store, `bus=store` over SQLite) is a usage error (exit 2)
+    /// naming it, before anything is opened.
+    pub fn new(url: &str, cache: Option<&str>, cookie_name: &str) -> AdminResult<Self> {
+        let url = StoreUrl::parse(url)?;
+        let cache = cache.map(CacheUrl::parse).transpose()?;
+        if let Some(cache) = &cache {
+            cache.check(&url)?;
+        }
         Ok(Target {
-            url: StoreUrl::parse(url)?,
+            url,
+            cache,
             cookie_name: cookie_name.to_owned(),
         })
+    }
+
+    /// The cache URL, redacted, if the store opens behind one.
+    pub fn cache_shown(&self) -> Option<String> {
+        self.cache.as_ref().map(ToString::to_string)
+    }
+
+    /// Whether the cache is an in-process one without a bus (`bus=none`): this
+    /// process's memory is its own, so the app's instances cannot be told of a delete.
+    pub fn cache_is_deaf(&self) -> bool {
+        self.cache
+            .as_ref()
+            .is_some_and(|c| c.bus(&self.url).ok() == Some(Some(CacheBus::Off)))
+    }
+
+    /// After a command that deleted sessions through the cache: an error (exit 1) if an
+    /// invalidation could not be sent (the cache, or its bus, is unreachable). The
+    /// tiered store would retry it in the background, but this process ends now, so
+    /// the app may go on serving those sessions from its cache.
+    pub fn settle(&self, store: &AnyStore) -> AdminResult<()> {
+        let Some(tiered) = store.tiered() else {
+            return Ok(());
+        };
+        let deferred = tiered.stats().invalidations_deferred;
+        if deferred == 0 {
+            return Ok(());
+        }
+        Err(AdminError::Store(session_core::Error::backend(format!(
+            "the store is done, but {deferred} cache invalidation(s) could not be sent to              the {} cache (unreachable): the app may serve those sessions from its cache              until their entries expire; run the command again once the cache answers",
+            tiered.cache_kind()
+        ))))
     }
 
     /// The URL's scheme, lower-case (`file`, `postgres`, `redis+cluster`…).
@@ -76,10 +118,10 @@ impl Target {
         )))
     }
 
-    /// Opens the store for an admin command. SQL stores are opened without creating
-    /// anything: no table (`migrate=false` unless the URL says otherwise) and, for an
-    /// SQLite file, no new database file (`mode=rw` unless the URL sets a mode). Only
-    /// `migrate` creates the table.
+    /// Opens the store for an admin command, behind the cache if one was given. SQL
+    /// stores are opened without creating anything: no table (`migrate=false` unless
+    /// the URL says otherwise) and, for an SQLite file, no new database file
+    /// (`mode=rw` unless the URL sets a mode). Only `migrate` creates the table.
     pub async fn open(&self) -> AdminResult<AnyStore> {
         self.url.check()?;
         self.require_existing_path()?;
@@ -95,7 +137,7 @@ impl Target {
                 url = url.with_param("mode", "rw")?;
             }
         }
-        self.open_url(&url).await
+        self.open_url(&url, self.cache.as_ref()).await
     }
 
     /// Opens an SQL store creating its table if missing (session-any runs
@@ -108,7 +150,8 @@ impl Target {
                     .into(),
             ));
         }
-        self.open_url(&self.url).await
+        // No cache: creating a table touches no session.
+        self.open_url(&self.url, None).await
     }
 
     /// For `file://` and `shelf://`, refuses a path that does not exist: opening the
@@ -143,12 +186,14 @@ impl Target {
             .ok_or_else(|| AdminError::Usage(format!("{}:// has no SQL table", self.scheme())))
     }
 
-    async fn open_url(&self, url: &StoreUrl) -> AdminResult<AnyStore> {
+    async fn open_url(&self, url: &StoreUrl, cache: Option<&CacheUrl>) -> AdminResult<AnyStore> {
         let mut config = SessionConfig::for_url(url.as_str());
+        config.cache = cache.map(|c| c.as_str().to_owned());
         config.cookie.name = self.cookie_name.clone();
         let store = config.store().await?;
         // Network stores open lazily; a tool connects (and, for `migrate`, migrates)
-        // before it reports anything.
+        // before it reports anything. So does the cache, and its bus: an invalidation
+        // must not wait for a connection this process will not live to see.
         store.connect().await?;
         Ok(store)
     }
@@ -159,7 +204,7 @@ mod tests {
     use super::*;
 
     fn t(url: &str) -> Target {
-        Target::new(url, "session").unwrap()
+        Target::new(url, None, "session").unwrap()
     }
 
     #[test]
@@ -171,7 +216,7 @@ mod tests {
         assert_eq!(t("cookie://").backend(), Backend::Cookie);
         assert_eq!(t("redis+cluster://a:1,b:2").scheme(), "redis+cluster");
         assert_eq!(t("file:///x").backend(), Backend::Other);
-        let err = Target::new("nonsense", "s").unwrap_err();
+        let err = Target::new("nonsense", None, "s").unwrap_err();
         assert_eq!(err.exit_code(), crate::exit::USAGE);
     }
 
@@ -193,9 +238,32 @@ mod tests {
             "memcache://h:1?bogus=1",
             "cookie://?bogus=1",
         ] {
-            let err = Target::new(url, "s").unwrap_err();
+            let err = Target::new(url, None, "s").unwrap_err();
             assert_eq!(err.exit_code(), crate::exit::USAGE, "{url}");
             assert!(err.to_string().contains("`bogus`"), "{url}: {err}");
+        }
+    }
+
+    #[test]
+    fn caches_are_read_by_session_any_before_io() {
+        let cached = Target::new("sqlite:///x.db", Some("local://?ttl=5s"), "s").unwrap();
+        assert!(
+            cached.cache_is_deaf(),
+            "no bus in front of SQLite by default"
+        );
+        assert_eq!(cached.cache_shown().as_deref(), Some("local://?ttl=5s"));
+        let shared = Target::new("sqlite:///x.db", Some("memory://"), "s").unwrap();
+        assert!(!shared.cache_is_deaf());
+        assert!(!t("sqlite:///x.db").cache_is_deaf());
+        for (url, cache, needle) in [
+            ("sqlite:///x.db", "local://?bogus=1", "`bogus`"),
+            ("sqlite:///x.db", "local://?bus=store", "bus=store"),
+            ("sqlite:///x.db", "cookie://", "cookie://"),
+            ("cookie://", "local://", "cookie://"),
+        ] {
+            let err = Target::new(url, Some(cache), "s").unwrap_err();
+            assert_eq!(err.exit_code(), crate::exit::USAGE, "{url} {cache}");
+            assert!(err.to_string().contains(needle), "{url} {cache}: {err}");
         }
     }
 

@@ -37,6 +37,7 @@ fn plan(url: &StoreUrl) -> Result<LazyPlan> {
     let options = MemcacheOptions::from_url(url.as_str())?;
     Ok(LazyPlan {
         store: "memcache",
+        backend: "memcache",
         capabilities: Capabilities::new()
             .with_compare_and_set(true)
             .with_enumerate(false)

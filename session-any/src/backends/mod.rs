@@ -62,7 +62,8 @@ fn check_memory(url: &StoreUrl) -> session_core::Result<()> {
 /// What `rediss://` URLs take: those of `redis://` (`session_redis::RedisUrl::URL_PARAMS`,
 /// which a test keeps equal), listed here because `rediss://` is refused on every
 /// build, the `redis` feature off included.
-pub(crate) const REDIS_PARAMS: &[&str] = &["prefix", "timeout", "max_record_size", "protocol"];
+pub(crate) const REDIS_PARAMS: &[&str] =
+    &["prefix", "timeout", "max_record_size", "write", "protocol"];
 
 /// `rediss://`: Redis over TLS, which no build of this crate can open. It takes the
 /// `redis://` parameters so that the message says what is wrong: TLS, not a parameter.

@@ -13,7 +13,7 @@ static PARAMS: [&str; RedisUrl::URL_PARAMS.len() + 1] = with_connect(RedisUrl::U
 static CLUSTER_PARAMS: [&str; RedisUrl::CLUSTER_URL_PARAMS.len() + 1] =
     with_connect(RedisUrl::CLUSTER_URL_PARAMS);
 
-/// `redis://[user:pass@]host[:port][/db][?prefix=session:&timeout=2s&max_record_size=…&protocol=resp3&connect=lazy]`.
+/// `redis://[user:pass@]host[:port][/db][?prefix=session:&timeout=2s&max_record_size=…&write=cas|lww&protocol=resp3&connect=lazy]`.
 pub(crate) static REDIS: Backend = Backend {
     params: &PARAMS,
     check: |url| RedisUrl::parse(url.as_str()).map(drop),
@@ -21,7 +21,7 @@ pub(crate) static REDIS: Backend = Backend {
     lazy: Some(plan),
 };
 
-/// `redis+cluster://h1:p1,h2:p2[,…][?prefix=…&timeout=…&max_record_size=…&connect=lazy]`:
+/// `redis+cluster://h1:p1,h2:p2[,…][?prefix=…&timeout=…&max_record_size=…&write=cas|lww&connect=lazy]`:
 /// the seed nodes of a Redis Cluster.
 pub(crate) static REDIS_CLUSTER: Backend = Backend {
     params: &CLUSTER_PARAMS,
@@ -37,6 +37,11 @@ fn plan(url: &StoreUrl) -> Result<LazyPlan> {
     let options = url.options();
     Ok(LazyPlan {
         store: "redis",
+        backend: if url.is_cluster() {
+            "redis-cluster"
+        } else {
+            "redis"
+        },
         capabilities: Capabilities::new()
             .with_compare_and_set(true)
             .with_enumerate(true)

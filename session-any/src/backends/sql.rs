@@ -58,8 +58,14 @@ pub(crate) static MYSQL: Backend = Backend {
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 fn plan(url: &StoreUrl) -> Result<LazyPlan> {
     let options = SqlOptions::from_url(url.as_str())?;
+    // The name `SqlStore::backend` answers once connected.
+    let backend = match url.scheme().name() {
+        "postgres" | "postgresql" => "postgres",
+        _ => "mysql",
+    };
     Ok(LazyPlan {
         store: "sql",
+        backend,
         capabilities: Capabilities::new()
             .with_compare_and_set(true)
             .with_enumerate(true)

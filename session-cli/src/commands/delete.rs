@@ -36,6 +36,7 @@ pub async fn run(target: &Target, arg: &str, cookie_name: &str) -> AdminResult<R
         store.delete(&id).await?;
         None
     };
+    target.settle(&store)?;
     let json = json!({
         "command": "delete",
         "backend": target.scheme(),

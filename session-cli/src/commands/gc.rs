@@ -48,6 +48,7 @@ pub async fn run(
         removed += store.delete_expired().await?;
     }
     progress.finish();
+    target.settle(&store)?;
     let json = json!({
         "command": "gc",
         "backend": target.scheme(),

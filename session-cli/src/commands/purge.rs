@@ -33,6 +33,7 @@ pub async fn run(target: &Target, page_size: usize, yes: bool, quiet: bool) -> A
         progress.advance(keys.len() as u64, format!("{removed} removed"));
     }
     progress.finish();
+    target.settle(&store)?;
     let json = json!({
         "command": "purge",
         "backend": target.scheme(),

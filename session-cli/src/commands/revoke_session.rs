@@ -14,6 +14,7 @@ pub async fn run(target: &Target, user: &str, key: &str) -> AdminResult<Report> 
     let key = storage_key(key)?;
     let store = open_indexed(target, "revoke-session").await?;
     let revoked = store.revoke_session(&user, &key).await?;
+    target.settle(&store)?;
     let json = json!({
         "command": "revoke-session",
         "backend": target.scheme(),

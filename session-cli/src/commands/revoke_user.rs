@@ -14,6 +14,7 @@ pub async fn run(target: &Target, user: &str, except: Option<&str>) -> AdminResu
     let except = except.map(storage_key).transpose()?;
     let store = open_indexed(target, "revoke-user").await?;
     let revoked = store.revoke_user(&key, except.as_ref()).await?;
+    target.settle(&store)?;
     let json = json!({
         "command": "revoke-user",
         "backend": target.scheme(),

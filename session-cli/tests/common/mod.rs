@@ -53,6 +53,7 @@ pub fn admin_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     cmd.args(args);
     for var in [
         "SESSION_URL",
+        "SESSION_CACHE_URL",
         "SESSION_SECRET",
         "SESSION_COOKIE_NAME",
         "SESSION_COOKIE_SECRET",
@@ -314,7 +315,8 @@ pub async fn bound_session(store: &Arc<dyn SessionStore>, user: &str, label: &st
 /// runs), then listed, revoked with `--except`, and one revoked by key; another user's
 /// key revokes nothing. User names carry `tag`, for stores other runs share.
 pub async fn user_scenario(url: &str, store: AnyStore, tag: &str) {
-    let ada = format!("ada{tag}");
+    // Not hex ('l', 'o', 'v'), so "no raw id printed" cannot match inside a storage key.
+    let ada = format!("ada-lovelace{tag}");
     let bob = format!("bob{tag}");
     let (mut keys, bobs) = {
         let store: Arc<dyn SessionStore> = store.into_inner();
