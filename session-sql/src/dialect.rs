@@ -118,6 +118,9 @@ pub(crate) struct Statements {
     pub revoke_user_expired: String,
     /// `key, user_key, now`: deletes the row if it is live and bound to the user.
     pub revoke_session: String,
+    /// No arguments → `session_id, data` of every row, expired ones included, in key
+    /// order (inspection: [`SqlStore::raw_entries`](crate::SqlStore::raw_entries)).
+    pub raw: String,
 }
 
 const COLUMNS: &str = "session_id, atime, expires_at, version, data, user_key";
@@ -225,12 +228,14 @@ impl Statements {
             revoke_session: r(format!(
                 "DELETE FROM {t} WHERE session_id = $1 AND user_key = $2 AND expires_at > $3"
             )),
+            raw: r(format!("SELECT {key}, data FROM {t} ORDER BY session_id")),
         }
     }
 
     #[cfg(test)]
-    fn all(&self) -> [&str; 13] {
+    fn all(&self) -> [&str; 14] {
         [
+            &self.raw,
             &self.sessions_of,
             &self.revoke_user,
             &self.revoke_session,

@@ -140,6 +140,18 @@ where
             .collect()
     }
 
+    /// Runs the `raw` statement: rows of `session_id, data`.
+    pub async fn fetch_pairs(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<(String, Vec<u8>)>, sqlx::Error> {
+        let rows = Self::query(sql, args).fetch_all(self.0).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect()
+    }
+
     /// Runs a statement whose answer is rows of one integer.
     pub async fn fetch_ints(&self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<i64>, sqlx::Error> {
         let rows = Self::query(sql, args).fetch_all(self.0).await?;

@@ -217,6 +217,32 @@ impl SqlStore {
         self.pool.backend()
     }
 
+    /// Every row of the table as `(session_id, data)`, raw bytes as stored, expired
+    /// rows included, in key order: for inspection tools, and for the conformance
+    /// suite's check that no raw id is stored. Reads the whole table: not for a hot path.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use session_sql::SqlStore;
+    ///
+    /// let store = SqlStore::connect("sqlite::memory:").await?;
+    /// store.migrate().await?;
+    /// assert!(store.raw_entries().await?.is_empty());
+    /// # Ok::<_, session_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn raw_entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let run = async {
+            with_pool!(&self.pool, p => Exec(p).fetch_pairs(&self.sql.raw, &[]).await)
+                .map_err(|e| from_sqlx(Operation::Scan, e))
+        };
+        let rows = self.bounded(Operation::Scan, run).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(key, data)| (key.into_bytes(), data))
+            .collect())
+    }
+
     async fn bounded<T>(
         &self,
         operation: Operation,

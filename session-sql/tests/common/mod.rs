@@ -14,7 +14,7 @@ use session_core::{
     Clock, Error, Record, SessionId, SessionStore, StoreSettings, Timestamp,
     DEFAULT_MAX_RECORD_SIZE,
 };
-use session_sql::{Backend, ConnectOptions, SqlPool, SqlStore, TableName};
+use session_sql::{Backend, ConnectOptions, SqlStore, TableName};
 use session_test_servers::Service;
 
 /// Prefix of every table the tests create; nothing else is ever dropped.
@@ -234,20 +234,7 @@ pub async fn server_table(server: Server) -> (SqlStore, TableGuard) {
 
 /// Every `(session_id, data)` in the store's table, as raw bytes.
 pub async fn raw_rows(store: &SqlStore) -> Vec<(Vec<u8>, Vec<u8>)> {
-    // Test tables are plain lower-case names: no quoting needed.
-    let sql = format!("SELECT session_id, data FROM {}", store.table());
-    let text_keys = |rows: Vec<(String, Vec<u8>)>| {
-        rows.into_iter()
-            .map(|(k, v)| (k.into_bytes(), v))
-            .collect::<Vec<_>>()
-    };
-    match store.pool() {
-        SqlPool::Sqlite(p) => text_keys(sqlx::query_as(&sql).fetch_all(p).await.unwrap()),
-        SqlPool::Postgres(p) => text_keys(sqlx::query_as(&sql).fetch_all(p).await.unwrap()),
-        // An ascii_bin column: sqlx reports it as binary.
-        SqlPool::MySql(p) => sqlx::query_as(&sql).fetch_all(p).await.unwrap(),
-        _ => unreachable!("all backends are enabled in tests"),
-    }
+    store.raw_entries().await.unwrap()
 }
 
 /// A conformance fixture around `store`, with its raw dump and `guard`.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use session_conformance::{Fixture, RawEntry};
 use session_core::{Clock, MemoryStore, StoreSettings};
 use session_file::FileStore;
-use session_sql::{SqlPool, SqlStore};
+use session_sql::SqlStore;
 use session_tiered::TieredStore;
 
 /// A function that dumps one store's raw keys and values.
@@ -34,18 +34,7 @@ pub async fn sqlite(clock: Clock) -> (SqlStore, Dump) {
 
 /// Every row of a SQL store's table, key and data.
 pub async fn sql_rows(store: &SqlStore) -> Vec<RawEntry> {
-    let sql = format!("SELECT session_id, data FROM {}", store.table());
-    let text_keys = |rows: Vec<(String, Vec<u8>)>| {
-        rows.into_iter()
-            .map(|(k, v)| (k.into_bytes(), v))
-            .collect::<Vec<_>>()
-    };
-    match store.pool() {
-        SqlPool::Sqlite(p) => text_keys(sqlx::query_as(&sql).fetch_all(p).await.unwrap()),
-        SqlPool::Postgres(p) => text_keys(sqlx::query_as(&sql).fetch_all(p).await.unwrap()),
-        SqlPool::MySql(p) => sqlx::query_as(&sql).fetch_all(p).await.unwrap(),
-        _ => unreachable!("all backends are enabled in tests"),
-    }
+    store.raw_entries().await.unwrap()
 }
 
 /// A file store in a fresh temp dir on `clock`, with its dump and the dir to keep.
@@ -112,3 +101,5 @@ pub fn fixture<G: Send + Sync + 'static>(
         })
         .with_guard(guard)
 }
+
+pub mod servers;
