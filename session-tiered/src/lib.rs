@@ -44,9 +44,9 @@
 //! measured) are in the workspace's RELIABILITY.md.
 
 mod bus;
+mod cache_metrics;
 mod guard;
 mod local;
-mod cache_metrics;
 mod pending;
 mod shared;
 mod stats;
@@ -58,8 +58,8 @@ pub use bus::{InvalidationBus, MemoryBus};
 pub use bus::{PostgresBus, DEFAULT_POSTGRES_CHANNEL};
 #[cfg(feature = "redis")]
 pub use bus::{RedisBus, DEFAULT_REDIS_CHANNEL};
-pub use local::{LocalCache, DEFAULT_CAPACITY, DEFAULT_HEARTBEAT, DEFAULT_TTL};
 pub use cache_metrics::{describe_metrics, CACHE_INVALIDATIONS_DEFERRED, CACHE_LOOKUPS};
+pub use local::{LocalCache, DEFAULT_CAPACITY, DEFAULT_HEARTBEAT, DEFAULT_TTL};
 pub use stats::TierStats;
 pub use tiered::TieredStore;
 
