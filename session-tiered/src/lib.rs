@@ -43,6 +43,7 @@
 //! The figures (races run, loads served after a logout, the invalidation delay
 //! measured) are in the workspace's RELIABILITY.md.
 
+mod breaker;
 mod bus;
 mod cache_metrics;
 mod guard;

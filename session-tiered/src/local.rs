@@ -232,6 +232,15 @@ impl LocalTier {
             key,
         }
         .encode();
+        if !self.link.live(self.heartbeat) {
+            // The bus has not been heard for a heartbeat: a publish would most likely
+            // wait out its timeout and fail, holding up the write. The heartbeat task
+            // sends what waits as soon as a publish works again (within a quarter
+            // heartbeat), and instances that cannot hear the bus are not serving from
+            // memory meanwhile.
+            self.defer(key);
+            return;
+        }
         match bus.publish(&message).await {
             Ok(()) => Counters::bump(&self.counters.invalidations_sent),
             Err(e) => {

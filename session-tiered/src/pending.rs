@@ -58,6 +58,30 @@ impl Pending {
         keys
     }
 
+    /// Up to `max` of the oldest keys, left queued: a caller that must not let go of a
+    /// key until its retry worked removes it with [`Pending::remove`].
+    pub(crate) fn oldest(&self, max: usize) -> Vec<StorageKey> {
+        let queue = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        queue.order.iter().take(max).copied().collect()
+    }
+
+    /// Unqueues `key` (its retry worked).
+    pub(crate) fn remove(&self, key: &StorageKey) {
+        let mut queue = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if queue.members.remove(key) {
+            queue.order.retain(|k| k != key);
+        }
+    }
+
+    /// Whether `key` waits for its retry.
+    pub(crate) fn contains(&self, key: &StorageKey) -> bool {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .members
+            .contains(key)
+    }
+
     #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.inner
@@ -81,6 +105,21 @@ mod tests {
         assert!(pending.push(key(2)));
         assert!(!pending.push(key(3)), "full: the oldest goes");
         assert_eq!(pending.take(10), vec![key(2), key(3)]);
+        assert!(pending.is_empty());
+    }
+
+    #[test]
+    fn oldest_leaves_keys_queued_until_removed() {
+        let pending = Pending::new(10);
+        let key = |b| StorageKey::from_bytes([b; 32]);
+        pending.push(key(1));
+        pending.push(key(2));
+        assert_eq!(pending.oldest(1), vec![key(1)]);
+        assert!(pending.contains(&key(1)) && pending.contains(&key(2)));
+        pending.remove(&key(1));
+        assert!(!pending.contains(&key(1)));
+        assert_eq!(pending.oldest(10), vec![key(2)]);
+        pending.remove(&key(2));
         assert!(pending.is_empty());
     }
 }

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use session_core::{Data, Error, Record, SessionId, SessionStore, StorageKey, Timestamp, UserKey};
 use sha2::{Digest, Sha256};
 
+use crate::breaker::Breaker;
 use crate::guard::Ticket;
 use crate::pending::Pending;
 use crate::stats::{Counters, TierStats};
@@ -52,6 +53,7 @@ fn as_cached(record: &Record) -> Record {
 /// The running shared tier.
 pub(crate) struct SharedTier {
     cache: Arc<dyn SessionStore>,
+    breaker: Breaker,
     pending: Pending,
     counters: Counters,
 }
@@ -59,6 +61,7 @@ pub(crate) struct SharedTier {
 impl SharedTier {
     pub(crate) fn start(cache: Arc<dyn SessionStore>) -> Arc<SharedTier> {
         let tier = Arc::new(SharedTier {
+            breaker: Breaker::new(cache.backend()),
             cache,
             pending: Pending::new(100_000),
             counters: Counters::default(),
@@ -69,8 +72,13 @@ impl SharedTier {
 
     /// Deletes the cache entry of `key`; `false` if the cache could not be reached.
     async fn delete_entry(&self, key: StorageKey) -> bool {
-        match self.cache.delete(&cache_id(&key)).await {
+        let was_open = self.breaker.is_open();
+        match self.breaker.call(self.cache.delete(&cache_id(&key))).await {
             Ok(()) => true,
+            Err(e) if was_open => {
+                tracing::debug!(cache = self.cache.backend(), error = %e, "session cache: down; an entry's delete waits");
+                false
+            }
             Err(e) => {
                 tracing::warn!(cache = self.cache.backend(), error = %e, "session cache: an entry could not be deleted; retrying in the background");
                 false
@@ -97,7 +105,9 @@ impl SharedTier {
             return false;
         };
         !matches!(
-            self.cache.load(&revoking_id(&user).to_string()).await,
+            self.breaker
+                .call(self.cache.load(&revoking_id(&user).to_string()))
+                .await,
             Ok(None)
         )
     }
@@ -115,11 +125,11 @@ impl SharedTier {
         let cached = as_cached(record);
         let text = cached.id.to_string();
         for _ in 0..CONVERGE_TRIES {
-            match self.cache.save(&cached, expected).await {
+            match self.breaker.call(self.cache.save(&cached, expected)).await {
                 Ok(_) => return,
                 // Nothing cached: the next read fills it.
                 Err(Error::NotFound) => return,
-                Err(Error::Conflict) => match self.cache.load(&text).await {
+                Err(Error::Conflict) => match self.breaker.call(self.cache.load(&text)).await {
                     Ok(Some(current)) if current.version >= record.version => return,
                     Ok(Some(current)) => expected = current.version,
                     Ok(None) => return,
@@ -139,11 +149,14 @@ async fn retry(tier: Weak<SharedTier>) {
         let Some(t) = tier.upgrade() else {
             return;
         };
-        for key in t.pending.take(256) {
+        // A key stays queued until its delete worked: until then `get` keeps bypassing
+        // the cache for it.
+        for key in t.pending.oldest(256) {
             if !t.delete_entry(key).await {
-                t.pending.push(key);
                 break;
             }
+            t.pending.remove(&key);
+            Counters::bump(&t.counters.invalidations_sent);
         }
     }
 }
@@ -155,11 +168,15 @@ impl Tier for SharedTier {
     }
 
     async fn get(&self, id: &SessionId) -> Lookup {
-        match self
-            .cache
-            .load(&cache_id(&id.storage_key()).to_string())
-            .await
-        {
+        // A deleted session whose cache entry could not be removed yet (the cache was
+        // down, then came back with its data) is read from the durable store, which no
+        // longer has it: this instance never serves it again.
+        if self.pending.contains(&id.storage_key()) {
+            Counters::bump(&self.counters.bypasses);
+            return Lookup::Bypass;
+        }
+        let text = cache_id(&id.storage_key()).to_string();
+        match self.breaker.call(self.cache.load(&text)).await {
             Ok(Some(mut record)) => {
                 Counters::bump(&self.counters.hits);
                 record.id = *id;
@@ -183,7 +200,11 @@ impl Tier for SharedTier {
     /// that finished after the insert overwrote or deleted the entry itself: no fill
     /// outlives a delete.
     async fn fill(&self, _ticket: Ticket, record: &Record, durable: &dyn SessionStore) {
-        match self.cache.create(&as_cached(record)).await {
+        match self
+            .breaker
+            .call(self.cache.create(&as_cached(record)))
+            .await
+        {
             Ok(_) | Err(Error::Collision) => {}
             Err(_) => {
                 Counters::bump(&self.counters.fills_skipped);
@@ -213,7 +234,10 @@ impl Tier for SharedTier {
 
     async fn created(&self, _ticket: Ticket, record: &Record) {
         // A failure only costs a miss later.
-        let _ = self.cache.create(&as_cached(record)).await;
+        let _ = self
+            .breaker
+            .call(self.cache.create(&as_cached(record)))
+            .await;
         self.unless_revoking(record).await;
     }
 
@@ -224,7 +248,10 @@ impl Tier for SharedTier {
 
     async fn touched(&self, record: &Record) {
         // A failed touch leaves an earlier deadline in the cache: a miss later, no harm.
-        let _ = self.cache.touch(&as_cached(record)).await;
+        let _ = self
+            .breaker
+            .call(self.cache.touch(&as_cached(record)))
+            .await;
     }
 
     async fn forget(&self, key: StorageKey) {
@@ -244,8 +271,8 @@ impl Tier for SharedTier {
             now,
             now.saturating_add(REVOKING_FOR),
         );
-        let written = match self.cache.create(&marker).await {
-            Err(Error::Collision) => self.cache.touch(&marker).await.map(drop),
+        let written = match self.breaker.call(self.cache.create(&marker)).await {
+            Err(Error::Collision) => self.breaker.call(self.cache.touch(&marker)).await.map(drop),
             other => other.map(drop),
         };
         if let Err(e) = written {
