@@ -79,7 +79,7 @@ fn load_tasks(
                 while !stop.load(Ordering::Relaxed) {
                     let (cookie, last) = &mut owned[i % PER_TASK];
                     let started = Instant::now();
-                    if i % 3 == 0 {
+                    if i.is_multiple_of(3) {
                         let mut next = last.clone();
                         let n = last.data["n"].as_u64().unwrap_or(0) + 1;
                         next.data.insert("n".to_owned(), json!(n));
