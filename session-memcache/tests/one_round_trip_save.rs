@@ -10,30 +10,28 @@ mod common;
 
 use std::time::Duration;
 
-use common::Memcached;
 use serde_json::json;
 use session_core::{Clock, Error, ManualClock, Record, SessionStore};
-use session_memcache::MemcacheStore;
 
-use common::{ten_minute_record as record, RawServers, TwoInstances};
+use common::{RawServers, TwoInstances};
 
 /// Two instances, and a raw view of what the server holds.
 struct Setup {
-    _server: Memcached,
-    a: MemcacheStore,
-    b: MemcacheStore,
+    two: TwoInstances,
     raw: RawServers,
 }
 
-async fn setup(clock: Clock) -> Setup {
-    let TwoInstances { server, a, b } = common::two_instances(clock).await;
-    let raw = RawServers::new(&[server.addr()]).await;
-    Setup {
-        _server: server,
-        a,
-        b,
-        raw,
+impl std::ops::Deref for Setup {
+    type Target = TwoInstances;
+    fn deref(&self) -> &TwoInstances {
+        &self.two
     }
+}
+
+async fn setup(clock: Clock) -> Setup {
+    let two = common::two_instances(clock).await;
+    let raw = RawServers::new(&[two.server.addr()]).await;
+    Setup { two, raw }
 }
 
 fn next(r: &Record, n: i64) -> Record {
@@ -46,9 +44,7 @@ fn next(r: &Record, n: i64) -> Record {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consecutive_saves_of_one_instance_succeed_and_a_stale_one_conflicts() {
     let s = setup(Clock::system()).await;
-    let r = record(Clock::system().now());
-    s.a.create(&r).await.unwrap();
-    let loaded = s.a.load(&r.id.to_string()).await.unwrap().unwrap();
+    let (r, loaded) = s.loaded_by_a(Clock::system().now()).await;
     let v2 = next(&loaded, 2);
     s.a.save(&v2, loaded.version).await.unwrap();
     let v3 = next(&v2, 3);
@@ -63,9 +59,7 @@ async fn consecutive_saves_of_one_instance_succeed_and_a_stale_one_conflicts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_instances_save_in_between_is_a_conflict() {
     let s = setup(Clock::system()).await;
-    let r = record(Clock::system().now());
-    s.a.create(&r).await.unwrap();
-    let seen_by_a = s.a.load(&r.id.to_string()).await.unwrap().unwrap();
+    let (r, seen_by_a) = s.loaded_by_a(Clock::system().now()).await;
     let seen_by_b = s.b.load(&r.id.to_string()).await.unwrap().unwrap();
     let by_b = next(&seen_by_b, 1);
     s.b.save(&by_b, seen_by_b.version).await.unwrap();
@@ -79,9 +73,7 @@ async fn another_instances_save_in_between_is_a_conflict() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_instances_touch_in_between_does_not_block_the_save() {
     let s = setup(Clock::system()).await;
-    let r = record(Clock::system().now());
-    s.a.create(&r).await.unwrap();
-    let seen = s.a.load(&r.id.to_string()).await.unwrap().unwrap();
+    let (r, seen) = s.loaded_by_a(Clock::system().now()).await;
     let mut touched = seen.clone();
     touched.expires_at = touched.expires_at.saturating_add(Duration::from_secs(60));
     s.b.touch(&touched).await.unwrap();
@@ -93,9 +85,7 @@ async fn another_instances_touch_in_between_does_not_block_the_save() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_logout_in_between_is_not_undone() {
     let s = setup(Clock::system()).await;
-    let r = record(Clock::system().now());
-    s.a.create(&r).await.unwrap();
-    let seen = s.a.load(&r.id.to_string()).await.unwrap().unwrap();
+    let (r, seen) = s.loaded_by_a(Clock::system().now()).await;
     s.b.delete(&r.id).await.unwrap();
     assert!(matches!(
         s.a.save(&next(&seen, 1), seen.version).await,
@@ -108,9 +98,7 @@ async fn a_logout_in_between_is_not_undone() {
 async fn a_deadline_passed_by_the_store_clock_since_the_load_is_not_found() {
     let clock = ManualClock::new();
     let s = setup(clock.clock()).await;
-    let r = record(clock.now());
-    s.a.create(&r).await.unwrap();
-    let seen = s.a.load(&r.id.to_string()).await.unwrap().unwrap();
+    let (r, seen) = s.loaded_by_a(clock.now()).await;
     clock.advance(Duration::from_secs(601));
     // memcached still holds the item; the store's clock says it has expired.
     assert!(s.raw.get(&s.a.key_for(&r.id)).await.is_some());
@@ -123,9 +111,7 @@ async fn a_deadline_passed_by_the_store_clock_since_the_load_is_not_found() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bytes_replaced_in_between_are_judged_by_the_read() {
     let s = setup(Clock::system()).await;
-    let r = record(Clock::system().now());
-    s.a.create(&r).await.unwrap();
-    let seen = s.a.load(&r.id.to_string()).await.unwrap().unwrap();
+    let (r, seen) = s.loaded_by_a(Clock::system().now()).await;
     let key = s.a.key_for(&r.id);
     s.raw.set_everywhere(&key, b"\x09not an envelope").await;
     assert!(matches!(

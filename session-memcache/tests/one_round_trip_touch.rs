@@ -97,9 +97,7 @@ async fn a_touch_after_a_load_or_save_is_one_command() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_touch_never_writes_the_callers_data() {
     let s = setup(Clock::system()).await;
-    let r = record(Clock::system().now());
-    s.a.create(&r).await.unwrap();
-    let seen = s.a.load(&r.id.to_string()).await.unwrap().unwrap();
+    let (r, seen) = s.loaded_by_a(Clock::system().now()).await;
     // Same version, other data: only the times may move.
     let mut odd = later(&seen, 30);
     odd.data.insert("user".into(), json!("mallory"));
@@ -113,9 +111,7 @@ async fn a_touch_never_writes_the_callers_data() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_instances_save_in_between_is_kept() {
     let s = setup(Clock::system()).await;
-    let r = record(Clock::system().now());
-    s.a.create(&r).await.unwrap();
-    let seen = s.a.load(&r.id.to_string()).await.unwrap().unwrap();
+    let (r, seen) = s.loaded_by_a(Clock::system().now()).await;
     let mut by_b = seen.clone();
     by_b.version += 1;
     by_b.data.insert("n".into(), json!(2));
@@ -131,9 +127,7 @@ async fn another_instances_save_in_between_is_kept() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_touch_after_a_logout_or_past_the_deadline_resurrects_nothing() {
     let s = setup(Clock::system()).await;
-    let r = record(Clock::system().now());
-    s.a.create(&r).await.unwrap();
-    let seen = s.a.load(&r.id.to_string()).await.unwrap().unwrap();
+    let (r, seen) = s.loaded_by_a(Clock::system().now()).await;
     s.b.delete(&r.id).await.unwrap();
     assert!(matches!(
         s.a.touch(&later(&seen, 30)).await,
@@ -143,9 +137,7 @@ async fn a_touch_after_a_logout_or_past_the_deadline_resurrects_nothing() {
 
     let clock = ManualClock::new();
     let s = setup(clock.clock()).await;
-    let r = record(clock.now());
-    s.a.create(&r).await.unwrap();
-    let seen = s.a.load(&r.id.to_string()).await.unwrap().unwrap();
+    let (_, seen) = s.loaded_by_a(clock.now()).await;
     clock.advance(Duration::from_secs(601));
     assert!(matches!(
         s.a.touch(&later(&seen, 3600)).await,

@@ -105,6 +105,25 @@ pub async fn two_instances(clock: Clock) -> TwoInstances {
     TwoInstances { server, a, b }
 }
 
+impl TwoInstances {
+    /// A ten-minute session created by `a` and loaded by `a` (so `a` holds the item's
+    /// CAS token): the record as created and as loaded.
+    pub async fn loaded_by_a(&self, now: session_core::Timestamp) -> (Record, Record) {
+        let r = ten_minute_record(now);
+        self.a
+            .create(&r)
+            .await
+            .unwrap_or_else(|e| panic!("create: {e}"));
+        let seen = self
+            .a
+            .load(&r.id.to_string())
+            .await
+            .unwrap_or_else(|e| panic!("load: {e}"))
+            .unwrap_or_else(|| panic!("the session just created loads"));
+        (r, seen)
+    }
+}
+
 /// A new record of user "ada", live for ten minutes from `now`.
 pub fn ten_minute_record(now: session_core::Timestamp) -> Record {
     let mut data = session_core::Data::new();
