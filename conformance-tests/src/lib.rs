@@ -46,7 +46,7 @@ pub use failure::{CaseResult, Check, Failure};
 pub use faults::{FaultPlan, FaultStore, InjectedFault, Op};
 pub use harness::{run_case, Fixture, Harness, RawEntry};
 pub use records::record_of_size;
-pub use wrappers::{CountingStore, OpCounts};
+pub use wrappers::{CountingStore, OpCounts, SelfSealed};
 
 /// Expands to one test per conformance case, in a module named `$name`.
 ///

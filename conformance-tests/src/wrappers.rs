@@ -1,4 +1,5 @@
-//! Store wrappers for tests: count the operations a request costs.
+//! Store wrappers for tests: count the operations a request costs, or claim a server
+//! store seals its own values.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -149,5 +150,46 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
     async fn revoke_session(&self, user: &UserKey, key: &StorageKey) -> Result<bool> {
         bump(&self.delete);
         self.inner.revoke_session(user, key).await
+    }
+}
+
+/// Wraps a server store and claims [`Capabilities::self_sealed`]: for tests of what an
+/// adapter does with a store whose cookie value is the record (it signs nothing and
+/// needs no keys), without the cookie store's sealing in the way. Every call goes to
+/// `inner` unchanged; the backend's name is `"self-sealed"`.
+///
+/// ```
+/// use session_conformance::SelfSealed;
+/// use session_core::{MemoryStore, SessionStore};
+///
+/// let store = SelfSealed(MemoryStore::new());
+/// assert!(store.capabilities().self_sealed);
+/// assert_eq!(store.backend(), "self-sealed");
+/// ```
+#[derive(Debug, Default)]
+pub struct SelfSealed<S>(pub S);
+
+#[async_trait]
+impl<S: SessionStore> SessionStore for SelfSealed<S> {
+    fn capabilities(&self) -> Capabilities {
+        self.0.capabilities().with_self_sealed(true)
+    }
+    fn backend(&self) -> &'static str {
+        "self-sealed"
+    }
+    async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
+        self.0.load(cookie_value).await
+    }
+    async fn create(&self, record: &Record) -> Result<String> {
+        self.0.create(record).await
+    }
+    async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
+        self.0.save(record, expected_version).await
+    }
+    async fn touch(&self, record: &Record) -> Result<String> {
+        self.0.touch(record).await
+    }
+    async fn delete(&self, id: &SessionId) -> Result<()> {
+        self.0.delete(id).await
     }
 }

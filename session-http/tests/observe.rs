@@ -6,11 +6,11 @@
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-use session_core::{Capabilities, MemoryStore, Record, SessionId, SessionStore};
+use session_conformance::SelfSealed;
+use session_core::{MemoryStore, SessionStore};
 use session_http::{Exchange, HttpSessions, SigningKeys};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -23,34 +23,6 @@ fn sessions() -> HttpSessions {
         .unwrap()
 }
 
-/// A store that seals its own values, as the cookie store does.
-struct Sealed(MemoryStore);
-
-#[async_trait]
-impl SessionStore for Sealed {
-    fn capabilities(&self) -> Capabilities {
-        self.0.capabilities().with_self_sealed(true)
-    }
-    fn backend(&self) -> &'static str {
-        "sealed"
-    }
-    async fn load(&self, v: &str) -> session_core::Result<Option<Record>> {
-        self.0.load(v).await
-    }
-    async fn create(&self, r: &Record) -> session_core::Result<String> {
-        self.0.create(r).await
-    }
-    async fn save(&self, r: &Record, v: u64) -> session_core::Result<String> {
-        self.0.save(r, v).await
-    }
-    async fn touch(&self, r: &Record) -> session_core::Result<String> {
-        self.0.touch(r).await
-    }
-    async fn delete(&self, id: &SessionId) -> session_core::Result<()> {
-        self.0.delete(id).await
-    }
-}
-
 #[test]
 fn capabilities_and_backend_pass_through_the_observed_store() {
     let plain = sessions();
@@ -60,11 +32,11 @@ fn capabilities_and_backend_pass_through_the_observed_store() {
         MemoryStore::new().capabilities()
     );
     // Self-sealed still reads as such: no keys needed, none used.
-    let sealed = HttpSessions::builder(Sealed(MemoryStore::new()))
+    let sealed = HttpSessions::builder(SelfSealed(MemoryStore::new()))
         .build()
         .unwrap();
     assert!(sealed.store().capabilities().self_sealed);
-    assert_eq!(sealed.store().backend(), "sealed");
+    assert_eq!(sealed.store().backend(), "self-sealed");
 }
 
 fn runtime() -> tokio::runtime::Runtime {

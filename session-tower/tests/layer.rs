@@ -17,7 +17,7 @@ use axum::http::{header, Request, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use http_body_util::BodyExt;
-use session_conformance::CountingStore;
+use session_conformance::{CountingStore, SelfSealed};
 use session_core::{BackendError, BackendErrorKind, Operation};
 use session_core::{
     Capabilities, Error, MemoryStore, Record, SessionId, SessionOptions, SessionStore,
@@ -198,31 +198,6 @@ async fn invalid_cookie_config_is_a_config_error() {
             .with_secure(false),
     ] {
         assert!(matches!(layer().cookie(bad).build(), Err(Error::Config(_))));
-    }
-}
-
-/// A store whose values are sealed by itself: the layer passes them through unsigned.
-struct SelfSealed(MemoryStore);
-
-#[async_trait]
-impl SessionStore for SelfSealed {
-    fn capabilities(&self) -> Capabilities {
-        self.0.capabilities().with_self_sealed(true)
-    }
-    async fn load(&self, v: &str) -> session_core::Result<Option<Record>> {
-        self.0.load(v).await
-    }
-    async fn create(&self, r: &Record) -> session_core::Result<String> {
-        self.0.create(r).await
-    }
-    async fn save(&self, r: &Record, v: u64) -> session_core::Result<String> {
-        self.0.save(r, v).await
-    }
-    async fn touch(&self, r: &Record) -> session_core::Result<String> {
-        self.0.touch(r).await
-    }
-    async fn delete(&self, id: &SessionId) -> session_core::Result<()> {
-        self.0.delete(id).await
     }
 }
 
