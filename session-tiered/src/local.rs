@@ -10,6 +10,7 @@ use rand::RngCore;
 use session_core::{Clock, Record, SessionId, SessionStore, StorageKey, UserKey};
 use tokio::time::Instant;
 
+use crate::breaker::Breaker;
 use crate::bus::{InvalidationBus, Message};
 use crate::guard::{Guarded, Ticket};
 use crate::pending::Pending;
@@ -152,6 +153,7 @@ impl LocalCache {
         let tier = Arc::new(LocalTier {
             guarded: Guarded::new(self.capacity, self.ttl),
             link: Link::new(self.bus.is_none()),
+            breaker: Breaker::new(self.bus.as_ref().map_or("bus", |b| b.name())),
             bus: self.bus,
             instance,
             clock: self.clock,
@@ -214,6 +216,7 @@ impl Link {
 pub(crate) struct LocalTier {
     guarded: Guarded,
     bus: Option<Arc<dyn InvalidationBus>>,
+    breaker: Breaker,
     instance: [u8; 16],
     link: Link,
     clock: Clock,
@@ -232,17 +235,16 @@ impl LocalTier {
             key,
         }
         .encode();
-        if !self.link.live(self.heartbeat) {
-            // The bus has not been heard for a heartbeat: a publish would most likely
-            // wait out its timeout and fail, holding up the write. The heartbeat task
-            // sends what waits as soon as a publish works again (within a quarter
-            // heartbeat), and instances that cannot hear the bus are not serving from
-            // memory meanwhile.
-            self.defer(key);
-            return;
-        }
-        match bus.publish(&message).await {
+        // Through the breaker: while the bus is down, writes queue their announcement at
+        // once instead of each waiting out the publish timeout; the heartbeat task sends
+        // what waits as soon as a publish works again.
+        let was_open = self.breaker.is_open();
+        match self.breaker.call(bus.publish(&message)).await {
             Ok(()) => Counters::bump(&self.counters.invalidations_sent),
+            Err(e) if was_open => {
+                tracing::debug!(bus = bus.name(), error = %e, "session cache: the bus is down; an invalidation waits");
+                self.defer(key);
+            }
             Err(e) => {
                 tracing::warn!(bus = bus.name(), error = %e, "session cache: an invalidation could not be announced; retrying in the background");
                 self.defer(key);
@@ -259,6 +261,7 @@ impl LocalTier {
             user,
         }
         .encode();
+        // Not through the breaker: a revocation is rare and has no key to queue.
         if let Err(e) = bus.publish(&message).await {
             // Rare (a revocation) and not keyed by session: retried once, then the TTL
             // bounds what other instances may still serve.
@@ -341,7 +344,9 @@ async fn listen(tier: Weak<LocalTier>) {
             Err(e) => {
                 tracing::warn!(bus = bus.name(), error = %e, "session cache: cannot subscribe to the invalidation bus; serving from the durable store");
                 tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                // At most half a second apart, as the Redis store reconnects: a refused
+                // attempt costs nothing, and the cache is off until one works.
+                backoff = (backoff * 2).min(Duration::from_millis(500));
             }
         }
     }
@@ -355,7 +360,7 @@ async fn beat(tier: Weak<LocalTier>) {
             Some(t) => {
                 if let Some(bus) = &t.bus {
                     let heartbeat = Message::Heartbeat { from: t.instance }.encode();
-                    if bus.publish(&heartbeat).await.is_ok() {
+                    if t.breaker.probe(bus.publish(&heartbeat)).await.is_ok() {
                         for key in t.pending.take(256) {
                             t.announce(key).await;
                         }

@@ -152,7 +152,8 @@ async fn retry(tier: Weak<SharedTier>) {
         // A key stays queued until its delete worked: until then `get` keeps bypassing
         // the cache for it.
         for key in t.pending.oldest(256) {
-            if !t.delete_entry(key).await {
+            let deleted = t.breaker.probe(t.cache.delete(&cache_id(&key))).await;
+            if deleted.is_err() {
                 break;
             }
             t.pending.remove(&key);

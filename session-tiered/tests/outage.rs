@@ -194,6 +194,19 @@ async fn shared_cache_killed_under_load() {
             "a deleted session came back"
         );
     }
+    let restarted = Instant::now();
+    let hits = store.stats().hits;
+    while store.stats().hits == hits {
+        assert!(
+            restarted.elapsed() < Duration::from_secs(15),
+            "the cache stays off"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    eprintln!(
+        "the cache serves again {:?} after the restart",
+        restarted.elapsed()
+    );
     tokio::time::sleep(PHASE).await;
     stop.store(true, Ordering::Relaxed);
     for task in tasks {
@@ -285,8 +298,27 @@ async fn invalidation_bus_killed_under_load() {
     );
 
     redis.restart();
-    // The bus reconnects and the heartbeats resume: both trust their caches again.
-    tokio::time::sleep(HEARTBEAT * 4).await;
+    // The bus reconnects and the heartbeats resume: B trusts its cache again.
+    let restarted = Instant::now();
+    let probe = a.create(&record(0)).await.unwrap();
+    loop {
+        let hits = b.stats().hits;
+        b.load(&probe).await.unwrap();
+        b.load(&probe).await.unwrap();
+        if b.stats().hits > hits {
+            break;
+        }
+        assert!(
+            restarted.elapsed() < Duration::from_secs(15),
+            "B's cache stays off: {:?}",
+            b.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "B serves from memory again {:?} after the restart",
+        restarted.elapsed()
+    );
     let after_tally = Arc::new(Tally::default());
     stop.store(false, Ordering::Relaxed);
     let tasks = load_tasks(a.clone(), b.clone(), stop.clone(), after_tally.clone());

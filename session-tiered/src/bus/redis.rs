@@ -54,9 +54,14 @@ impl RedisBus {
             .map_err(|e| Error::Config(format!("redis bus URL {}: {e}", redact_url(url))))?;
         let timeout = Duration::from_secs(2);
         let publisher = bounded(STORE, timeout, async {
-            ConnectionManager::new(client.clone())
-                .await
-                .map_err(unavailable)
+            // The store's reconnect policy: pauses of at most half a second, so a server
+            // back from an outage carries heartbeats again at once.
+            ConnectionManager::new_with_config(
+                client.clone(),
+                session_redis::manager_config(timeout),
+            )
+            .await
+            .map_err(unavailable)
         })
         .await?;
         Ok(RedisBus {
