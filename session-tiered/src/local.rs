@@ -385,16 +385,17 @@ impl Tier for LocalTier {
             Counters::bump(&self.counters.bypasses);
             return Lookup::Bypass;
         }
-        let key = id.storage_key();
-        let ticket = self.guarded.ticket();
-        match self.guarded.get(&key) {
+        match self.guarded.get(&id.storage_key()) {
             Some(record) if !record.is_expired(self.clock.now()) => {
                 Counters::bump(&self.counters.hits);
                 Lookup::Hit(Box::new((*record).clone()))
             }
             _ => {
                 Counters::bump(&self.counters.misses);
-                Lookup::Miss(ticket)
+                // Taken here, not before the lookup: a hit needs no ticket (and so no
+                // lock), and a ticket taken before the durable read is all a fill needs
+                // to lose against any change made after it.
+                Lookup::Miss(self.guarded.ticket())
             }
         }
     }
