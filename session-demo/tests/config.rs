@@ -54,26 +54,7 @@ async fn cookie_store_starts_with_only_its_sealing_secret(framework: Framework) 
     let mut cmd = demo("cookie://", framework);
     cmd.env("SESSION_COOKIE_SECRET", SEALING_SECRET);
     let running = start(cmd);
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let base = format!("http://{}", running.addr);
-    let mut counts = Vec::new();
-    for _ in 0..3 {
-        let body = client
-            .get(format!("{base}/counter"))
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        counts.push(body);
-    }
+    let counts = count_three_times(running.addr).await;
     assert_eq!(
         counts,
         ["1", "2", "3"],
@@ -137,20 +118,10 @@ async fn a_password_in_the_url_is_never_printed(framework: Framework) {
 
 /// `GET /counter` three times with one cookie jar: what the demo answered.
 async fn count_three_times(addr: std::net::SocketAddr) -> Vec<String> {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
+    let browser = common::Browser::new(addr);
     let mut counts = Vec::new();
     for _ in 0..3 {
-        let res = client
-            .get(format!("http://{addr}/counter"))
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap();
-        counts.push(res.text().await.unwrap());
+        counts.push(browser.get("/counter").await);
     }
     counts
 }

@@ -35,14 +35,8 @@ async fn login_is_counted_on_the_metrics_endpoint(framework: Framework) {
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("logged in"));
 
-    let scraped = reqwest::get(format!("http://{metrics_addr}/metrics"))
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics: std::net::SocketAddr = metrics_addr.parse().unwrap();
+    let scraped = common::Browser::new(metrics).get("/metrics").await;
     let value = |series: &str| -> Option<f64> {
         scraped
             .lines()

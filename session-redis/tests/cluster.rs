@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use session_conformance::suite;
-use session_core::{Clock, Data, Record, SessionId, SessionStore};
+use session_core::{Clock, Record, SessionId, SessionStore};
 
 use common::{fixture, test_options, PrefixGuard, Target};
 
@@ -32,12 +32,7 @@ async fn scans_cover_every_primary() {
     let now = Clock::system().now();
     let mut keys = Vec::new();
     for _ in 0..SESSIONS {
-        let r = Record::new(
-            SessionId::generate(),
-            Data::new(),
-            now,
-            now.saturating_add(Duration::from_secs(600)),
-        );
+        let r = common::fresh_record(now, Duration::from_secs(600));
         store.create(&r).await.unwrap();
         keys.push(store.key_of(&r.id));
     }
@@ -119,13 +114,7 @@ async fn binds_racing_revokes_keep_the_index_exact() {
     let user = ada.user_key();
     let bound = || {
         let now = Clock::system().now();
-        Record::new(
-            SessionId::generate(),
-            Data::new(),
-            now,
-            now.saturating_add(Duration::from_secs(600)),
-        )
-        .with_user(Some(ada.clone()))
+        common::fresh_record(now, Duration::from_secs(600)).with_user(Some(ada.clone()))
     };
     let mut during = Vec::new();
     for _ in 0..8 {

@@ -127,14 +127,7 @@ async fn outage_fails_fast_and_the_same_store_recovers() {
 
     // The same store, never rebuilt, must come back by itself.
     let recovered_at = loop {
-        let probe = Record::new(
-            SessionId::generate(),
-            Data::new(),
-            Clock::system().now(),
-            Clock::system()
-                .now()
-                .saturating_add(Duration::from_secs(60)),
-        );
+        let probe = common::fresh_record(Clock::system().now(), Duration::from_secs(60));
         if store.create(&probe).await.is_ok() {
             break Instant::now();
         }
@@ -235,12 +228,7 @@ async fn outage_fails_fast_and_the_same_store_recovers() {
 
     // Every kind of operation works again, the scripts re-loaded after NOSCRIPT.
     let now = Clock::system().now();
-    let r = Record::new(
-        SessionId::generate(),
-        Data::new(),
-        now,
-        now.saturating_add(Duration::from_secs(60)),
-    );
+    let r = common::fresh_record(now, Duration::from_secs(60));
     store.create(&r).await.unwrap();
     let saved = r.clone().with_version(2);
     store.save(&saved, 1).await.unwrap();

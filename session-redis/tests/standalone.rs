@@ -360,12 +360,7 @@ async fn last_writer_wins_never_resurrects_and_keeps_the_index() {
     assert!(!store.capabilities().compare_and_set);
 
     let now = manual.clock().now();
-    let r = Record::new(
-        SessionId::generate(),
-        Data::new(),
-        now,
-        now.saturating_add(Duration::from_secs(60)),
-    );
+    let r = common::fresh_record(now, Duration::from_secs(60));
     store.create(&r).await.unwrap();
     // A stale expected version wins.
     let first = r.clone().with_version(2);

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 use session_conformance::Fixture;
-use session_core::{Clock, StoreSettings};
+use session_core::{Clock, Data, Record, SessionId, StoreSettings, Timestamp};
 use session_redis::{RedisOptions, RedisStore};
 use session_test_servers::{RedisCluster, Service};
 
@@ -138,4 +138,14 @@ pub async fn fixture(target: Target, options: RedisOptions) -> Fixture {
             }
         })
         .with_guard(guard)
+}
+
+/// A new session with empty data, written at `now` and live for `ttl`.
+pub fn fresh_record(now: Timestamp, ttl: std::time::Duration) -> Record {
+    Record::new(
+        SessionId::generate(),
+        Data::new(),
+        now,
+        now.saturating_add(ttl),
+    )
 }
