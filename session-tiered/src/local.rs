@@ -104,6 +104,11 @@ impl LocalCache {
     }
 
     /// Keeps a session at most `ttl` after it was cached, whatever its own deadline.
+    ///
+    /// Counted from insertion on purpose, not from the last read: it is the bound on
+    /// how long an instance may serve a copy whose invalidation never reached it (the
+    /// deleting instance could not publish), and a time-to-idle would never end a copy
+    /// that is read often. The price is one durable read per session per `ttl`.
     pub fn with_ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
         self
