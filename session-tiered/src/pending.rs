@@ -1,6 +1,7 @@
 //! Invalidations that failed and wait to be retried.
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use session_core::StorageKey;
@@ -13,6 +14,9 @@ use session_core::StorageKey;
 #[derive(Debug)]
 pub(crate) struct Pending {
     inner: Mutex<Queue>,
+    /// How many keys are queued, written under the lock: lets [`Pending::contains`]
+    /// answer the usual case (nothing queued) on a load's hot path without locking.
+    len: AtomicUsize,
     limit: usize,
 }
 
@@ -26,6 +30,7 @@ impl Pending {
     pub(crate) fn new(limit: usize) -> Self {
         Pending {
             inner: Mutex::new(Queue::default()),
+            len: AtomicUsize::new(0),
             limit: limit.max(1),
         }
     }
@@ -38,13 +43,14 @@ impl Pending {
             return true;
         }
         queue.order.push_back(key);
-        if queue.order.len() > self.limit {
+        let kept = queue.order.len() <= self.limit;
+        if !kept {
             if let Some(oldest) = queue.order.pop_front() {
                 queue.members.remove(&oldest);
             }
-            return false;
         }
-        true
+        self.len.store(queue.members.len(), Ordering::Release);
+        kept
     }
 
     /// Takes up to `max` keys to retry.
@@ -55,6 +61,7 @@ impl Pending {
         for key in &keys {
             queue.members.remove(key);
         }
+        self.len.store(queue.members.len(), Ordering::Release);
         keys
     }
 
@@ -69,12 +76,21 @@ impl Pending {
     pub(crate) fn remove(&self, key: &StorageKey) {
         let mut queue = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if queue.members.remove(key) {
-            queue.order.retain(|k| k != key);
+            // Retries go oldest first, so the key is nearly always at the front.
+            if queue.order.front() == Some(key) {
+                queue.order.pop_front();
+            } else {
+                queue.order.retain(|k| k != key);
+            }
         }
+        self.len.store(queue.members.len(), Ordering::Release);
     }
 
     /// Whether `key` waits for its retry.
     pub(crate) fn contains(&self, key: &StorageKey) -> bool {
+        if self.len.load(Ordering::Acquire) == 0 {
+            return false;
+        }
         self.inner
             .lock()
             .unwrap_or_else(|e| e.into_inner())
