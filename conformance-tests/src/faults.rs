@@ -18,6 +18,9 @@
 //! plan.delay(Op::Delete, Duration::from_millis(1)); // deletes take 1 ms longer
 //! store.delete(&SessionId::generate()).await.unwrap();
 //! assert_eq!(plan.injected(), 2);                   // one failure, one delay
+//! plan.jitter(Op::Load, Duration::from_millis(1));  // loads take 0–1 ms longer
+//! assert!(store.load(&SessionId::generate().to_string()).await.unwrap().is_none());
+//! assert_eq!(plan.injected(), 3);
 //! # });
 //! ```
 
@@ -27,6 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rand::Rng;
 use session_core::{
     BackendError, BackendErrorKind, Capabilities, DeleteIf, Error, Record, Result, ScanCursor,
     ScanPage, SessionId, SessionStore, StorageKey, UserKey, UserSessionsPage,
@@ -106,6 +110,8 @@ struct PlanState {
     fail_ops: HashSet<Op>,
     /// Sleep before delegating.
     delay_before: HashMap<Op, Duration>,
+    /// Sleep a random time up to this before delegating.
+    jitter: HashMap<Op, Duration>,
     /// Sleep after delegating, before replying.
     delay_after: HashMap<Op, Duration>,
     /// Do the write, then fail: every call of these operations.
@@ -173,6 +179,15 @@ impl FaultPlan {
         self
     }
 
+    /// Delays every call of `op` by a random time from zero to `max` (uniform, in
+    /// microseconds) before it reaches the inner store: widens race windows without
+    /// fixing which side of the race goes first. A fixed [`FaultPlan::delay`] of the
+    /// same operation wins over it.
+    pub fn jitter(&self, op: Op, max: Duration) -> &Self {
+        self.lock().jitter.insert(op, max);
+        self
+    }
+
     /// Delays every call of every operation by `latency` before it reaches the inner
     /// store.
     pub fn delay_all(&self, latency: Duration) -> &Self {
@@ -210,6 +225,7 @@ impl FaultPlan {
         st.fail_op_calls.clear();
         st.fail_ops.clear();
         st.delay_before.clear();
+        st.jitter.clear();
         st.delay_after.clear();
         st.drop_ops.clear();
         st.drop_next.clear();
@@ -248,7 +264,11 @@ impl FaultPlan {
         let before = if fail {
             None
         } else {
-            st.delay_before.get(&op).copied()
+            st.delay_before.get(&op).copied().or_else(|| {
+                let max = st.jitter.get(&op)?.as_micros();
+                let max = u64::try_from(max).unwrap_or(u64::MAX);
+                Some(Duration::from_micros(rand::thread_rng().gen_range(0..=max)))
+            })
         };
         let after = if fail {
             None

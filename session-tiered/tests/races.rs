@@ -16,11 +16,11 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use rand::Rng;
+use session_conformance::{FaultStore, Op};
 use session_core::{
-    Capabilities, Clock, CookieChange, Data, MemoryStore, Record, Result, SessionDriver, SessionId,
-    SessionOptions, SessionStore,
+    Clock, CookieChange, Data, MemoryStore, Record, SessionDriver, SessionId, SessionOptions,
+    SessionStore,
 };
 use session_test_servers::Service;
 use session_tiered::{InvalidationBus, LocalCache, MemoryBus, RedisBus, TieredStore};
@@ -40,30 +40,10 @@ fn record() -> Record {
 }
 
 /// A durable store whose loads take a random 0–2 ms, to widen every race window.
-struct SlowLoads<S>(S);
-
-#[async_trait]
-impl<S: SessionStore> SessionStore for SlowLoads<S> {
-    fn capabilities(&self) -> Capabilities {
-        self.0.capabilities()
-    }
-    async fn load(&self, cookie_value: &str) -> Result<Option<Record>> {
-        let pause = rand::thread_rng().gen_range(0..=2_000u64);
-        tokio::time::sleep(Duration::from_micros(pause)).await;
-        self.0.load(cookie_value).await
-    }
-    async fn create(&self, record: &Record) -> Result<String> {
-        self.0.create(record).await
-    }
-    async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {
-        self.0.save(record, expected_version).await
-    }
-    async fn touch(&self, record: &Record) -> Result<String> {
-        self.0.touch(record).await
-    }
-    async fn delete(&self, id: &SessionId) -> Result<()> {
-        self.0.delete(id).await
-    }
+fn slow_loads() -> Arc<dyn SessionStore> {
+    let store = FaultStore::new(MemoryStore::new());
+    store.plan().jitter(Op::Load, Duration::from_millis(2));
+    Arc::new(store)
 }
 
 /// Two instances on one durable store, each with an in-process cache on `bus`.
@@ -224,7 +204,7 @@ async fn fill_races(a: &TieredStore, b: &TieredStore, heard: bool) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_fill_never_brings_back_a_deleted_session_from_a_shared_cache() {
     let cache = Arc::new(MemoryStore::new());
-    let durable: Arc<dyn SessionStore> = Arc::new(SlowLoads(MemoryStore::new()));
+    let durable = slow_loads();
     let a = TieredStore::shared(cache.clone(), durable.clone()).unwrap();
     let b = TieredStore::shared(cache, durable).unwrap();
     let resurrected = fill_races(&a, &b, false).await;
@@ -241,7 +221,7 @@ async fn a_fill_never_brings_back_a_deleted_session_from_a_shared_cache() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_fill_never_brings_back_a_deleted_session_from_an_in_process_cache() {
-    let durable: Arc<dyn SessionStore> = Arc::new(SlowLoads(MemoryStore::new()));
+    let durable = slow_loads();
     let (a, b) = two_instances(durable, MemoryBus::default()).await;
     let resurrected = fill_races(&a, &b, true).await;
     println!(
