@@ -60,9 +60,11 @@
 //! ```
 
 mod request;
+mod span;
 mod store;
 
 pub(crate) use request::RequestTrace;
+pub(crate) use span::in_span;
 pub use store::ObservedStore;
 
 use crate::{BackendErrorKind, Error};

@@ -55,9 +55,11 @@ impl RequestTrace {
     /// Records the end of the request in its span and the request counter.
     pub(crate) fn finish(&self, span: &Span, loaded: bool, failed: bool) {
         let finish = self.finish_kind(failed);
-        span.record("loaded", loaded);
-        span.record("finish", finish.label());
-        span.record("conflicts_replayed", self.replays);
+        if !span.is_disabled() {
+            span.record("loaded", loaded);
+            span.record("finish", finish.label());
+            span.record("conflicts_replayed", self.replays);
+        }
         // Literal labels make static metric keys: nothing is built per request.
         let counter = match finish {
             Finish::Failed => metrics::counter!("session_requests_total", "finish" => "failed"),

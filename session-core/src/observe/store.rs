@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use metrics::{Key, Label, Metadata};
 use tracing::field::Empty;
-use tracing::Instrument;
 
 use super::{Outcome, OUTCOMES, STORE_DURATION, STORE_OPERATIONS};
 use crate::{
@@ -100,17 +99,19 @@ impl<S: SessionStore + ?Sized> ObservedStore<S> {
             elapsed_us = Empty,
         );
         let started = Instant::now();
-        let result = call.instrument(span.clone()).await;
+        let result = super::in_span(&span, call).await;
         let elapsed = started.elapsed();
         let outcome = match &result {
             Ok(value) => success(value),
             Err(e) => Outcome::of_error(e),
         };
-        span.record("outcome", outcome.label());
-        span.record(
-            "elapsed_us",
-            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
-        );
+        if !span.is_disabled() {
+            span.record("outcome", outcome.label());
+            span.record(
+                "elapsed_us",
+                u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            );
+        }
         self.count(op, outcome, elapsed);
         result
     }

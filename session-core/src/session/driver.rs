@@ -3,8 +3,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use tracing::Instrument;
-
+use crate::observe::in_span;
 use crate::{Error, Result, SessionOptions, SessionStore};
 
 use super::state::Phase;
@@ -83,10 +82,7 @@ impl SessionDriver {
         if st.is_dirty() && !st.write_wanted(&shared.options) && st.is_ready() {
             tracing::debug!("explicit save mode: dropping unsaved session changes");
         }
-        let flushed = st
-            .flush(&*shared.store, &shared.options)
-            .instrument(shared.span.clone())
-            .await;
+        let flushed = in_span(&shared.span, st.flush(&*shared.store, &shared.options)).await;
         let flushed = match flushed {
             Err(Error::NotFound) => {
                 tracing::info!("session vanished while being saved (deleted or expired)");

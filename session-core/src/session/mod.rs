@@ -15,8 +15,8 @@ mod user;
 use std::sync::Arc;
 
 use tokio::sync::Mutex;
-use tracing::Instrument;
 
+use crate::observe::in_span;
 use crate::{CookieLifetime, Error, Result, SessionId, SessionOptions, SessionStore, Timestamp};
 use state::{Phase, State};
 
@@ -233,23 +233,25 @@ impl Session {
     async fn loaded(&self) -> Result<tokio::sync::MutexGuard<'_, State>> {
         let mut st = self.shared.state.lock().await;
         if st.phase == Phase::Unloaded {
-            st.load(&*self.shared.store, &self.shared.options)
-                .instrument(self.shared.span.clone())
-                .await?;
+            in_span(
+                &self.shared.span,
+                st.load(&*self.shared.store, &self.shared.options),
+            )
+            .await?;
         }
         Ok(st)
     }
 
     async fn remove_stored(&self, st: &mut State) -> Result<()> {
-        st.delete_stored(&*self.shared.store)
-            .instrument(self.shared.span.clone())
-            .await
+        in_span(&self.shared.span, st.delete_stored(&*self.shared.store)).await
     }
 
     async fn flush(&self, st: &mut State) -> Result<()> {
-        st.flush(&*self.shared.store, &self.shared.options)
-            .instrument(self.shared.span.clone())
-            .await
+        in_span(
+            &self.shared.span,
+            st.flush(&*self.shared.store, &self.shared.options),
+        )
+        .await
     }
 }
 

@@ -1,10 +1,9 @@
 //! Sessions by user on the handle (contract rule 12): bind at login, check the auth
 //! hash, list the user's devices, log out one or all of them.
 
-use tracing::Instrument;
-
 use super::state::Phase;
 use super::Session;
+use crate::observe::in_span;
 use crate::{Result, ScanCursor, StorageKey, UserBinding, UserSessionsPage};
 
 impl Session {
@@ -110,11 +109,8 @@ impl Session {
         let Some(user) = self.user().await?.map(|u| u.user_key()) else {
             return Ok(UserSessionsPage::default());
         };
-        self.shared
-            .store
-            .sessions_of(&user, cursor, limit)
-            .instrument(self.shared.span.clone())
-            .await
+        let listing = self.shared.store.sessions_of(&user, cursor, limit);
+        in_span(&self.shared.span, listing).await
     }
 
     /// Ends every other session of this session's user ("log out my other devices")
@@ -125,11 +121,8 @@ impl Session {
             return Ok(0);
         };
         let current = st.base.as_ref().map(|b| b.id.storage_key());
-        self.shared
-            .store
-            .revoke_user(&user, current.as_ref())
-            .instrument(self.shared.span.clone())
-            .await
+        let revoke = self.shared.store.revoke_user(&user, current.as_ref());
+        in_span(&self.shared.span, revoke).await
     }
 
     /// Ends every session of this session's user, this one included ("log out
@@ -145,12 +138,8 @@ impl Session {
             return Ok(0);
         };
         let current = st.base.as_ref().map(|b| b.id.storage_key());
-        let others = self
-            .shared
-            .store
-            .revoke_user(&user, current.as_ref())
-            .instrument(self.shared.span.clone())
-            .await?;
+        let revoke = self.shared.store.revoke_user(&user, current.as_ref());
+        let others = in_span(&self.shared.span, revoke).await?;
         self.remove_stored(&mut st).await?;
         st.phase = Phase::Ready;
         Ok(others + u64::from(current.is_some()))
@@ -170,10 +159,7 @@ impl Session {
             st.phase = Phase::Deleted;
             return Ok(true);
         }
-        self.shared
-            .store
-            .revoke_session(&user, key)
-            .instrument(self.shared.span.clone())
-            .await
+        let revoke = self.shared.store.revoke_session(&user, key);
+        in_span(&self.shared.span, revoke).await
     }
 }
