@@ -170,13 +170,14 @@ impl TokenWire {
             Transport::Cookie => {
                 let name = self.cookie.name.as_str();
                 // Lossy: another app's cookie with non-ASCII bytes must not hide ours.
-                let texts: Vec<String> = headers
+                // Borrowed, not copied, when the header is valid UTF-8 (nearly always).
+                let texts: Vec<std::borrow::Cow<'_, str>> = headers
                     .header_values(&COOKIE)
-                    .map(|h| String::from_utf8_lossy(h).into_owned())
+                    .map(String::from_utf8_lossy)
                     .collect();
                 let values = texts
                     .iter()
-                    .flat_map(|t| Cookie::split_parse(t.as_str()))
+                    .flat_map(|t| Cookie::split_parse(t.as_ref()))
                     .filter_map(|c| c.ok())
                     .filter(|c| c.name() == name)
                     .map(|c| c.value().to_owned());
