@@ -48,8 +48,11 @@ async fn server_ttl(s: &Setup, r: &Record) -> i64 {
 
 fn assert_near(actual: i64, expected: Duration, what: &str) {
     let expected = i64::try_from(expected.as_secs()).unwrap();
+    // memcached converts an absolute exptime with its own coarse clock (whole seconds,
+    // ticked by a timer, started a little before the process), so the TTL it reports
+    // for one can read up to 2-3 s long: seen 2 s over on a loaded machine.
     assert!(
-        (expected - 3..=expected + 1).contains(&actual),
+        (expected - 3..=expected + 3).contains(&actual),
         "{what}: server TTL {actual} s, expected about {expected} s"
     );
 }
