@@ -88,6 +88,7 @@ macro_rules! __case_table {
             load::load_path_like_ids,
             create::create_collision_keeps_original,
             create::create_returns_cookie_value,
+            create::create_after_expiry_starts_a_new_life,
             save::save_replaces_data,
             save::save_after_delete_not_found,
             save::save_after_expiry_not_found,

@@ -249,6 +249,55 @@ impl Inner {
         Ok(Some(Stored { bytes, cas }))
     }
 
+    /// Adds `bytes` (the encoding of `record`) under `key` if no live record holds it.
+    ///
+    /// memcached keeps an item until its exptime, in whole seconds by the server's
+    /// clock, so a record expired by the store's clock (to the millisecond) may still be
+    /// there: `add` refuses it, and that leftover must not block its id (an expired
+    /// record is absent, contract rule 6). It is read and replaced by compare-and-swap,
+    /// so a live record written in between is never overwritten.
+    async fn create_item(&self, key: &str, record: &Record, bytes: &[u8]) -> Result<()> {
+        let op = Operation::Create;
+        for _ in 0..CAS_ATTEMPTS {
+            let now = self.settings.now();
+            let status = self
+                .client
+                .set(key, bytes)
+                .ttl_raw(Exptime::for_deadline(now, record.expires_at).wire())
+                .add()
+                .send()
+                .await
+                .map_err(client_error(op))?
+                .status;
+            match status {
+                MutationStatus::Applied => return Ok(()),
+                MutationStatus::AlreadyExists => {}
+                other => return Err(unexpected(op, format!("add answered {other:?}"))),
+            }
+            // Gone since the add: add again.
+            let Some(stored) = self.fetch(op, key, true).await? else {
+                continue;
+            };
+            // What cannot be read is not known to be garbage: it keeps its id.
+            match Codec::decode(record.id, &stored.bytes) {
+                Ok(current) if current.is_expired(now) => {}
+                _ => return Err(Error::Collision),
+            }
+            self.recent.forget(key);
+            match self
+                .swap_known(op, key, record, bytes, stored.cas, now)
+                .await
+            {
+                Ok(true) => return Ok(()),
+                // Written or dropped since the read: decide again.
+                Ok(false) | Err(Error::NotFound) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        // Every attempt lost a race against other writers of this id: someone holds it.
+        Err(Error::Collision)
+    }
+
     /// The one-round-trip save: a compare-and-swap against the CAS token of the item
     /// last seen under `key`, when that item had version `expected_version` and is live
     /// by the clock (see `recent.rs` for why that decides exactly as the read would).
@@ -436,28 +485,10 @@ impl SessionStore for MemcacheStore {
         let inner = &self.inner;
         let bytes = inner.encode(record)?;
         let key = inner.prefix.key_for(&record.id);
-        let exptime = Exptime::for_deadline(inner.settings.now(), record.expires_at);
-        let status = inner
-            .bounded(Operation::Create, async {
-                inner
-                    .client
-                    .set(&key, &bytes)
-                    .ttl_raw(exptime.wire())
-                    .add()
-                    .send()
-                    .await
-                    .map(|r| r.status)
-                    .map_err(client_error(Operation::Create))
-            })
+        inner
+            .bounded(Operation::Create, inner.create_item(&key, record, &bytes))
             .await?;
-        match status {
-            MutationStatus::Applied => Ok(record.id.to_string()),
-            MutationStatus::AlreadyExists => Err(Error::Collision),
-            other => Err(unexpected(
-                Operation::Create,
-                format!("add answered {other:?}"),
-            )),
-        }
+        Ok(record.id.to_string())
     }
 
     async fn save(&self, record: &Record, expected_version: u64) -> Result<String> {

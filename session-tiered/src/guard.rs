@@ -91,6 +91,20 @@ impl State {
     }
 }
 
+/// Whether two records are the same life of one id. An id can be created again once
+/// its record expired (contract rule 3): versions start again at 1, so they order
+/// writes only within one life, which its creation time names.
+fn same_life(a: &Record, b: &Record) -> bool {
+    a.created_at == b.created_at
+}
+
+/// Whether the cached copy is newer than `record`, so that caching `record` would go
+/// back in time. A copy of another life never is: what was just read or written is the
+/// record the durable store holds now, and the cached one expired before it was created.
+fn supersedes(cached: &Record, record: &Record) -> bool {
+    same_life(cached, record) && cached.version > record.version
+}
+
 impl Guarded {
     pub(crate) fn new(capacity: u64, ttl: Duration) -> Self {
         Guarded {
@@ -126,7 +140,7 @@ impl Guarded {
         if self
             .cache
             .get(&key)
-            .is_some_and(|cached| cached.version > record.version)
+            .is_some_and(|cached| supersedes(&cached, record))
         {
             return false;
         }
@@ -150,7 +164,7 @@ impl Guarded {
         if self
             .cache
             .get(&key)
-            .is_some_and(|cached| cached.version > record.version)
+            .is_some_and(|cached| supersedes(&cached, record))
         {
             return;
         }
@@ -158,11 +172,16 @@ impl Guarded {
     }
 
     /// Moves a cached record's deadline after a touch, as the durable store's touch did
-    /// (whatever version the touch was made from: it writes only the deadline).
+    /// (whatever version the touch was made from: it writes only the deadline). A cached
+    /// copy of an earlier life of the id is dropped, not revived with the new deadline.
     pub(crate) fn touch(&self, record: &Record) {
         let key = record.id.storage_key();
         let _state = self.state();
         if let Some(cached) = self.cache.get(&key) {
+            if !same_life(&cached, record) {
+                self.cache.invalidate(&key);
+                return;
+            }
             let mut touched = (*cached).clone();
             touched.accessed_at = record.accessed_at;
             touched.expires_at = record.expires_at;
@@ -284,6 +303,47 @@ mod tests {
         g.put(g.ticket(), &v1);
         assert!(!g.fill(g.ticket(), &v1));
         assert_eq!(g.get(&v2.id.storage_key()).map(|r| r.version), Some(2));
+    }
+
+    #[test]
+    fn a_new_life_of_an_id_replaces_an_earlier_one_whatever_its_version() {
+        let g = guarded();
+        let old = record(5);
+        let reborn = Record::new(
+            old.id,
+            Data::new(),
+            Timestamp::from_millis(10_000),
+            Timestamp::MAX,
+        );
+        g.put(g.ticket(), &old);
+        g.put(g.ticket(), &reborn);
+        let cached = g.get(&old.id.storage_key()).unwrap();
+        assert_eq!((cached.version, cached.created_at), (1, reborn.created_at));
+
+        g.put(g.ticket(), &old);
+        assert!(
+            g.fill(g.ticket(), &reborn),
+            "a fill of the new life is cached"
+        );
+        assert_eq!(g.get(&old.id.storage_key()).unwrap().version, 1);
+    }
+
+    #[test]
+    fn a_touch_of_a_new_life_drops_an_earlier_one() {
+        let g = guarded();
+        let old = record(5);
+        g.put(g.ticket(), &old);
+        let reborn = Record::new(
+            old.id,
+            Data::new(),
+            Timestamp::from_millis(10_000),
+            Timestamp::MAX,
+        );
+        g.touch(&reborn);
+        assert!(
+            g.get(&old.id.storage_key()).is_none(),
+            "the earlier life is not revived with the new deadline"
+        );
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! `create` is an atomic insert-if-absent (contract rule 3).
 
-use serde_json::json;
-use session_core::Error;
+use std::time::Duration;
 
-use super::util::{data, record_at, TTL};
+use serde_json::json;
+use session_core::{Error, Record};
+
+use super::util::{data, next_version, record_at, TTL};
 use crate::{CaseResult, Check, Harness};
 
 /// A second create under the same id is `Collision`, and the first record survives.
@@ -53,4 +55,51 @@ pub async fn create_returns_cookie_value(h: &Harness) -> CaseResult {
     }
     let loaded = c.ok("load", fx.store().load(&cookie).await)?;
     c.eq("loads", Some(r), loaded)
+}
+
+/// Once a record expired its id is free (an expired record is absent, rule 6): a create
+/// under it starts a new life at version 1, and neither a load nor a touch brings back
+/// any of the earlier life, whose version was higher (a cache that orders copies by
+/// version alone would keep the old one).
+pub async fn create_after_expiry_starts_a_new_life(h: &Harness) -> CaseResult {
+    let c = Check::new("create_after_expiry_starts_a_new_life");
+    let fx = h.fixture().await;
+    let ttl = Duration::from_secs(60);
+    let first = record_at(h.clock().now(), ttl, data([("life", json!(1))]));
+    c.ok("first create", fx.store().create(&first).await)?;
+    let saved = next_version(
+        &first,
+        data([("life", json!(1)), ("n", json!(2))]),
+        h.clock().now(),
+    );
+    let cookie = c.ok("save", fx.store().save(&saved, first.version).await)?;
+    let loaded = c.ok("load the first life", fx.store().load(&cookie).await)?;
+    c.eq("first life saved", Some(saved), loaded)?;
+
+    h.clock().advance(ttl);
+    let gone = c.ok("load at the deadline", fx.store().load(&cookie).await)?;
+    c.eq("first life expired", None, gone.map(|r| r.id))?;
+
+    let now = h.clock().now();
+    let second = Record::new(
+        first.id,
+        data([("life", json!(2))]),
+        now,
+        now.saturating_add(ttl),
+    );
+    let cookie = c.ok(
+        "create over the expired id",
+        fx.store().create(&second).await,
+    )?;
+    let loaded = c.ok("load the second life", fx.store().load(&cookie).await)?;
+    c.eq("second life, version 1", Some(second.clone()), loaded)?;
+
+    h.clock().advance(Duration::from_secs(10));
+    let now = h.clock().now();
+    let touched = second
+        .with_accessed_at(now)
+        .with_expires_at(now.saturating_add(ttl));
+    let cookie = c.ok("touch the second life", fx.store().touch(&touched).await)?;
+    let loaded = c.ok("load after the touch", fx.store().load(&cookie).await)?;
+    c.eq("the touched second life", Some(touched), loaded)
 }
