@@ -228,6 +228,46 @@ pub async fn server_version(pool: &SqlPool) -> String {
     v.unwrap_or_else(|e| format!("unknown ({e})"))
 }
 
+/// The redo log a MariaDB needs for the save cells: both sides rewrite 32 KiB rows from
+/// 32 tasks, and with the stock 96 MiB log InnoDB reached its checkpoint age, stalled
+/// every writer for minutes and once aborted itself (BENCHMARKS.md, "The runs").
+const REDO_LOG: u64 = 1 << 30;
+
+/// Makes a MariaDB's redo log at least [`REDO_LOG`] for this run (`SET GLOBAL`: resized
+/// online since MariaDB 10.9; the server's configuration files are not touched, so a
+/// restart brings its own size back). Says what it did, for the report; `None` for
+/// other databases.
+async fn ensure_redo_log(pool: &SqlPool) -> Option<String> {
+    let SqlPool::MySql(p) = pool else {
+        return None;
+    };
+    let size: u64 = match sqlx::query_scalar("SELECT @@GLOBAL.innodb_log_file_size")
+        .fetch_one(p)
+        .await
+    {
+        Ok(size) => size,
+        Err(e) => return Some(format!("innodb_log_file_size unknown ({e})")),
+    };
+    let mib = |b: u64| b >> 20;
+    if size >= REDO_LOG {
+        return Some(format!("innodb_log_file_size {} MiB", mib(size)));
+    }
+    let set = format!("SET GLOBAL innodb_log_file_size = {REDO_LOG}");
+    Some(match sqlx::query(&set).execute(p).await {
+        Ok(_) => format!(
+            "innodb_log_file_size raised from {} MiB to {} MiB for the run (SET GLOBAL; \
+             a restart of the server restores its configured size)",
+            mib(size),
+            mib(REDO_LOG)
+        ),
+        Err(e) => format!(
+            "innodb_log_file_size {} MiB, could not be raised ({e}): 32 KiB saves at 32 \
+             tasks may stall on the redo log",
+            mib(size)
+        ),
+    })
+}
+
 /// The target for `backend` (`sqlite`, `postgres` or `mysql`) at `url`, and the
 /// server's version; `Err` if it does not answer.
 pub async fn target(backend: &str, url: &str) -> BoxResult<(Target, String)> {
@@ -238,7 +278,10 @@ pub async fn target(backend: &str, url: &str) -> BoxResult<(Target, String)> {
     store.migrate().await?;
     store.clone().with_table(twin.clone()).migrate().await?;
     let pool = store.pool().clone();
-    let version = server_version(&pool).await;
+    let mut version = server_version(&pool).await;
+    if let Some(redo) = ensure_redo_log(&pool).await {
+        version = format!("{version}, {redo}");
+    }
     let raw = SqlRaw::new(pool.clone(), &twin);
     let cleanup_pool = pool.clone();
     Ok((
