@@ -361,6 +361,7 @@ impl Report {
             let _ = writeln!(out, "- skipped: {s}");
         }
         out.push('\n');
+        self.summary_table(&mut out);
         self.store_tables(&mut out);
         self.targets(&mut out);
         self.http_table(&mut out);
@@ -370,6 +371,62 @@ impl Report {
         self.users_table(&mut out);
         self.tiered_tables(&mut out);
         out
+    }
+
+    /// Every store-level cell on one line per backend, operation and payload: one task
+    /// and 32 side by side (BENCHMARKS.md's summary is this table).
+    fn summary_table(&self, out: &mut String) {
+        if self.rows.is_empty() {
+            return;
+        }
+        let mut table = Table::new(&[
+            "backend",
+            "op",
+            "payload",
+            "ours ops/s (1 task)",
+            "ours p50/p99 µs",
+            "ours/raw",
+            "ours/async raw",
+            "ours/t-s",
+            "ours ops/s (32 tasks)",
+            "ours/raw",
+            "ours/t-s",
+        ]);
+        let mut cells: Vec<(&str, &str, usize)> = Vec::new();
+        for r in &self.rows {
+            let cell = (r.backend.as_str(), r.op.as_str(), r.payload_bytes);
+            if !cells.contains(&cell) {
+                cells.push(cell);
+            }
+        }
+        let find = |(backend, op, payload): (&str, &str, usize), tasks: usize| {
+            self.rows.iter().find(|r| {
+                r.backend == backend
+                    && r.op == op
+                    && r.payload_bytes == payload
+                    && r.concurrency == tasks
+            })
+        };
+        for cell in cells {
+            let one = find(cell, 1);
+            let many = find(cell, 32);
+            let (rate, latency) = fmt_side(&one.and_then(|r| r.ours.clone()));
+            let ratio = |row: Option<&Row>, f: fn(&Row) -> Option<f64>| fmt_ratio(row.and_then(f));
+            table.row(vec![
+                cell.0.to_owned(),
+                cell.1.to_owned(),
+                fmt_payload(cell.2),
+                rate,
+                latency,
+                ratio(one, |r| r.ours_vs_raw),
+                ratio(one, |r| r.ours_vs_raw_async),
+                ratio(one, |r| r.ours_vs_peer),
+                fmt_side(&many.and_then(|r| r.ours.clone())).0,
+                ratio(many, |r| r.ours_vs_raw),
+                ratio(many, |r| r.ours_vs_peer),
+            ]);
+        }
+        let _ = writeln!(out, "### Summary\n\n{}", table.render());
     }
 
     fn store_tables(&self, out: &mut String) {
