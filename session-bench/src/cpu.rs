@@ -53,10 +53,28 @@ pub fn run_one(stack: Stack, path: &str, requests: usize) -> BoxResult<()> {
     Ok(())
 }
 
-/// The instructions callgrind counts for `cmd` (which must succeed).
-fn instructions(cmd: &[String]) -> BoxResult<u64> {
+/// What callgrind counted for one command.
+#[derive(Debug, Clone, Copy, Default)]
+struct Count {
+    /// Every instruction.
+    total: u64,
+    /// Those in SHA-256's block function. valgrind's CPU has no SHA extensions, so
+    /// `sha2` takes its portable path under it (about 3,500 instructions a block),
+    /// where the real CPU (SHA-NI, as this machine has) spends a small fraction of
+    /// that: counted apart, so that the layers' own figures can be read with and
+    /// without it.
+    sha256: u64,
+}
+
+/// The function callgrind names for SHA-256's block compression (sha2's soft path).
+const SHA256_BLOCKS: &str = "sha2::sha256::compress256";
+
+/// What callgrind counts for `cmd` (which must succeed).
+fn instructions(cmd: &[String]) -> BoxResult<Count> {
+    let out = tempfile::NamedTempFile::new()?;
     let output = Command::new("valgrind")
-        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out.path().display()))
         .args(cmd)
         .stdin(Stdio::null())
         .output()
@@ -65,7 +83,7 @@ fn instructions(cmd: &[String]) -> BoxResult<u64> {
     if !output.status.success() {
         return Err(format!("{} under callgrind failed: {stderr}", cmd.join(" ")).into());
     }
-    stderr
+    let total = stderr
         .lines()
         .find_map(|l| {
             l.split_once("Collected :")
@@ -73,14 +91,44 @@ fn instructions(cmd: &[String]) -> BoxResult<u64> {
         })
         .ok_or_else(|| format!("callgrind printed no count: {stderr}"))?
         .parse()
-        .map_err(|e| format!("callgrind's count: {e}").into())
+        .map_err(|e| format!("callgrind's count: {e}"))?;
+    Ok(Count {
+        total,
+        sha256: self_cost(out.path(), SHA256_BLOCKS)?,
+    })
 }
 
-/// Per-request instructions of `base + [--path, path, --requests, N]`, from two
-/// counts, and the two request counts.
-fn per_request(base: &[String], path: &str, requests: usize) -> BoxResult<f64> {
+/// The instructions counted in `function` itself (not its callees), by
+/// `callgrind_annotate` (valgrind's own reader of its files); 0 if it never ran.
+fn self_cost(profile: &std::path::Path, function: &str) -> BoxResult<u64> {
+    let output = Command::new("callgrind_annotate")
+        .args(["--inclusive=no", "--threshold=100"])
+        .arg(profile)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("callgrind_annotate: {e} (it comes with valgrind)"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "callgrind_annotate failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
+    }
+    // Lines read `  52,179,346 (30.71%)  ???:sha2::sha256::compress256 [/path]`.
+    let text = String::from_utf8_lossy(&output.stdout);
+    Ok(text
+        .lines()
+        .filter(|l| l.contains(&format!(":{function} ")))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter_map(|n| n.replace(',', "").parse::<u64>().ok())
+        .sum())
+}
+
+/// Per-request instructions of `base + [--path, path, --requests, N]` (all, and in
+/// SHA-256 blocks), from two counts.
+fn per_request(base: &[String], path: &str, requests: usize) -> BoxResult<(f64, f64)> {
     let (n1, n2) = (requests / 2, requests + requests / 2);
-    let mut counts = [0u64; 2];
+    let mut counts = [Count::default(); 2];
     for (count, n) in counts.iter_mut().zip([n1, n2]) {
         let mut cmd = base.to_vec();
         cmd.extend([
@@ -91,7 +139,10 @@ fn per_request(base: &[String], path: &str, requests: usize) -> BoxResult<f64> {
         ]);
         *count = instructions(&cmd)?;
     }
-    Ok((counts[1].saturating_sub(counts[0])) as f64 / (n2 - n1) as f64)
+    let per = |f: fn(&Count) -> u64| {
+        f(&counts[1]).saturating_sub(f(&counts[0])) as f64 / (n2 - n1) as f64
+    };
+    Ok((per(|c| c.total), per(|c| c.sha256)))
 }
 
 /// Every stack on both paths; tower-sessions' when `peers` is there. A stack that
@@ -146,13 +197,14 @@ pub async fn run(
             let counted =
                 tokio::task::spawn_blocking(move || per_request(&base, path, requests)).await?;
             match counted {
-                Ok(per) => rows.push(CpuRow {
+                Ok((per, sha256)) => rows.push(CpuRow {
                     stack: stack.into(),
                     backend: if stack == "bare" { "none" } else { "memory" }.into(),
                     path: path.into(),
                     requests,
                     instructions_per_request: per.round(),
                     layer_instructions_per_request: None,
+                    sha256_instructions_per_request: Some(sha256.round()),
                 }),
                 Err(e) => {
                     skipped.push(format!("cpu: {stack} {path}: {e}"));
