@@ -59,9 +59,9 @@ pub(crate) static CREATE: LazyLock<Script> =
     LazyLock::new(|| Script::new(script_source!("create.lua")));
 
 /// Delete, in any case or only if expired by the store's clock (see
-/// `scripts/delete.lua`).
+/// `scripts/delete_first.lua`, then `scripts/delete.lua`).
 pub(crate) static DELETE: LazyLock<Script> =
-    LazyLock::new(|| Script::new(script_source!("delete.lua")));
+    LazyLock::new(|| Script::new(fast_first_source!("delete_first.lua", "delete.lua")));
 
 /// Cluster: file in (or only stretch) a user's index (see `scripts/file.lua`).
 pub(crate) static FILE: LazyLock<Script> =
@@ -87,7 +87,7 @@ pub(crate) fn all() -> [&'static Script; 5] {
 }
 
 /// The start of an `EVALSHA` of `script` over `keys` keys, for the hot paths (`save`,
-/// `touch`): the caller appends the keys and arguments straight into the command, where
+/// `touch`, `delete`): the caller appends the keys and arguments straight into the command, where
 /// [`Script::key`]/[`arg`](redis::ScriptInvocation::arg) would first copy each one
 /// (the value included) into its own buffer and then again into the command.
 pub(crate) fn evalsha(script: &Script, keys: usize) -> Cmd {
@@ -210,13 +210,13 @@ mod tests {
         for source in [
             fast_first_source!("save_first.lua", "save.lua"),
             fast_first_source!("touch_first.lua", "touch.lua"),
+            fast_first_source!("delete_first.lua", "delete.lua"),
         ] {
             assert!(source.contains(header));
             assert_eq!(source.matches("local V =").count(), 1, "{source}");
         }
         for source in [
             script_source!("create.lua"),
-            script_source!("delete.lua"),
             script_source!("file.lua"),
             script_source!("delete_if_bound.lua"),
             script_source!("revoke.lua"),

@@ -395,14 +395,19 @@ impl RedisStore {
         expired_by: Option<Timestamp>,
     ) -> Result<bool> {
         let cluster = self.conn.is_cluster();
-        let mut script = DELETE.key(&name);
-        script.arg(scripts::inline(cluster)).arg(
+        let mut cmd = scripts::evalsha(&DELETE, 1);
+        cmd.arg(&name).arg(scripts::inline(cluster)).arg(
             expired_by
                 .map(|t| t.as_millis().to_string())
                 .unwrap_or_default(),
         );
         let mut conn = self.conn.clone();
-        let reply: Value = self.run(operation, script.invoke_async(&mut conn)).await?;
+        let reply: Value = self
+            .run(
+                operation,
+                scripts::invoke::<Value, _>(&DELETE, &cmd, &mut conn),
+            )
+            .await?;
         let (code, user) = scripts::reply(&reply)
             .ok_or_else(|| unexpected(Some(operation), "the delete script", &reply))?;
         let member = self.settings.keys.storage_key(&name);

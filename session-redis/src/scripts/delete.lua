@@ -1,14 +1,7 @@
--- session-redis: delete a session and, on a standalone server, unfile it from the index
--- of the user its header names.
---
--- KEYS[1]  the session's key
--- ARGV[1]  '1' standalone: unfile here; '0' cluster: the caller does
--- ARGV[2]  '' delete in any case; else now (ms, by the store's clock): delete only if
---          expired by then (admin tools that scanned it as expired: a record extended
---          or re-created since survives)
---
--- Returns 1 deleted, 0 missing (or kept: live, or not a known layout, with ARGV[2]); on
--- a cluster {1, user} when the deleted session was bound.
+-- session-redis: the delete script after its fast path (delete_first.lua, which says
+-- what the arguments and the answer are) and the shared helpers (header.lua): a bound
+-- session, unfiled on a standalone server from the index of the user its header names,
+-- or a delete only if expired.
 local expires, _, user = read_head(KEYS[1])
 if expires == nil then
   return 0
