@@ -116,9 +116,10 @@ fn self_cost(profile: &std::path::Path, function: &str) -> BoxResult<u64> {
     }
     // Lines read `  52,179,346 (30.71%)  ???:sha2::sha256::compress256 [/path]`.
     let text = String::from_utf8_lossy(&output.stdout);
+    let named = format!(":{function} ");
     Ok(text
         .lines()
-        .filter(|l| l.contains(&format!(":{function} ")))
+        .filter(|l| l.contains(&named))
         .filter_map(|l| l.split_whitespace().next())
         .filter_map(|n| n.replace(',', "").parse::<u64>().ok())
         .sum())
