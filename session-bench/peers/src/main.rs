@@ -341,6 +341,9 @@ async fn create_all(store: &DynStore, records: Vec<Record>) -> BoxResult<Vec<Rec
     Ok(created)
 }
 
+/// The sequence number of every save this process plans: see [`run_op`]'s saves.
+static SAVE_SEQ: AtomicU64 = AtomicU64::new(0);
+
 async fn run_op(
     store: &DynStore,
     pool: &[Record],
@@ -387,15 +390,18 @@ async fn run_op(
             let plan: Arc<Vec<Record>> = Arc::new(
                 plan_indices(tasks, n)
                     .into_iter()
-                    .enumerate()
-                    .map(|(i, idx)| {
+                    .map(|idx| {
                         let mut r = pool[idx].clone();
                         if op == Op::Touch {
                             r.expiry_date = later;
                         } else {
                             // New bytes, as a real save writes (tower-sessions has no
-                            // version to bump).
-                            r.data.insert("n".into(), serde_json::Value::from(i));
+                            // version to bump). Unique across rounds too: a round
+                            // writes each session at most once, so an `i` of the
+                            // round would repeat the bytes of the round before, an
+                            // UPDATE that MariaDB skips as "0 rows changed".
+                            let n = SAVE_SEQ.fetch_add(1, Ordering::Relaxed);
+                            r.data.insert("n".into(), serde_json::Value::from(n));
                         }
                         r
                     })
