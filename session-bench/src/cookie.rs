@@ -115,6 +115,7 @@ pub fn target() -> BoxResult<Target> {
         raw: Some(Arc::new(AeadRaw { cipher })),
         raw_async: None,
         cleanup: None,
+        commands: None,
     })
 }
 
@@ -127,5 +128,6 @@ pub fn memory_target() -> Target {
         raw: None,
         raw_async: None,
         cleanup: None,
+        commands: None,
     }
 }

@@ -9,12 +9,21 @@ use async_trait::async_trait;
 use session_core::{Codec, Error, Record, SessionStore};
 
 use crate::measure::{
-    err, loaded, measure, measure_map, plan_indices, summarize, Cleanup, Grid, Op, Sample, Side,
-    TaskResult, SESSIONS, TTL,
+    err, loaded, measure, measure_map, plan_indices, round2, summarize, Cleanup, Grid, Op, Sample,
+    Side, TaskResult, SESSIONS, TTL,
 };
 use crate::results::Row;
 use crate::workload::{now, sample_record};
 use crate::BoxResult;
+
+/// A server's own count of the commands it has served (memcached's `stats`), read
+/// around our store's rounds so that a row can say how many commands one of our
+/// operations sent: the round trips of a store that sends one command per trip.
+#[async_trait]
+pub trait CommandCount: Send + Sync + 'static {
+    /// The server's count so far (it only grows).
+    async fn commands(&self) -> BoxResult<u64>;
+}
 
 /// What the raw client writes and reads for one session: the bytes our store would
 /// write for it, and the columns or key it goes under.
@@ -84,6 +93,8 @@ pub struct Target {
     pub raw_async: Option<Arc<dyn Raw>>,
     /// Removes what the run wrote (tables, keys), if anything must be.
     pub cleanup: Option<Cleanup>,
+    /// The server's command counter, where it has one the bench can read.
+    pub commands: Option<Arc<dyn CommandCount>>,
 }
 
 /// Our store's sessions of one payload size.
@@ -225,6 +236,27 @@ pub async fn run_ours(
     }
 }
 
+/// One round of our store ([`run_ours`]), adding the server commands it took and its
+/// operations to `counted` when the target counts them.
+async fn ours_round(
+    target: &Target,
+    pool: &mut Pool,
+    op: Op,
+    tasks: usize,
+    n: usize,
+    payload: usize,
+    counted: &mut Option<(Arc<dyn CommandCount>, u64, usize)>,
+) -> BoxResult<Sample> {
+    let Some((counter, commands, ops)) = counted else {
+        return run_ours(&target.store, pool, op, tasks, n, payload).await;
+    };
+    let before = counter.commands().await?;
+    let sample = run_ours(&target.store, pool, op, tasks, n, payload).await?;
+    *commands += counter.commands().await?.saturating_sub(before);
+    *ops += n;
+    Ok(sample)
+}
+
 async fn run_raw(
     raw: &Arc<dyn Raw>,
     pool: &mut RawPool,
@@ -362,6 +394,7 @@ fn blank(backend: &str, op: Op, tasks: usize, payload: usize) -> Row {
         ours_lww: None,
         lww_vs_raw: None,
         lww_vs_peer: None,
+        ours_commands_per_op: None,
     }
 }
 
@@ -422,11 +455,26 @@ pub async fn bench_target(target: &Target, grid: &Grid) -> BoxResult<Vec<Row>> {
                 let (mut cas_samples, mut variant_samples) = (Vec::new(), Vec::new());
                 // Alternating which side goes first, so a burst of noise from other
                 // processes lands on both sides alike; the rates are the rounds' median.
+                // The server's commands during our rounds, where it counts them; not
+                // for deletes, whose rounds first create what they delete.
+                let mut counted = target
+                    .commands
+                    .as_ref()
+                    .filter(|_| op != Op::Delete)
+                    .map(|c| (c.clone(), 0, 0));
                 for round in 0..grid.rounds.max(1) {
                     if round % 2 == 1 {
                         ours.push(
-                            run_ours(&target.store, &mut pool, op, tasks, per_round, payload)
-                                .await?,
+                            ours_round(
+                                target,
+                                &mut pool,
+                                op,
+                                tasks,
+                                per_round,
+                                payload,
+                                &mut counted,
+                            )
+                            .await?,
                         );
                     }
                     for (k, (raw, rp)) in raw_pools.iter_mut().enumerate() {
@@ -436,8 +484,16 @@ pub async fn bench_target(target: &Target, grid: &Grid) -> BoxResult<Vec<Row>> {
                     }
                     if round % 2 == 0 {
                         ours.push(
-                            run_ours(&target.store, &mut pool, op, tasks, per_round, payload)
-                                .await?,
+                            ours_round(
+                                target,
+                                &mut pool,
+                                op,
+                                tasks,
+                                per_round,
+                                payload,
+                                &mut counted,
+                            )
+                            .await?,
                         );
                     }
                     if let (Some(raw), Some((_, rp))) = (&cas, raw_pools.first_mut()) {
@@ -464,6 +520,9 @@ pub async fn bench_target(target: &Target, grid: &Grid) -> BoxResult<Vec<Row>> {
                     what: target.what.clone(),
                     figures: summarize(ours),
                 });
+                row.ours_commands_per_op = counted
+                    .filter(|&(_, _, ops)| ops > 0)
+                    .map(|(_, commands, ops)| round2(commands as f64 / ops as f64));
                 let mut sides = raws.into_iter().zip(&raw_pools).map(|(samples, (raw, _))| {
                     (!samples.is_empty()).then(|| Side {
                         what: raw.label(op).unwrap_or_default(),

@@ -209,6 +209,7 @@ pub async fn target(scratch: &Path, durable: bool) -> BoxResult<Target> {
         raw: Some(Arc::new(Shared(FileRaw::new(raw_root, durable, false)))),
         raw_async: Some(Arc::new(Shared(FileRaw::new(async_root, durable, true)))),
         cleanup: None,
+        commands: None,
     })
 }
 

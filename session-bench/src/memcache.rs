@@ -10,6 +10,9 @@
 //!   envelope's times under compare-and-swap);
 //! - delete: `md key`.
 //!
+//! The rows also carry the commands our store sent per operation, by memcached's own
+//! counters (`stats`), read around our rounds: issue 21's "touch in one round trip".
+//!
 //! Without `--memcache URL` the benchmark starts a private memcached on a free loopback
 //! port and stops it at the end; with one, its keys (under a per-run prefix) expire
 //! by themselves within ten minutes.
@@ -22,8 +25,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use session_memcache::memcache::exp::{AsyncMetaClient, GetStatus, MetaClient, MutationStatus};
 use session_memcache::{MemcacheOptions, MemcacheStore};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::driver::{Item, Raw, Target};
+use crate::driver::{CommandCount, Item, Raw, Target};
 use crate::measure::{Op, TaskResult, TTL};
 use crate::BoxResult;
 
@@ -225,5 +229,111 @@ pub async fn target(servers: &[String]) -> BoxResult<Target> {
         })),
         raw_async: None,
         cleanup: None,
+        commands: Some(Arc::new(Stats {
+            servers: servers.to_vec(),
+        })),
     })
+}
+
+/// The counters of memcached's `stats` that a store's command adds to: `mg` counts in
+/// `cmd_get`, `ms` in `cmd_set`, `md` in `delete_hits` or `delete_misses`, and the
+/// classic `touch` and `gat` in `cmd_touch`.
+const COMMAND_COUNTERS: [&str; 5] = [
+    "cmd_get",
+    "cmd_set",
+    "cmd_touch",
+    "delete_hits",
+    "delete_misses",
+];
+
+/// Every command the servers have served, summed over [`COMMAND_COUNTERS`]: what the
+/// driver reads around our store's rounds. Our store sends one command per round
+/// trip and does not pipeline, so commands per operation are its round trips.
+struct Stats {
+    servers: Vec<String>,
+}
+
+#[async_trait]
+impl CommandCount for Stats {
+    async fn commands(&self) -> BoxResult<u64> {
+        let mut total = 0;
+        for server in &self.servers {
+            total += tokio::time::timeout(TIMEOUT, server_commands(server))
+                .await
+                .map_err(|_| format!("memcached {server}: no answer to stats"))??;
+        }
+        Ok(total)
+    }
+}
+
+/// [`COMMAND_COUNTERS`] of one server, from `stats`.
+async fn server_commands(server: &str) -> BoxResult<u64> {
+    let mut conn = tokio::net::TcpStream::connect(server).await?;
+    conn.write_all(b"stats\r\n").await?;
+    let mut lines = BufReader::new(conn).lines();
+    let mut reply = Vec::new();
+    while let Some(line) = lines.next_line().await? {
+        if line == "END" {
+            break;
+        }
+        reply.push(line);
+    }
+    sum_commands(reply.iter().map(String::as_str))
+        .map_err(|e| format!("memcached {server}: {e}").into())
+}
+
+/// The sum of [`COMMAND_COUNTERS`] in the lines of a `stats` reply (`STAT name value`);
+/// an error if one is missing or not a number.
+fn sum_commands<'a>(lines: impl IntoIterator<Item = &'a str>) -> Result<u64, String> {
+    let mut total = 0;
+    let mut found = 0;
+    for line in lines {
+        let mut words = line.split_whitespace();
+        if let (Some("STAT"), Some(name), Some(value)) = (words.next(), words.next(), words.next())
+        {
+            if COMMAND_COUNTERS.contains(&name) {
+                total += value
+                    .parse::<u64>()
+                    .map_err(|e| format!("stat {name} {value:?}: {e}"))?;
+                found += 1;
+            }
+        }
+    }
+    if found != COMMAND_COUNTERS.len() {
+        return Err(format!("stats lacks some of {COMMAND_COUNTERS:?}"));
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_the_sum_of_the_command_counters() {
+        let reply = [
+            "STAT pid 7",
+            "STAT cmd_get 10",
+            "STAT cmd_set 5",
+            "STAT cmd_flush 100",
+            "STAT cmd_touch 2",
+            "STAT get_hits 9",
+            "STAT delete_misses 1",
+            "STAT delete_hits 3",
+        ];
+        assert_eq!(sum_commands(reply), Ok(21));
+    }
+
+    #[test]
+    fn a_missing_or_garbled_counter_is_an_error() {
+        assert!(sum_commands(["STAT cmd_get 10", "STAT cmd_set 5"]).is_err());
+        let garbled = [
+            "STAT cmd_get ten",
+            "STAT cmd_set 5",
+            "STAT cmd_touch 2",
+            "STAT delete_misses 1",
+            "STAT delete_hits 3",
+        ];
+        assert!(sum_commands(garbled).is_err());
+    }
 }

@@ -241,6 +241,7 @@ pub async fn target(url: &str) -> BoxResult<(Target, String)> {
                     }
                 })
             })),
+            commands: None,
         },
         version,
     ))

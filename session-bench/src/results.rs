@@ -57,6 +57,10 @@ pub struct Row {
     /// ours_lww / peer, ops/s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lww_vs_peer: Option<f64>,
+    /// Where the server counts what it serves (memcached): the commands our store sent
+    /// per operation over its rounds, by the server's own counters. Not for deletes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ours_commands_per_op: Option<f64>,
 }
 
 impl Row {
@@ -448,6 +452,7 @@ impl Report {
             let has_peer = rows.iter().any(|r| r.peer.is_some());
             let has_cas = rows.iter().any(|r| r.raw_cas.is_some());
             let has_lww = rows.iter().any(|r| r.ours_lww.is_some());
+            let has_commands = rows.iter().any(|r| r.ours_commands_per_op.is_some());
             let mut headers = vec!["op", "tasks", "payload", "ours ops/s", "ours p50/p99 µs"];
             if has_raw {
                 headers.extend(["raw ops/s", "raw p50/p99 µs", "ours/raw"]);
@@ -463,6 +468,9 @@ impl Report {
             }
             if has_lww {
                 headers.extend(["ours-lww ops/s", "lww/raw", "lww/t-s"]);
+            }
+            if has_commands {
+                headers.push("ours: server commands / op");
             }
             headers.push("note");
             let mut table = Table::new(&headers);
@@ -494,6 +502,9 @@ impl Report {
                 if has_lww {
                     let (x, _) = fmt_side(&r.ours_lww);
                     cells.extend([x, fmt_ratio(r.lww_vs_raw), fmt_ratio(r.lww_vs_peer)]);
+                }
+                if has_commands {
+                    cells.push(fmt_ratio(r.ours_commands_per_op));
                 }
                 cells.push(r.note.clone().unwrap_or_default());
                 table.row(cells);

@@ -297,6 +297,7 @@ pub async fn target(backend: &str, url: &str) -> BoxResult<(Target, String)> {
                     cleanup_pool.close().await;
                 })
             })),
+            commands: None,
         },
         version,
     ))
