@@ -3,8 +3,10 @@
 //! a current-thread runtime, [`crate::cpu_driver`]), counted by valgrind's callgrind
 //! (exact and repeatable; this VM has no hardware counters for `perf stat`).
 //!
-//! Four routers, each on `GET /` and `GET /counter`: the bare app (no sessions), the
-//! demo app behind our `SessionLayer` over `MemoryStore`, the hand-written limit on a
+//! Five routers, each on `GET /` and `GET /counter`: the bare app (no sessions), the
+//! demo app behind our `SessionLayer` over `MemoryStore` (as it runs by default, with
+//! no `tracing` subscriber and no `metrics` recorder; and observed, with both installed
+//! by [`crate::observe`]), the hand-written limit on a
 //! `Mutex<HashMap>` (its own HMAC-signed cookie, no library), and the same two routes
 //! behind tower-sessions' `SessionManagerLayer` over its `MemoryStore` (the peers
 //! binary's `cpu`; its cookie is the raw id, unsigned, and it hashes nothing). Each is counted at two request counts,
@@ -29,6 +31,9 @@ pub enum Stack {
     Bare,
     /// The demo app on our `SessionLayer` over `MemoryStore`.
     Ours,
+    /// The same, observed: a `tracing` subscriber recording the session spans and the
+    /// Prometheus recorder installed ([`crate::observe`]).
+    OursObserved,
     /// The hand-written limit on its `Mutex<HashMap>` ([`crate::hand_written`]).
     HandWritten,
 }
@@ -43,6 +48,10 @@ pub fn run_one(stack: Stack, path: &str, requests: usize) -> BoxResult<()> {
         let app = match stack {
             Stack::Bare => crate::http::bare_app(),
             Stack::Ours => session_demo::app(crate::http::demo_config("memory://").layer().await?),
+            Stack::OursObserved => {
+                crate::observe::install()?;
+                session_demo::app(crate::http::demo_config("memory://").layer().await?)
+            }
             Stack::HandWritten => crate::http::hand_written_app(std::sync::Arc::new(
                 crate::hand_written::App::open("memory", None, "").await?,
             )),
@@ -171,6 +180,15 @@ pub async fn run(
                 "cpu-run".into(),
                 "--stack".into(),
                 "ours".into(),
+            ],
+        ),
+        (
+            "ours-observed",
+            vec![
+                exe.clone(),
+                "cpu-run".into(),
+                "--stack".into(),
+                "ours-observed".into(),
             ],
         ),
         (

@@ -165,6 +165,10 @@ pub enum Stack {
     HandWritten,
 }
 
+/// The stack name of our demo observed ([`ServeArgs::observe`]), on axum and the
+/// memory store: what a `tracing` subscriber and the Prometheus recorder cost.
+const OBSERVED: &str = "ours-observed";
+
 /// The options of the internal `serve` command.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -184,6 +188,10 @@ pub struct ServeArgs {
     /// The hand-written app's Redis key prefix or SQLite table.
     #[arg(long, default_value = "")]
     pub prefix: String,
+    /// Observe first: a `tracing` subscriber recording the session spans and the
+    /// Prometheus recorder ([`crate::observe`]).
+    #[arg(long)]
+    pub observe: bool,
 }
 
 impl ServeArgs {
@@ -725,6 +733,13 @@ pub async fn run(
                 .await,
             );
             clean(backend, opts).await;
+            if backend == "memory" && framework == Framework::Axum {
+                // What observing costs: the same server with a subscriber and the
+                // recorder installed.
+                let mut cmd = serve(framework, Some(&url));
+                cmd.arg("--observe");
+                rows.extend(measure(OBSERVED, backend, cmd, opts).await);
+            }
             if hand_written::BACKENDS.contains(&backend.as_str()) {
                 let prefix = format!("bench:http:hand-written:{}:", std::process::id());
                 let mut cmd = crate::pin::server_command(&exe);
@@ -788,9 +803,23 @@ pub async fn run(
             (by(framework.hand_written()), by(framework.peer().0))
         })
         .collect();
+    let unobserved: Vec<Option<f64>> = rows
+        .iter()
+        .map(|r| {
+            (r.stack == OBSERVED)
+                .then(|| rate(Framework::Axum.ours(), &r.backend, &r.path))
+                .flatten()
+                .map(|x| round2(r.requests_per_s / x))
+        })
+        .collect();
     for (r, (hw, peer)) in rows.iter_mut().zip(against) {
         r.vs_hand_written = hw;
         r.vs_peer = peer;
+    }
+    for (r, x) in rows.iter_mut().zip(unobserved) {
+        if let (Some(x), None) = (x, &r.note) {
+            r.note = Some(format!("{x:.2} × ours unobserved"));
+        }
     }
     for r in &mut rows {
         let framework = Framework::of_stack(&r.stack);

@@ -25,6 +25,7 @@ mod http;
 #[path = "shared/measure.rs"]
 mod measure;
 mod memcache;
+mod observe;
 mod peers;
 mod pin;
 mod redis;
@@ -184,6 +185,9 @@ fn main() -> ExitCode {
 
 fn run(name: &str, command: Command, command_line: String) -> BoxResult<()> {
     if let Command::Serve(args) = &command {
+        if args.observe {
+            observe::install()?;
+        }
         if args.framework == http::Framework::Actix {
             // actix-web runs its own runtimes (one per worker), not the shared tokio one.
             return http::serve_actix(args);

@@ -35,6 +35,7 @@ use std::time::Duration;
 
 pub mod actix_app;
 pub mod axum_app;
+pub mod metrics;
 pub mod pages;
 
 pub use axum_app::app;

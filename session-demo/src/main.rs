@@ -135,15 +135,7 @@ async fn serve_actix(
 /// Installs the Prometheus recorder and serves what it renders at `/metrics` on
 /// `addr`, in the background.
 async fn serve_metrics(addr: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
-    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .set_buckets_for_metric(
-            metrics_exporter_prometheus::Matcher::Full(
-                session_core::observe::STORE_DURATION.into(),
-            ),
-            session_core::observe::DURATION_BUCKETS,
-        )?
-        .install_recorder()?;
-    session_core::observe::describe_metrics();
+    let handle = session_demo::metrics::install_prometheus()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
     let upkeep = handle.clone();
