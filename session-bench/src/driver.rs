@@ -453,8 +453,6 @@ pub async fn bench_target(target: &Target, grid: &Grid) -> BoxResult<Vec<Row>> {
                     .filter(|_| op == Op::Save)
                     .and_then(|(raw, _)| raw.save_variant());
                 let (mut cas_samples, mut variant_samples) = (Vec::new(), Vec::new());
-                // Alternating which side goes first, so a burst of noise from other
-                // processes lands on both sides alike; the rates are the rounds' median.
                 // The server's commands during our rounds, where it counts them; not
                 // for deletes, whose rounds first create what they delete.
                 let mut counted = target
@@ -463,38 +461,32 @@ pub async fn bench_target(target: &Target, grid: &Grid) -> BoxResult<Vec<Row>> {
                     .filter(|_| op != Op::Delete)
                     .map(|c| (c.clone(), 0, 0));
                 for round in 0..grid.rounds.max(1) {
-                    if round % 2 == 1 {
-                        ours.push(
-                            ours_round(
-                                target,
-                                &mut pool,
-                                op,
-                                tasks,
-                                per_round,
-                                payload,
-                                &mut counted,
-                            )
-                            .await?,
-                        );
-                    }
-                    for (k, (raw, rp)) in raw_pools.iter_mut().enumerate() {
-                        if raw.label(op).is_some() {
-                            raws[k].push(run_raw(raw, rp, op, tasks, per_round, payload).await?);
+                    // Alternating which side goes first, so a burst of noise from other
+                    // processes lands on both sides alike; the rates are the rounds'
+                    // median.
+                    let ours_first = round % 2 == 1;
+                    for ours_turn in [ours_first, !ours_first] {
+                        if ours_turn {
+                            ours.push(
+                                ours_round(
+                                    target,
+                                    &mut pool,
+                                    op,
+                                    tasks,
+                                    per_round,
+                                    payload,
+                                    &mut counted,
+                                )
+                                .await?,
+                            );
+                            continue;
                         }
-                    }
-                    if round % 2 == 0 {
-                        ours.push(
-                            ours_round(
-                                target,
-                                &mut pool,
-                                op,
-                                tasks,
-                                per_round,
-                                payload,
-                                &mut counted,
-                            )
-                            .await?,
-                        );
+                        for (k, (raw, rp)) in raw_pools.iter_mut().enumerate() {
+                            if raw.label(op).is_some() {
+                                raws[k]
+                                    .push(run_raw(raw, rp, op, tasks, per_round, payload).await?);
+                            }
+                        }
                     }
                     if let (Some(raw), Some((_, rp))) = (&cas, raw_pools.first_mut()) {
                         cas_samples.push(run_raw_cas(raw, rp, tasks, per_round, payload).await?);
